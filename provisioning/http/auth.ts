@@ -1,0 +1,49 @@
+import type { RequestHandler } from 'express';
+import jwt, { type JwtPayload } from 'jsonwebtoken';
+import type { AuthConfig } from '../../service/config';
+import { ApiError } from './errors';
+
+export type Scope = 'dialin:read' | 'dialin:admin';
+
+/** dialin:admin implies dialin:read. */
+function grants(scopes: string[], needed: Scope): boolean {
+  return scopes.includes(needed) || (needed === 'dialin:read' && scopes.includes('dialin:admin'));
+}
+
+function scopesOf(payload: JwtPayload): string[] {
+  const claim = payload.scope ?? payload.scp;
+  if (typeof claim === 'string') return claim.split(' ').filter(Boolean);
+  if (Array.isArray(claim)) return claim.filter((item): item is string => typeof item === 'string');
+  return [];
+}
+
+const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+
+/** Checks a bearer token and returns its subject; the algorithm is the configured one and nothing else. */
+export function verifyBearer(auth: AuthConfig, header: string | undefined, needed: Scope): string {
+  const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header ?? '');
+  if (!match) throw unauthorized('an Authorization: Bearer <token> header is required');
+  let payload: string | JwtPayload;
+  try {
+    payload = jwt.verify(match[1]!, (auth.secret ?? auth.publicKey)!, {
+      algorithms: [auth.algorithm],
+      audience: auth.audience,
+      issuer: auth.issuer,
+      clockTolerance: 5,
+    });
+  } catch (error) {
+    const reason = error instanceof jwt.TokenExpiredError ? 'the token has expired' : 'the token is not valid for this service';
+    throw unauthorized(reason);
+  }
+  if (typeof payload === 'string' || typeof payload.exp !== 'number') throw unauthorized('the token must carry an exp claim');
+  if (!grants(scopesOf(payload), needed)) throw new ApiError(403, 'forbidden', `the token lacks the scope ${needed}`);
+  return typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : 'unknown';
+}
+
+/** Express middleware: rejects requests without the scope; the subject goes to res.locals.sub for the audit log. */
+export function requireScope(auth: AuthConfig, needed: Scope): RequestHandler {
+  return (req, res, next) => {
+    res.locals.sub = verifyBearer(auth, req.get('authorization'), needed);
+    next();
+  };
+}

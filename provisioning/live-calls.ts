@@ -1,0 +1,21 @@
+/**
+ * What the admin API sees of calls in progress. The gateway's call registry implements
+ * it; the API never reaches into call control otherwise.
+ */
+export interface LiveCallView {
+  id: string;
+  room: string | null;
+  pinId: string | null;
+  label: string | null;
+  /** Masked (service/privacy.ts). */
+  caller: string;
+  state: string;
+  muted: boolean;
+  startedAt: number;
+}
+
+export interface LiveCalls {
+  list(): LiveCallView[];
+  /** Hangs the call up as kicked by an administrator; false when no such call is live. */
+  hangUp(id: string): boolean;
+}

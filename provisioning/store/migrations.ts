@@ -1,0 +1,56 @@
+/**
+ * Schema versions, applied in order at start; PRAGMA user_version records how far a file has come.
+ * Append new versions, never edit a released one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE rooms (
+    name       TEXT PRIMARY KEY,
+    title      TEXT,
+    password   TEXT,
+    created_by TEXT NOT NULL CHECK (created_by IN ('admin', 'mapper')),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE pins (
+    id           TEXT PRIMARY KEY,
+    room         TEXT NOT NULL REFERENCES rooms(name) ON DELETE CASCADE,
+    pin          TEXT NOT NULL UNIQUE,
+    label        TEXT,
+    role         TEXT NOT NULL CHECK (role IN ('speaker', 'listener')),
+    valid_from   INTEGER,
+    valid_until  INTEGER,
+    source       TEXT NOT NULL CHECK (source IN ('admin', 'mapper')),
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+  );
+  CREATE INDEX pins_by_room ON pins(room, created_at);
+  CREATE TABLE call_records (
+    id         TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER,
+    outcome    TEXT,
+    room       TEXT,
+    pin_id     TEXT,
+    caller     TEXT NOT NULL
+  );
+  CREATE INDEX call_records_by_start ON call_records(started_at);
+  CREATE TABLE pin_failures (
+    caller_key TEXT NOT NULL,
+    at         INTEGER NOT NULL
+  );
+  CREATE INDEX pin_failures_by_caller ON pin_failures(caller_key, at);
+  CREATE INDEX pin_failures_by_time ON pin_failures(at);
+  CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     INTEGER NOT NULL,
+    sub    TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL
+  );
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,342 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from './migrations';
+import {
+  PinTakenError,
+  type AuditEntry,
+  type CallOutcome,
+  type CallRecord,
+  type NewPin,
+  type PinChanges,
+  type PinRecord,
+  type PinWithRoom,
+  type PinSource,
+  type RoomChanges,
+  type RoomRecord,
+  type RoomSummary,
+  type Store,
+} from './store';
+
+interface PinRow {
+  id: string;
+  room: string;
+  pin: string;
+  label: string | null;
+  role: 'speaker' | 'listener';
+  valid_from: number | null;
+  valid_until: number | null;
+  source: PinSource;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+interface RoomRow {
+  name: string;
+  title: string | null;
+  password: string | null;
+  created_by: PinSource;
+  created_at: number;
+  updated_at: number;
+}
+
+interface CallRow {
+  id: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: CallOutcome | null;
+  room: string | null;
+  pin_id: string | null;
+  caller: string;
+}
+
+const toPin = (row: PinRow): PinRecord => ({
+  id: row.id,
+  room: row.room,
+  pin: row.pin,
+  label: row.label,
+  role: row.role,
+  validFrom: row.valid_from,
+  validUntil: row.valid_until,
+  source: row.source,
+  createdAt: row.created_at,
+  lastUsedAt: row.last_used_at,
+});
+
+const toRoom = (row: RoomRow): RoomRecord => ({
+  name: row.name,
+  title: row.title,
+  password: row.password,
+  createdBy: row.created_by,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toCall = (row: CallRow): CallRecord => ({
+  id: row.id,
+  startedAt: row.started_at,
+  endedAt: row.ended_at,
+  outcome: row.outcome,
+  room: row.room,
+  pinId: row.pin_id,
+  caller: row.caller,
+});
+
+/** Brings a database file to the newest schema version. */
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this program knows (${MIGRATIONS.length}); refusing to touch it`);
+  }
+  MIGRATIONS.slice(current).forEach((sql, offset) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${current + offset + 1}`);
+    })();
+  });
+}
+
+/** The Store on an embedded SQLite file in WAL mode. Every query is a prepared statement. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.statements = this.prepare();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getRoom: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE name = ?'),
+      insertRoom: db.prepare(
+        `INSERT INTO rooms (name, title, password, created_by, created_at, updated_at)
+         VALUES (@name, @title, @password, @createdBy, @now, @now)`,
+      ),
+      updateRoom: db.prepare(
+        `UPDATE rooms SET
+           title = CASE WHEN @setTitle THEN @title ELSE title END,
+           password = CASE WHEN @setPassword THEN @password ELSE password END,
+           created_by = CASE WHEN @createdBy = 'admin' THEN 'admin' ELSE created_by END,
+           updated_at = @now
+         WHERE name = @name`,
+      ),
+      listRooms: db.prepare<[], RoomRow & { pin_count: number }>(
+        `SELECT rooms.*, (SELECT COUNT(*) FROM pins WHERE pins.room = rooms.name) AS pin_count
+         FROM rooms ORDER BY name`,
+      ),
+      deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE name = ?'),
+      getPinByDigits: db.prepare<[string], PinRow>('SELECT * FROM pins WHERE pin = ?'),
+      deletePin: db.prepare<[string]>('DELETE FROM pins WHERE id = ?'),
+      insertPin: db.prepare(
+        `INSERT INTO pins (id, room, pin, label, role, valid_from, valid_until, source, created_at, last_used_at)
+         VALUES (@id, @room, @pin, @label, @role, @validFrom, @validUntil, @source, @createdAt, NULL)`,
+      ),
+      getPin: db.prepare<[string], PinRow>('SELECT * FROM pins WHERE id = ?'),
+      listPins: db.prepare<[string], PinRow>('SELECT * FROM pins WHERE room = ? ORDER BY created_at, id'),
+      updatePin: db.prepare(
+        `UPDATE pins SET
+           label = CASE WHEN @setLabel THEN @label ELSE label END,
+           role = COALESCE(@role, role),
+           valid_from = CASE WHEN @setValidFrom THEN @validFrom ELSE valid_from END,
+           valid_until = CASE WHEN @setValidUntil THEN @validUntil ELSE valid_until END
+         WHERE id = @id`,
+      ),
+      findPinWithRoom: db.prepare<[string], PinRow & { room_password: string | null }>(
+        `SELECT pins.*, rooms.password AS room_password
+         FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
+      ),
+      findPublicPin: db.prepare<{ room: string; now: number }, PinRow>(
+        `SELECT * FROM pins
+         WHERE room = @room AND label IS NULL AND role = 'speaker'
+           AND (valid_from IS NULL OR valid_from <= @now)
+           AND (valid_until IS NULL OR valid_until > @now)
+         ORDER BY created_at, id LIMIT 1`,
+      ),
+      markPinUsed: db.prepare<[number, string]>('UPDATE pins SET last_used_at = ? WHERE id = ?'),
+      purgeMapperPins: db.prepare<[number]>(
+        `DELETE FROM pins WHERE source = 'mapper' AND COALESCE(last_used_at, created_at) < ?`,
+      ),
+      purgeEmptyMapperRooms: db.prepare(
+        `DELETE FROM rooms WHERE created_by = 'mapper'
+           AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name)`,
+      ),
+      insertCall: db.prepare(
+        `INSERT INTO call_records (id, started_at, ended_at, outcome, room, pin_id, caller)
+         VALUES (@id, @startedAt, @endedAt, @outcome, @room, @pinId, @caller)`,
+      ),
+      finishCall: db.prepare(
+        `UPDATE call_records SET ended_at = @endedAt, outcome = @outcome,
+           room = COALESCE(@room, room), pin_id = COALESCE(@pinId, pin_id)
+         WHERE id = @id`,
+      ),
+      listCalls: db.prepare<[number], CallRow>('SELECT * FROM call_records ORDER BY started_at DESC, id LIMIT ?'),
+      purgeCalls: db.prepare<[number]>('DELETE FROM call_records WHERE started_at < ?'),
+      insertFailure: db.prepare<[string, number]>('INSERT INTO pin_failures (caller_key, at) VALUES (?, ?)'),
+      countFailures: db.prepare<[string, number], { n: number }>(
+        'SELECT COUNT(*) AS n FROM pin_failures WHERE caller_key = ? AND at >= ?',
+      ),
+      purgeFailures: db.prepare<[number]>('DELETE FROM pin_failures WHERE at < ?'),
+      insertAudit: db.prepare('INSERT INTO audit_log (at, sub, action, target) VALUES (@at, @sub, @action, @target)'),
+      listAudit: db.prepare<[number, number], AuditEntry>(
+        'SELECT id, at, sub, action, target FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
+      ),
+      getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      insertSetting: db.prepare<[string, string]>('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)'),
+      ping: db.prepare('SELECT 1'),
+    };
+  }
+
+  async upsertRoom(name: string, changes: RoomChanges, createdBy: PinSource, now: number) {
+    return this.db.transaction(() => {
+      const existing = this.statements.getRoom.get(name);
+      if (existing) {
+        this.statements.updateRoom.run({
+          name,
+          now,
+          createdBy,
+          setTitle: changes.title !== undefined ? 1 : 0,
+          title: changes.title ?? null,
+          setPassword: changes.password !== undefined ? 1 : 0,
+          password: changes.password ?? null,
+        });
+      } else {
+        this.statements.insertRoom.run({ name, now, createdBy, title: changes.title ?? null, password: changes.password ?? null });
+      }
+      return { room: toRoom(this.statements.getRoom.get(name)!), created: !existing };
+    })();
+  }
+
+  async getRoom(name: string) {
+    const row = this.statements.getRoom.get(name);
+    return row && toRoom(row);
+  }
+
+  async listRooms(): Promise<RoomSummary[]> {
+    return this.statements.listRooms.all().map((row) => ({ ...toRoom(row), pinCount: row.pin_count }));
+  }
+
+  async deleteRoom(name: string) {
+    return this.statements.deleteRoom.run(name).changes > 0;
+  }
+
+  async insertPin(pin: NewPin, now: number) {
+    return this.db.transaction(() => {
+      const holder = this.statements.getPinByDigits.get(pin.pin);
+      if (holder) {
+        const expired = holder.valid_until !== null && holder.valid_until <= now;
+        if (!expired) throw new PinTakenError();
+        this.statements.deletePin.run(holder.id);
+      }
+      this.statements.insertPin.run(pin);
+      return toPin(this.statements.getPin.get(pin.id)!);
+    })();
+  }
+
+  async getPin(id: string) {
+    const row = this.statements.getPin.get(id);
+    return row && toPin(row);
+  }
+
+  async listPins(room: string) {
+    return this.statements.listPins.all(room).map(toPin);
+  }
+
+  async updatePin(id: string, changes: PinChanges) {
+    const result = this.statements.updatePin.run({
+      id,
+      setLabel: changes.label !== undefined ? 1 : 0,
+      label: changes.label ?? null,
+      role: changes.role ?? null,
+      setValidFrom: changes.validFrom !== undefined ? 1 : 0,
+      validFrom: changes.validFrom ?? null,
+      setValidUntil: changes.validUntil !== undefined ? 1 : 0,
+      validUntil: changes.validUntil ?? null,
+    });
+    return result.changes > 0 ? this.getPin(id) : undefined;
+  }
+
+  async deletePin(id: string) {
+    return this.statements.deletePin.run(id).changes > 0;
+  }
+
+  async findPinByDigits(digits: string): Promise<PinWithRoom | undefined> {
+    const row = this.statements.findPinWithRoom.get(digits);
+    return row && { ...toPin(row), roomPassword: row.room_password };
+  }
+
+  async findPublicPin(room: string, now: number) {
+    const row = this.statements.findPublicPin.get({ room, now });
+    return row && toPin(row);
+  }
+
+  async markPinUsed(id: string, at: number) {
+    this.statements.markPinUsed.run(at, id);
+  }
+
+  async purgeUnusedMapperPins(before: number) {
+    return this.db.transaction(() => {
+      const removed = this.statements.purgeMapperPins.run(before).changes;
+      this.statements.purgeEmptyMapperRooms.run();
+      return removed;
+    })();
+  }
+
+  async insertCallRecord(record: CallRecord) {
+    this.statements.insertCall.run(record);
+  }
+
+  async finishCallRecord(id: string, endedAt: number, outcome: CallOutcome, room: string | null, pinId: string | null) {
+    this.statements.finishCall.run({ id, endedAt, outcome, room, pinId });
+  }
+
+  async listCallRecords(limit: number) {
+    return this.statements.listCalls.all(limit).map(toCall);
+  }
+
+  async purgeCallRecords(startedBefore: number) {
+    return this.statements.purgeCalls.run(startedBefore).changes;
+  }
+
+  async recordPinFailure(callerKey: string, at: number) {
+    this.statements.insertFailure.run(callerKey, at);
+  }
+
+  async countPinFailures(callerKey: string, since: number) {
+    return this.statements.countFailures.get(callerKey, since)!.n;
+  }
+
+  async purgePinFailures(before: number) {
+    return this.statements.purgeFailures.run(before).changes;
+  }
+
+  async appendAudit(entry: Omit<AuditEntry, 'id'>) {
+    this.statements.insertAudit.run(entry);
+  }
+
+  async listAudit(limit: number, beforeId = Number.MAX_SAFE_INTEGER) {
+    return this.statements.listAudit.all(beforeId, limit);
+  }
+
+  async getOrCreateSetting(key: string, create: () => string) {
+    return this.db.transaction(() => {
+      this.statements.insertSetting.run(key, create());
+      return this.statements.getSetting.get(key)!.value;
+    })();
+  }
+
+  async ping() {
+    this.statements.ping.get();
+  }
+
+  async close() {
+    this.db.close();
+  }
+}

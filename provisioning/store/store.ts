@@ -1,0 +1,132 @@
+/**
+ * What the provisioning service needs from storage. Routes and the PIN directory depend on
+ * this interface only, so a PostgreSQL implementation can sit beside the SQLite one.
+ * Times are milliseconds since the epoch; the HTTP layer turns them into ISO 8601.
+ */
+
+export type PinRole = 'speaker' | 'listener';
+export type PinSource = 'admin' | 'mapper';
+
+export interface RoomRecord {
+  name: string;
+  title: string | null;
+  password: string | null;
+  createdBy: PinSource;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RoomSummary extends RoomRecord {
+  pinCount: number;
+}
+
+export interface PinRecord {
+  id: string;
+  room: string;
+  pin: string;
+  label: string | null;
+  role: PinRole;
+  validFrom: number | null;
+  validUntil: number | null;
+  source: PinSource;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export type NewPin = Omit<PinRecord, 'lastUsedAt'>;
+
+export interface PinChanges {
+  label?: string | null;
+  role?: PinRole;
+  validFrom?: number | null;
+  validUntil?: number | null;
+}
+
+export interface RoomChanges {
+  title?: string | null;
+  password?: string | null;
+}
+
+/** A PIN joined with what a call needs of its room, from one indexed lookup. */
+export interface PinWithRoom extends PinRecord {
+  roomPassword: string | null;
+}
+
+export type CallOutcome =
+  | 'answered-no-pin'
+  | 'pin-failed'
+  | 'locked-out'
+  | 'not-open'
+  | 'jigasi-failed'
+  | 'completed'
+  | 'cancelled'
+  | 'kicked';
+
+export interface CallRecord {
+  id: string;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: CallOutcome | null;
+  room: string | null;
+  pinId: string | null;
+  /** Always masked (service/privacy.ts); the full number is never stored. */
+  caller: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  sub: string;
+  action: string;
+  target: string;
+}
+
+/** The digits are taken by a PIN that still works or will work. */
+export class PinTakenError extends Error {
+  constructor() {
+    super('the PIN is already in use');
+    this.name = 'PinTakenError';
+  }
+}
+
+export interface Store {
+  upsertRoom(name: string, changes: RoomChanges, createdBy: PinSource, now: number): Promise<{ room: RoomRecord; created: boolean }>;
+  getRoom(name: string): Promise<RoomRecord | undefined>;
+  listRooms(): Promise<RoomSummary[]>;
+  /** Deletes the room and all its PINs; false when there was no such room. */
+  deleteRoom(name: string): Promise<boolean>;
+
+  /**
+   * Inserts a PIN. Digits held by an expired PIN are taken over (the old one is deleted);
+   * digits held by a PIN that works now or later throw PinTakenError.
+   */
+  insertPin(pin: NewPin, now: number): Promise<PinRecord>;
+  getPin(id: string): Promise<PinRecord | undefined>;
+  listPins(room: string): Promise<PinRecord[]>;
+  updatePin(id: string, changes: PinChanges): Promise<PinRecord | undefined>;
+  deletePin(id: string): Promise<boolean>;
+  findPinByDigits(digits: string): Promise<PinWithRoom | undefined>;
+  /** The oldest label-less speaker PIN of the room that works at `now`. */
+  findPublicPin(room: string, now: number): Promise<PinRecord | undefined>;
+  markPinUsed(id: string, at: number): Promise<void>;
+  /** Deletes mapper-made PINs last used (or, never used, made) before `before`, then mapper-made rooms left without PINs. */
+  purgeUnusedMapperPins(before: number): Promise<number>;
+
+  insertCallRecord(record: CallRecord): Promise<void>;
+  finishCallRecord(id: string, endedAt: number, outcome: CallOutcome, room: string | null, pinId: string | null): Promise<void>;
+  listCallRecords(limit: number): Promise<CallRecord[]>;
+  purgeCallRecords(startedBefore: number): Promise<number>;
+
+  recordPinFailure(callerKey: string, at: number): Promise<void>;
+  countPinFailures(callerKey: string, since: number): Promise<number>;
+  purgePinFailures(before: number): Promise<number>;
+
+  appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
+  /** Newest first; `beforeId` continues a previous page. */
+  listAudit(limit: number, beforeId?: number): Promise<AuditEntry[]>;
+
+  /** A value that must survive restarts, created on first use (e.g. the key that hashes caller numbers). */
+  getOrCreateSetting(key: string, create: () => string): Promise<string>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import jwt from 'jsonwebtoken';
+import { ConfigError, loadAuthConfig, type Env } from './config';
+
+/** The `dialin` command line: SPEC §1. Returns the exit code instead of exiting, for tests. */
+
+const HELP = `usage: dialin <command> [options]
+
+commands:
+  token --scope SCOPE [--ttl 8h] [--sub NAME]
+        print a signed JWT for the admin API; SCOPE is dialin:read or dialin:admin
+        (repeat --scope or separate with spaces). Needs JWT_SECRET.
+  serve start the gateway and its HTTP API (same as npm start)
+  help  show this text
+
+Configuration comes from environment variables (and ./.env when present).
+`;
+
+const TTL = /^(\d{1,6})([smhd])$/;
+const TTL_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+const MAX_TTL_SECONDS = 90 * 86400;
+const SCOPES = new Set(['dialin:read', 'dialin:admin']);
+
+export interface CliOutput {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processOutput: CliOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+function ttlSeconds(ttl: string): number | undefined {
+  const match = TTL.exec(ttl);
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * TTL_UNIT_SECONDS[match[2] as keyof typeof TTL_UNIT_SECONDS];
+  return seconds > 0 && seconds <= MAX_TTL_SECONDS ? seconds : undefined;
+}
+
+export function mintToken(args: string[], env: Env, io: CliOutput): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      scope: { type: 'string', multiple: true },
+      ttl: { type: 'string', default: '8h' },
+      sub: { type: 'string', default: 'admin' },
+    },
+    strict: true,
+  });
+  const scopes = (values.scope ?? []).flatMap((scope) => scope.split(/[\s,]+/)).filter(Boolean);
+  if (scopes.length === 0 || scopes.some((scope) => !SCOPES.has(scope))) {
+    io.err('dialin token: --scope must be dialin:read or dialin:admin\n');
+    return 2;
+  }
+  const seconds = ttlSeconds(values.ttl);
+  if (seconds === undefined) {
+    io.err(`dialin token: --ttl must look like 30m, 8h or 7d and be at most 90d, got "${values.ttl}"\n`);
+    return 2;
+  }
+  if (!/^[\w.@-]{1,64}$/.test(values.sub)) {
+    io.err('dialin token: --sub may contain letters, digits and . _ - @ (at most 64)\n');
+    return 2;
+  }
+  const auth = loadAuthConfig(env);
+  if (auth.algorithm !== 'HS256' || auth.secret === undefined) {
+    io.err('dialin token: needs JWT_SECRET; with JWT_PUBLIC_KEY tokens come from your identity provider\n');
+    return 1;
+  }
+  const token = jwt.sign({ scope: [...new Set(scopes)].join(' ') }, auth.secret, {
+    algorithm: 'HS256',
+    expiresIn: seconds,
+    audience: auth.audience,
+    ...(auth.issuer ? { issuer: auth.issuer } : {}),
+    subject: values.sub,
+  });
+  io.out(`${token}\n`);
+  return 0;
+}
+
+export async function runCli(argv: string[], env: Env = process.env, io: CliOutput = processOutput): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'token':
+        if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
+        return mintToken(rest, env, io);
+      case 'serve':
+        require('./main');
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        io.err(`dialin: unknown command "${command}"\n\n${HELP}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.err(`dialin: configuration error: ${error.message}\n`);
+      return 1;
+    }
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`dialin ${command}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

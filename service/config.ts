@@ -1,0 +1,284 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
+
+/**
+ * The whole configuration of the service (SPEC §2), parsed and checked once at start.
+ * Nothing else in the code base reads process.env.
+ */
+export type Env = Record<string, string | undefined>;
+
+export type JwtAlgorithm = 'HS256' | 'RS256' | 'ES256';
+
+export interface AuthConfig {
+  algorithm: JwtAlgorithm;
+  /** HS256 shared secret; only set when algorithm is HS256. */
+  secret?: string;
+  /** RS256/ES256 verification key; only set for those algorithms. */
+  publicKey?: KeyObject;
+  audience: string;
+  issuer?: string;
+}
+
+export interface DialInNumber {
+  countryCode: string;
+  formattedNumber: string;
+}
+
+export type CallerIdMode = 'masked' | 'anonymous' | 'full';
+export type Language = 'de' | 'en';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** SIP_TRUSTED_SOURCES; an empty list means every source is accepted. */
+export interface TrustedSources {
+  entries: string[];
+  blockList: BlockList;
+}
+
+export interface Config {
+  drachtio: { host: string; port: number; secret: string };
+  freeswitch: {
+    host: string;
+    port: number;
+    secret: string;
+    listenAddress: string;
+    advertisedAddress: string;
+  };
+  http: { host: string; port: number };
+  dbPath: string;
+  auth: AuthConfig;
+  jitsiMucDomain: string;
+  jigasiUris: string[];
+  jigasiRoomHeader: string;
+  jigasiPasswordHeader: string;
+  dialInNumbers: DialInNumber[];
+  pinLength: number;
+  pinAttempts: number;
+  pinFailuresPerHour: number;
+  maxCalls: number;
+  sipTrustedSources: TrustedSources;
+  callerIdMode: CallerIdMode;
+  language: Language;
+  promptsDir?: string;
+  callRecordRetentionDays: number;
+  mapperPinTtlDays: number;
+  mapperAutoCreate: boolean;
+  corsOrigins: string[];
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads one variable; empty strings count as unset so that `FOO=` in a .env file means "default". */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function text(env: Env, name: string, fallback: string): string {
+  return read(env, name) ?? fallback;
+}
+
+function required(env: Env, name: string, hint: string): string {
+  const value = read(env, name);
+  if (value === undefined) throw new ConfigError(name, `is required (${hint})`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  }
+  return raw as T;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function list(env: Env, name: string): string[] {
+  return (read(env, name) ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function address(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (isIP(value) === 0) throw new ConfigError(name, `must be an IP address, got "${value}"`);
+  return value;
+}
+
+const hostnamePattern = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+function host(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (isIP(value) === 0 && !hostnamePattern.test(value.toLowerCase())) {
+    throw new ConfigError(name, `must be a host name or IP address, got "${value}"`);
+  }
+  return value;
+}
+
+function parseAuth(env: Env): AuthConfig {
+  const secret = read(env, 'JWT_SECRET');
+  const publicKeyPem = read(env, 'JWT_PUBLIC_KEY');
+  const audience = text(env, 'JWT_AUDIENCE', 'dialin-api');
+  const issuer = read(env, 'JWT_ISSUER');
+  if (secret !== undefined && publicKeyPem !== undefined) {
+    throw new ConfigError('JWT_PUBLIC_KEY', 'set either JWT_SECRET or JWT_PUBLIC_KEY, not both: the algorithm must be unambiguous');
+  }
+  if (secret !== undefined) {
+    if (secret.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters long, got ${secret.length}`);
+    return { algorithm: 'HS256', secret, audience, issuer };
+  }
+  if (publicKeyPem !== undefined) {
+    return { ...publicKeyAlgorithm(publicKeyPem.replace(/\\n/g, '\n')), audience, issuer };
+  }
+  throw new ConfigError('JWT_SECRET', 'is required (or JWT_PUBLIC_KEY): the admin API cannot check tokens without a key');
+}
+
+function publicKeyAlgorithm(pem: string): { algorithm: JwtAlgorithm; publicKey: KeyObject } {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(pem);
+  } catch (error) {
+    throw new ConfigError('JWT_PUBLIC_KEY', `is not a PEM public key (${(error as Error).message})`);
+  }
+  if (publicKey.asymmetricKeyType === 'rsa') return { algorithm: 'RS256', publicKey };
+  if (publicKey.asymmetricKeyType === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return { algorithm: 'ES256', publicKey };
+  }
+  throw new ConfigError('JWT_PUBLIC_KEY', 'must be an RSA key (RS256) or a P-256 EC key (ES256)');
+}
+
+function parseDialInNumbers(env: Env): DialInNumber[] {
+  return list(env, 'DIALIN_NUMBERS').map((entry) => {
+    const match = /^([A-Za-z]{2}):(\+[\d ()/-]{4,30})$/.exec(entry);
+    if (!match) throw new ConfigError('DIALIN_NUMBERS', `entries look like "DE:+49 4136 123456", got "${entry}"`);
+    return { countryCode: match[1]!.toUpperCase(), formattedNumber: match[2]!.trim() };
+  });
+}
+
+function parseJigasiUris(env: Env): string[] {
+  const uris = list(env, 'JIGASI_URIS');
+  if (uris.length === 0) throw new ConfigError('JIGASI_URIS', 'is required (comma-separated SIP URIs of your Jigasi instances)');
+  for (const uri of uris) {
+    if (!/^sips?:[^\s,<>"]+$/i.test(uri)) throw new ConfigError('JIGASI_URIS', `"${uri}" is not a SIP URI (sip:host[:port])`);
+  }
+  return uris;
+}
+
+function parseTrustedSources(env: Env): TrustedSources {
+  const blockList = new BlockList();
+  const entries = list(env, 'SIP_TRUSTED_SOURCES');
+  for (const entry of entries) {
+    const [ip = '', prefixText, ...rest] = entry.split('/');
+    const family = isIP(ip);
+    const width = family === 4 ? 32 : 128;
+    const prefix = prefixText === undefined ? width : Number(prefixText);
+    if (family === 0 || rest.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > width) {
+      throw new ConfigError('SIP_TRUSTED_SOURCES', `"${entry}" is not an address or CIDR like 192.0.2.0/24`);
+    }
+    blockList.addSubnet(ip, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return { entries, blockList };
+}
+
+function parseCorsOrigins(env: Env): string[] {
+  return list(env, 'CORS_ORIGINS').map((origin) => {
+    if (origin === '*') return origin;
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://meet.example.org`);
+    }
+    if (url.origin !== origin.replace(/\/$/, '')) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" must be a bare origin (scheme://host[:port]) without a path`);
+    }
+    return url.origin;
+  });
+}
+
+function parseMucDomain(env: Env): string {
+  const domain = required(env, 'JITSI_MUC_DOMAIN', 'e.g. conference.meet.example.org').toLowerCase();
+  if (!hostnamePattern.test(domain)) throw new ConfigError('JITSI_MUC_DOMAIN', `"${domain}" is not a domain name`);
+  return domain;
+}
+
+const sipHeaderName = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+
+function headerName(env: Env, name: string, fallback: string): string {
+  const value = text(env, name, fallback);
+  if (!sipHeaderName.test(value)) throw new ConfigError(name, `"${value}" is not a valid SIP header name`);
+  return value;
+}
+
+/** Only what minting or checking tokens needs; used by the `dialin token` command. */
+export function loadAuthConfig(env: Env): AuthConfig {
+  return parseAuth(env);
+}
+
+export function loadConfig(env: Env): Config {
+  const listenAddress = address(env, 'FREESWITCH_LISTEN_ADDRESS', '127.0.0.1');
+  return {
+    drachtio: {
+      host: host(env, 'DRACHTIO_HOST', '127.0.0.1'),
+      port: integer(env, 'DRACHTIO_PORT', 9022, 1, 65535),
+      secret: text(env, 'DRACHTIO_SECRET', 'cymru'),
+    },
+    freeswitch: {
+      host: host(env, 'FREESWITCH_HOST', '127.0.0.1'),
+      port: integer(env, 'FREESWITCH_PORT', 8021, 1, 65535),
+      secret: text(env, 'FREESWITCH_SECRET', 'ClueCon'),
+      listenAddress,
+      advertisedAddress: host(env, 'FREESWITCH_ADVERTISED_ADDRESS', listenAddress),
+    },
+    http: {
+      host: address(env, 'HTTP_HOST', '0.0.0.0'),
+      port: integer(env, 'HTTP_PORT', 8080, 0, 65535),
+    },
+    dbPath: text(env, 'DB_PATH', './data/dialin.sqlite'),
+    auth: parseAuth(env),
+    jitsiMucDomain: parseMucDomain(env),
+    jigasiUris: parseJigasiUris(env),
+    jigasiRoomHeader: headerName(env, 'JIGASI_ROOM_HEADER', 'Jitsi-Conference-Room'),
+    jigasiPasswordHeader: headerName(env, 'JIGASI_PASSWORD_HEADER', 'Jitsi-Conference-Room-Pass'),
+    dialInNumbers: parseDialInNumbers(env),
+    pinLength: integer(env, 'PIN_LENGTH', 8, 6, 12),
+    pinAttempts: integer(env, 'PIN_ATTEMPTS', 3, 1, 10),
+    pinFailuresPerHour: integer(env, 'PIN_FAILURES_PER_HOUR', 10, 1, 1000),
+    maxCalls: integer(env, 'MAX_CALLS', 200, 1, 10000),
+    sipTrustedSources: parseTrustedSources(env),
+    callerIdMode: oneOf(env, 'CALLER_ID_MODE', 'masked', ['masked', 'anonymous', 'full']),
+    language: oneOf(env, 'LANGUAGE', 'de', ['de', 'en']),
+    promptsDir: read(env, 'PROMPTS_DIR'),
+    callRecordRetentionDays: integer(env, 'CALL_RECORD_RETENTION_DAYS', 30, 1, 3650),
+    mapperPinTtlDays: integer(env, 'MAPPER_PIN_TTL_DAYS', 90, 1, 3650),
+    mapperAutoCreate: boolean(env, 'MAPPER_AUTO_CREATE', true),
+    corsOrigins: parseCorsOrigins(env),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  };
+}

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import type { PinDirectory } from '../provisioning/directory';
+import type { PinResolver } from '../provisioning/pin-resolver';
+import type { Store } from '../provisioning/store/store';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface MaintenanceParts {
+  store: Store;
+  directory: PinDirectory;
+  resolver: PinResolver;
+  callRecordRetentionDays: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Deletes what the service may no longer keep: old call records, old PIN failures, unused mapper PINs. */
+export async function runMaintenance(parts: MaintenanceParts): Promise<void> {
+  const now = parts.now ?? Date.now;
+  const callRecords = await parts.store.purgeCallRecords(now() - parts.callRecordRetentionDays * DAY_MS);
+  const pinFailures = await parts.resolver.purgeOldFailures();
+  const mapperPins = await parts.directory.purgeUnusedMapperPins();
+  parts.logger.info({ callRecords, pinFailures, mapperPins }, 'maintenance: deleted expired data');
+}
+
+/** Runs maintenance now and then hourly; the timer does not keep the process alive. */
+export function scheduleMaintenance(parts: MaintenanceParts): () => void {
+  const run = () =>
+    runMaintenance(parts).catch((error: unknown) => parts.logger.error({ err: error }, 'maintenance failed'));
+  void run();
+  const timer = setInterval(run, MAINTENANCE_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

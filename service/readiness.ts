@@ -1,0 +1,24 @@
+/**
+ * Which dependencies are connected, for /readyz. Each part of the process reports its own;
+ * a dependency nobody has reported yet counts as down.
+ */
+export class Readiness {
+  private readonly down = new Map<string, string>();
+
+  constructor(dependencies: string[]) {
+    for (const name of dependencies) this.down.set(name, 'not connected yet');
+  }
+
+  markUp(name: string): void {
+    this.down.delete(name);
+  }
+
+  markDown(name: string, reason: string): void {
+    this.down.set(name, reason);
+  }
+
+  /** Dependencies that are down, with the reason last reported. */
+  problems(): Record<string, string> {
+    return Object.fromEntries(this.down);
+  }
+}

@@ -1,0 +1,87 @@
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import { CallRegistry } from '../gateway/call-registry';
+import { PinDirectory } from '../provisioning/directory';
+import { createApp } from '../provisioning/http/app';
+import { PinResolver } from '../provisioning/pin-resolver';
+import { SqliteStore } from '../provisioning/store/sqlite';
+import type { Config } from './config';
+import { scheduleMaintenance } from './maintenance';
+import { createMetrics } from './metrics';
+import { Readiness } from './readiness';
+
+export interface RunningService {
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080 */
+  url: string;
+  server: Server;
+  directory: PinDirectory;
+  resolver: PinResolver;
+  calls: CallRegistry;
+  readiness: Readiness;
+  stop(): Promise<void>;
+}
+
+/** The SIP side reports these once it is connected; until then /readyz says they are down. */
+const SIP_DEPENDENCIES = ['drachtio', 'freeswitch'];
+
+/** Starts storage, the PIN directory and the HTTP API in this process. */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const store = new SqliteStore(config.dbPath);
+  const directory = new PinDirectory({
+    store,
+    pinLength: config.pinLength,
+    mapperAutoCreate: config.mapperAutoCreate,
+    mapperPinTtlDays: config.mapperPinTtlDays,
+  });
+  const resolver = await PinResolver.create({
+    store,
+    mucDomain: config.jitsiMucDomain,
+    pinFailuresPerHour: config.pinFailuresPerHour,
+  });
+  const calls = new CallRegistry();
+  const readiness = new Readiness(SIP_DEPENDENCIES);
+  const metrics = createMetrics();
+  const app = createApp({ config, directory, liveCalls: calls, readiness, metrics, store }, logger);
+
+  if (config.sipTrustedSources.entries.length === 0) {
+    logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
+  }
+  const stopMaintenance = scheduleMaintenance({
+    store,
+    directory,
+    resolver,
+    callRecordRetentionDays: config.callRecordRetentionDays,
+    logger,
+  });
+
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  logger.info({ host: config.http.host, port }, 'HTTP API listening');
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    server,
+    directory,
+    resolver,
+    calls,
+    readiness,
+    async stop() {
+      stopMaintenance();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}
