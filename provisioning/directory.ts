@@ -95,9 +95,8 @@ export class PinDirectory {
       const problem = customPinProblem(request.pin);
       if (problem) throw new DirectoryError('invalid', CUSTOM_PIN_PROBLEM_MESSAGES[problem]);
     }
-    const { created } = await this.store.upsertRoom(room, {}, 'admin', this.now());
-    if (created) await this.audit(actor, 'room.create', room);
-    const pin = await this.insert(room, request, 'admin');
+    const { pin, roomCreated } = await this.insert(room, request, 'admin');
+    if (roomCreated) await this.audit(actor, 'room.create', room);
     await this.audit(actor, 'pin.create', `${pin.id} in ${room}`);
     return pin;
   }
@@ -137,8 +136,8 @@ export class PinDirectory {
     const existing = await this.store.findPublicPin(room, this.now());
     if (existing) return { pin: existing, created: false };
     if (!this.options.mapperAutoCreate || !mayCreate) return undefined;
-    await this.store.upsertRoom(room, {}, 'mapper', this.now());
-    return { pin: await this.insert(room, {}, 'mapper'), created: true };
+    const { pin } = await this.insert(room, {}, 'mapper');
+    return { pin, created: true };
   }
 
   /** The room of a PIN that works now or later, for Jitsi Meet's reverse lookup. */
@@ -153,7 +152,7 @@ export class PinDirectory {
     return this.store.purgeUnusedMapperPins(this.now() - this.options.mapperPinTtlDays * DAY_MS);
   }
 
-  private async insert(room: string, request: NewPinRequest, source: PinSource): Promise<PinRecord> {
+  private async insert(room: string, request: NewPinRequest, source: PinSource) {
     const now = this.now();
     const record = (digits: string): NewPin => ({
       id: newPinId(),

@@ -235,8 +235,12 @@ export class SqliteStore implements Store {
         if (!expired) throw new PinTakenError();
         this.statements.deletePin.run(holder.id);
       }
+      const roomCreated = !this.statements.getRoom.get(pin.room);
+      if (roomCreated) {
+        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null });
+      }
       this.statements.insertPin.run(pin);
-      return toPin(this.statements.getPin.get(pin.id)!);
+      return { pin: toPin(this.statements.getPin.get(pin.id)!), roomCreated };
     })();
   }
 

@@ -97,10 +97,11 @@ export interface Store {
   deleteRoom(name: string): Promise<boolean>;
 
   /**
-   * Inserts a PIN. Digits held by an expired PIN are taken over (the old one is deleted);
-   * digits held by a PIN that works now or later throw PinTakenError.
+   * Inserts a PIN, and its room when missing (created by `pin.source`), in one transaction.
+   * Digits held by an expired PIN are taken over (the old one is deleted); digits held by a
+   * PIN that works now or later throw PinTakenError and change nothing.
    */
-  insertPin(pin: NewPin, now: number): Promise<PinRecord>;
+  insertPin(pin: NewPin, now: number): Promise<{ pin: PinRecord; roomCreated: boolean }>;
   getPin(id: string): Promise<PinRecord | undefined>;
   listPins(room: string): Promise<PinRecord[]>;
   updatePin(id: string, changes: PinChanges): Promise<PinRecord | undefined>;

@@ -1,0 +1,102 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { TEST_SECRET, hsToken, jsonInit, readJson, startTestService, tempDir, type TestService } from '../support/service';
+
+/** The admin API refuses every token it should refuse, and says why with the right status. */
+describe('admin API authentication (HS256 configured)', () => {
+  const dir = tempDir();
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService(join(dir.path, 'auth.sqlite'), { JWT_ISSUER: 'https://id.example.org' });
+  });
+  afterAll(async () => {
+    await service.stop();
+    dir.cleanup();
+  });
+
+  const withIssuer = { issuer: 'https://id.example.org' };
+  const unsigned = (payload: object) =>
+    `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.`;
+
+  const cases: Array<[string, () => string | undefined, number]> = [
+    ['no token', () => undefined, 401],
+    ['a malformed token', () => 'not-a-jwt', 401],
+    ['an expired token', () => hsToken('dialin:admin', { ...withIssuer, expiresIn: -60 }), 401],
+    ['a token without exp', () => jwt.sign({ scope: 'dialin:admin', aud: 'dialin-api', iss: 'https://id.example.org' }, TEST_SECRET), 401],
+    ['the wrong audience', () => hsToken('dialin:admin', { ...withIssuer, audience: 'other-api' }), 401],
+    ['the wrong issuer', () => hsToken('dialin:admin', { issuer: 'https://evil.example.org' }), 401],
+    ['no issuer although one is configured', () => hsToken('dialin:admin'), 401],
+    ['the wrong secret', () => hsToken('dialin:admin', withIssuer, 'another-secret-that-is-long-enough-xyz'), 401],
+    [
+      'alg: none',
+      () => unsigned({ scope: 'dialin:admin', aud: 'dialin-api', iss: 'https://id.example.org', exp: Math.floor(Date.now() / 1000) + 600 }),
+      401,
+    ],
+    ['the read scope on a write route', () => hsToken('dialin:read', withIssuer), 403],
+    ['no scope at all', () => hsToken('', withIssuer), 403],
+  ];
+
+  it.each(cases)('refuses %s', async (_name, token, status) => {
+    const response = await service.request('/api/v1/rooms/ratssitzung', jsonInit('PUT', { title: 'Rat' }, token() ?? ''));
+    expect(response.status).toBe(status);
+    const body = await readJson(response);
+    expect(body.error.code).toBe(status === 401 ? 'unauthorized' : 'forbidden');
+    expect(JSON.stringify(body)).not.toContain(TEST_SECRET);
+    expect((await service.directory.listRooms()).length).toBe(0);
+  });
+
+  it('lets the read scope read, and the admin scope read and write', async () => {
+    const read = hsToken('dialin:read', withIssuer);
+    const admin = hsToken('dialin:admin', withIssuer);
+    expect((await service.request('/api/v1/rooms', { token: read })).status).toBe(200);
+    expect((await service.request('/api/v1/rooms', { token: admin })).status).toBe(200);
+    expect((await service.request('/api/v1/rooms/ratssitzung', jsonInit('PUT', { title: 'Rat' }, admin))).status).toBe(201);
+  });
+
+  it('leaves the public endpoints open', async () => {
+    expect((await service.request('/healthz')).status).toBe(200);
+    expect((await service.request('/phoneNumberList')).status).toBe(200);
+    expect((await service.request('/api/v1/openapi.json')).status).toBe(200);
+  });
+});
+
+describe('admin API authentication (RS256 configured)', () => {
+  const dir = tempDir();
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService(join(dir.path, 'rs.sqlite'), { JWT_SECRET: '', JWT_PUBLIC_KEY: publicPem });
+  });
+  afterAll(async () => {
+    await service.stop();
+    dir.cleanup();
+  });
+
+  const claims = { scope: 'dialin:admin', aud: 'dialin-api', exp: Math.floor(Date.now() / 1000) + 600, sub: 'idp-user' };
+
+  it('accepts a token signed by the identity provider', async () => {
+    const token = jwt.sign(claims, privateKey, { algorithm: 'RS256' });
+    expect((await service.request('/api/v1/rooms', { token })).status).toBe(200);
+  });
+
+  it('refuses an HS256 token signed with the public key as secret (key confusion)', async () => {
+    const forged = [
+      Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url'),
+      Buffer.from(JSON.stringify(claims)).toString('base64url'),
+    ].join('.');
+    const { createHmac } = await import('node:crypto');
+    const signature = createHmac('sha256', publicPem).update(forged).digest('base64url');
+    const response = await service.request('/api/v1/rooms', { token: `${forged}.${signature}` });
+    expect(response.status).toBe(401);
+  });
+
+  it('refuses an ES256 token from another key', async () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const token = jwt.sign(claims, other.privateKey, { algorithm: 'ES256' });
+    expect((await service.request('/api/v1/rooms', { token })).status).toBe(401);
+  });
+});

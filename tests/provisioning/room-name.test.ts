@@ -1,0 +1,42 @@
+import { normaliseRoomName, roomJid } from '../../provisioning/room-name';
+
+const MUC = 'conference.meet.example.org';
+
+describe('room names are normalised as Jitsi Meet does', () => {
+  it.each([
+    ['Ratssitzung', 'ratssitzung'],
+    ['RatsSitzung@conference.meet.example.org', 'ratssitzung'],
+    ['Bürgerforum', 'bürgerforum'],
+    ['B%C3%BCrgerforum', 'bürgerforum'],
+    ['ﬁnanzausschuss', 'finanzausschuss'],
+    ['Ｓｐｏｒｔ-Verein_2', 'sport-verein_2'],
+    ['a.b', 'a.b'],
+  ])('%s → %s', (input, expected) => {
+    expect(normaliseRoomName(input, MUC)).toEqual({ ok: true, room: expected });
+  });
+
+  it.each([
+    ['a/b', 'invalid'],
+    ['..', 'invalid'],
+    ['a..b', 'invalid'],
+    ['.hidden', 'invalid'],
+    ['a%00b', 'invalid'],
+    ['a\u0000b', 'invalid'],
+    ['party🎉', 'invalid'],
+    ['x'.repeat(500), 'invalid'],
+    ['a@b@conference.meet.example.org', 'invalid'],
+    ['room with space', 'invalid'],
+    ['', 'invalid'],
+    ['@conference.meet.example.org', 'invalid'],
+    ['room@conference.other.example.org', 'foreign-domain'],
+  ])('%j is refused as %s', (input, problem) => {
+    const result = normaliseRoomName(input, MUC);
+    expect(result.ok).toBe(false);
+    expect(result.ok === false && result.problem).toBe(problem);
+  });
+
+  it('encodes the MUC address the way Jitsi Meet names the room', () => {
+    expect(roomJid('bürgerforum', MUC)).toBe('b%c3%bcrgerforum@conference.meet.example.org');
+    expect(roomJid('rat-2026', MUC)).toBe('rat-2026@conference.meet.example.org');
+  });
+});
