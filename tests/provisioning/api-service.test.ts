@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import type { RegisteredCall } from '../../gateway/call-registry';
+import type { LiveCallView } from '../../provisioning/live-calls';
+import { maskCallerNumber } from '../../service/privacy';
+import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, type TestService } from '../support/service';
+
+/** A live call as the registry holds it; records whether an administrator kicked it. */
+class RecordingCall implements RegisteredCall {
+  kicked = 0;
+  constructor(
+    readonly id: string,
+    private readonly callerNumber: string,
+  ) {}
+  view(): LiveCallView {
+    return { id: this.id, room: 'rat', pinId: 'pin_x', label: null, caller: maskCallerNumber(this.callerNumber), state: 'bridged', muted: false, startedAt: Date.parse('2030-01-01T10:00:00Z') };
+  }
+  kick(): void {
+    this.kicked++;
+  }
+}
+
+describe('calls, health and privacy of the running service', () => {
+  const dir = tempDir();
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService(join(dir.path, 'service.sqlite'));
+  });
+  afterAll(async () => {
+    await service.stop();
+    dir.cleanup();
+  });
+
+  it('lists live calls with masked callers and lets an admin kick one', async () => {
+    expect(await readJson(await service.request('/api/v1/calls', { token: readToken() }))).toEqual({ items: [] });
+    const call = new RecordingCall('call-1', '+49 4136 555134');
+    service.calls.add(call);
+    const listed = await readJson(await service.request('/api/v1/calls', { token: readToken() }));
+    expect(listed).toEqual({
+      items: [{ id: 'call-1', room: 'rat', pinId: 'pin_x', label: null, caller: '…34', state: 'bridged', muted: false, startedAt: '2030-01-01T10:00:00.000Z' }],
+    });
+    expect(JSON.stringify(listed)).not.toContain('555134');
+    expect((await service.request('/api/v1/calls/call-1', { method: 'DELETE', token: readToken() })).status).toBe(403);
+    expect((await service.request('/api/v1/calls/call-1', { method: 'DELETE', token: adminToken() })).status).toBe(204);
+    expect(call.kicked).toBe(1);
+    expect((await service.directory.listAudit(1))[0]).toMatchObject({ action: 'call.kick', target: 'call-1' });
+    service.calls.remove('call-1');
+  });
+
+  it('is healthy while running, and names what is not ready', async () => {
+    expect(await readJson(await service.request('/healthz'))).toEqual({ status: 'ok' });
+    const notReady = await service.request('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(await readJson(notReady)).toEqual({ status: 'unavailable', down: { drachtio: expect.any(String), freeswitch: expect.any(String) } });
+    service.readiness.markUp('drachtio');
+    service.readiness.markUp('freeswitch');
+    expect((await service.request('/readyz')).status).toBe(200);
+    service.readiness.markDown('freeswitch', 'event socket closed');
+    expect(await readJson(await service.request('/readyz'))).toEqual({ status: 'unavailable', down: { freeswitch: 'event socket closed' } });
+  });
+
+  it('exports Prometheus metrics by route, without PINs in any label', async () => {
+    const pin = await readJson(await service.request('/api/v1/rooms/rat/pins', jsonInit('POST', {})));
+    await service.request(`/conferenceMapper?id=${pin.pin}`);
+    const response = await service.request('/metrics');
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toMatch(/dialin_http_requests_total\{method="GET",route="\/conferenceMapper",status="200"\} \d+/);
+    expect(text).toMatch(/process_cpu_seconds_total/);
+    expect(text).not.toContain(pin.pin);
+  });
+
+  it('never writes a PIN, password or token to the log', async () => {
+    const token = adminToken();
+    await service.request('/api/v1/rooms/vorstand', jsonInit('PUT', { password: 'Kennwort-9876' }, token));
+    const pin = await readJson(await service.request('/api/v1/rooms/vorstand/pins', jsonInit('POST', { pin: '73519264', label: 'Kassenwart' }, token)));
+    await service.request('/conferenceMapper?id=73519264');
+    await service.request('/conferenceMapper?id=81726354');
+    await service.request(`/conferenceMapper?conference=vorstand@${service.config.jitsiMucDomain}`);
+    await service.request('/api/v1/rooms/vorstand/pins', jsonInit('POST', { pin: '73519264' }, token));
+    await service.request('/api/v1/rooms/vorstand/pins', { method: 'POST', token, headers: { 'content-type': 'application/json' }, body: '{"pin":"64738291",' });
+    expect(pin.pin).toBe('73519264');
+    const logs = service.logs.text;
+    expect(logs).toContain('/conferenceMapper');
+    for (const secret of ['73519264', '81726354', '64738291', 'Kennwort-9876', token, token.split('.')[2]!]) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../provisioning/store/migrations';
+import { SqliteStore } from '../../provisioning/store/sqlite';
+import { PinTakenError, type NewPin } from '../../provisioning/store/store';
+import { tempDir } from '../support/service';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+function pin(id: string, digits: string, room: string, extra: Partial<NewPin> = {}): NewPin {
+  return { id, room, pin: digits, label: null, role: 'speaker', validFrom: null, validUntil: null, source: 'admin', createdAt: 1_000, ...extra };
+}
+
+describe('the SQLite store', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+
+  it('creates the file and its folder, in WAL mode, at the newest schema version', async () => {
+    const path = join(dir.path, 'nested', 'folder', 'new.sqlite');
+    const store = new SqliteStore(path);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('refuses a file written by a newer version instead of damaging it', () => {
+    const path = join(dir.path, 'future.sqlite');
+    const db = new Database(path);
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+    db.close();
+    expect(() => new SqliteStore(path)).toThrow(/schema version .* newer/);
+  });
+
+  it('keeps digits unique among PINs that still work and takes over expired ones', async () => {
+    const store = new SqliteStore(join(dir.path, 'unique.sqlite'));
+    await store.insertPin(pin('a', '48213769', 'rat'), 1_000);
+    await expect(store.insertPin(pin('b', '48213769', 'chor'), 2_000)).rejects.toBeInstanceOf(PinTakenError);
+    expect(await store.getRoom('chor')).toBeUndefined();
+
+    await store.insertPin(pin('c', '59371824', 'rat', { validUntil: 5_000 }), 1_000);
+    await expect(store.insertPin(pin('d', '59371824', 'chor'), 4_999)).rejects.toBeInstanceOf(PinTakenError);
+    const takeover = await store.insertPin(pin('d', '59371824', 'chor'), 5_000);
+    expect(takeover).toMatchObject({ roomCreated: true, pin: { id: 'd', room: 'chor' } });
+    expect(await store.getPin('c')).toBeUndefined();
+    await store.close();
+  });
+
+  it('purges unused mapper PINs and the rooms they made, but not admin PINs or used ones', async () => {
+    const store = new SqliteStore(join(dir.path, 'purge.sqlite'));
+    const now = 200 * DAY;
+    await store.insertPin(pin('old-mapper', '71829364', 'visited', { source: 'mapper', createdAt: now - 100 * DAY }), now);
+    await store.insertPin(pin('used-mapper', '71829365', 'busy', { source: 'mapper', createdAt: now - 100 * DAY }), now);
+    await store.markPinUsed('used-mapper', now - DAY);
+    await store.insertPin(pin('old-admin', '71829366', 'council', { createdAt: now - 100 * DAY }), now);
+    expect(await store.purgeUnusedMapperPins(now - 90 * DAY)).toBe(1);
+    expect(await store.getPin('old-mapper')).toBeUndefined();
+    expect(await store.getRoom('visited')).toBeUndefined();
+    expect(await store.getPin('used-mapper')).toBeDefined();
+    expect(await store.getPin('old-admin')).toBeDefined();
+    await store.close();
+  });
+
+  it('keeps call records until their retention ends', async () => {
+    const store = new SqliteStore(join(dir.path, 'calls.sqlite'));
+    await store.insertCallRecord({ id: 'old', startedAt: 1_000, endedAt: null, outcome: null, room: null, pinId: null, caller: '…12' });
+    await store.insertCallRecord({ id: 'new', startedAt: 50 * DAY, endedAt: null, outcome: null, room: null, pinId: null, caller: 'anonymous' });
+    await store.finishCallRecord('new', 50 * DAY + 60_000, 'completed', 'rat', 'pin_x');
+    expect(await store.purgeCallRecords(30 * DAY)).toBe(1);
+    expect(await store.listCallRecords(10)).toEqual([
+      { id: 'new', startedAt: 50 * DAY, endedAt: 50 * DAY + 60_000, outcome: 'completed', room: 'rat', pinId: 'pin_x', caller: 'anonymous' },
+    ]);
+    await store.close();
+  });
+});

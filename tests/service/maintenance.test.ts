@@ -1,0 +1,39 @@
+import { join } from 'node:path';
+import { PinDirectory } from '../../provisioning/directory';
+import { PinResolver } from '../../provisioning/pin-resolver';
+import { SqliteStore } from '../../provisioning/store/sqlite';
+import { createLogger } from '../../service/logger';
+import { runMaintenance } from '../../service/maintenance';
+import { LogCapture, MUC, tempDir } from '../support/service';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+describe('maintenance deletes what may no longer be kept', () => {
+  const dir = tempDir();
+  afterAll(() => dir.cleanup());
+
+  it('purges old call records, old PIN failures and unused mapper PINs, keeping the rest', async () => {
+    let clock = 1_000 * DAY;
+    const now = () => clock;
+    const store = new SqliteStore(join(dir.path, 'maintenance.sqlite'));
+    const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperPinTtlDays: 90, now });
+    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 10, now });
+
+    const visited = await directory.publicPin('besuchter-raum', true);
+    await directory.createPin('rat', {}, 'admin');
+    await store.insertCallRecord({ id: 'old', startedAt: clock, endedAt: clock, outcome: 'completed', room: 'rat', pinId: null, caller: '…12' });
+    await resolver.recordFailure('+49 4136 555999');
+
+    clock += 91 * DAY;
+    await store.insertCallRecord({ id: 'recent', startedAt: clock - DAY, endedAt: clock, outcome: 'completed', room: 'rat', pinId: null, caller: '…34' });
+    const logs = new LogCapture();
+    await runMaintenance({ store, directory, resolver, callRecordRetentionDays: 30, logger: createLogger('info', logs), now });
+
+    expect((await store.listCallRecords(10)).map((record) => record.id)).toEqual(['recent']);
+    expect(await resolver.isLockedOut('+49 4136 555999')).toBe(false);
+    expect(await store.getPin(visited!.pin.id)).toBeUndefined();
+    expect((await store.listRooms()).map((room) => room.name)).toEqual(['rat']);
+    expect(JSON.parse(logs.lines[0]!)).toMatchObject({ callRecords: 1, pinFailures: 1, mapperPins: 1 });
+    await store.close();
+  });
+});
