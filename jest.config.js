@@ -5,4 +5,5 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   testTimeout: 20000,
+  reporters: ['<rootDir>/tests/support/summary-reporter.js'],
 };

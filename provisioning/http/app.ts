@@ -84,6 +84,7 @@ function metricsRecorder(deps: ApiDependencies): RequestHandler {
 export function createApp(deps: ApiDependencies, logger: Logger): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestLogging(logger));
   app.use(metricsRecorder(deps));

@@ -1,0 +1,139 @@
+/**
+ * npm run bench:api — load the HTTP API as Jitsi Meet and an administrator would, and time
+ * the PIN lookup the gateway does on every call. Prints figures; asserts nothing.
+ *
+ * The service runs in its own process (as in production) with info-level logging to a
+ * discarded pipe; autocannon runs here. Both share this machine's cores.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import jwt from 'jsonwebtoken';
+import { PinResolver } from '../provisioning/pin-resolver';
+import { SqliteStore } from '../provisioning/store/sqlite';
+
+const SECRET = 'bench-secret-that-is-long-enough-0123456789';
+const MUC = 'conference.meet.example.org';
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(dbPath: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'service/main.ts'], {
+    env: {
+      ...process.env,
+      JWT_SECRET: SECRET,
+      JITSI_MUC_DOMAIN: MUC,
+      JIGASI_URIS: 'sip:127.0.0.1:5070',
+      DIALIN_NUMBERS: 'DE:+49 4136 123456',
+      DB_PATH: dbPath,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(port),
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  child.kill();
+  throw new Error('the service did not start within 10 s');
+}
+
+function report(name: string, result: autocannon.Result): void {
+  const errors = result.errors + result.timeouts + result.non2xx;
+  process.stdout.write(
+    `${name.padEnd(28)} ${Math.round(result.requests.average).toString().padStart(7)} req/s  ` +
+      `p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms  max ${result.latency.max} ms  ` +
+      `requests ${result.requests.total}  errors ${errors}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dialin-bench-'));
+  const dbPath = join(dir, 'bench.sqlite');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await startServer(dbPath, port);
+  const token = jwt.sign({ scope: 'dialin:admin' }, SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 3600, subject: 'bench' });
+  process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model}; node ${process.version}; ${DURATION_S} s per run, ${CONNECTIONS} connections\n`);
+
+  try {
+    let created = 0;
+    const create = await autocannon({
+      url: base,
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (request) => ({
+            ...request,
+            path: `/api/v1/rooms/bench-${created++ % 200}/pins`,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: '{}',
+          }),
+        },
+      ],
+    });
+    report('PIN create (POST)', create);
+
+    const store = new SqliteStore(dbPath);
+    const pins = (await Promise.all((await store.listRooms()).map((room) => store.listPins(room.name)))).flat().map((pin) => pin.pin);
+    process.stdout.write(`PINs in the directory: ${pins.length}\n`);
+
+    let next = 0;
+    const lookup = await autocannon({
+      url: base,
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+      requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/conferenceMapper?id=${pins[next++ % pins.length]}` }) }],
+    });
+    report('mapper lookup by id (GET)', lookup);
+
+    const byConference = await autocannon({
+      url: base,
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+      requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/conferenceMapper?conference=bench-${next++ % 200}@${MUC}` }) }],
+    });
+    report('mapper lookup by room (GET)', byConference);
+
+    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 10 });
+    const samples: number[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const digits = i % 10 === 9 ? '99999999999' : pins[i % pins.length]!;
+      const started = process.hrtime.bigint();
+      await resolver.resolve(digits);
+      samples.push(Number(process.hrtime.bigint() - started) / 1000);
+    }
+    samples.sort((a, b) => a - b);
+    const at = (q: number) => samples[Math.floor(q * (samples.length - 1))]!.toFixed(1);
+    process.stdout.write(`PIN resolve in-process        median ${at(0.5)} µs  p99 ${at(0.99)} µs  (${samples.length} lookups, 10 % unknown)\n`);
+    await store.close();
+  } finally {
+    server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack}\n`);
+  process.exit(1);
+});
