@@ -1,0 +1,170 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parse as parseYaml } from 'yaml';
+
+/** The files an operator deploys: they must be complete and agree with each other. */
+
+const ROOT = join(__dirname, '..', '..');
+const FREESWITCH_CONFIG = join(ROOT, 'freeswitch-config');
+
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(folder, entry.name)) : [join(folder, entry.name)],
+  );
+}
+
+const xmlFiles = filesUnder(FREESWITCH_CONFIG).filter((file) => file.endsWith('.xml'));
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['param', 'load', 'action', 'X-PRE-PROCESS', 'node', 'extension'].includes(name) });
+const readXml = (file: string) => xml.parse(readFileSync(join(FREESWITCH_CONFIG, file), 'utf8'));
+const params = (list: Array<{ name: string; value: string }>) => Object.fromEntries(list.map((param) => [param.name, param.value]));
+
+describe('freeswitch-config/', () => {
+  it.each(xmlFiles.map((file) => relative(FREESWITCH_CONFIG, file)))('%s is well-formed XML', (file) => {
+    expect(XMLValidator.validate(readFileSync(join(FREESWITCH_CONFIG, file), 'utf8'))).toBe(true);
+  });
+
+  it('defines the drachtio_mrf profile drachtio-fsmrf needs: 3pcc, RFC 2833 on 101, late negotiation, context mrf', () => {
+    const profile = readXml('sip_profiles/drachtio_mrf.xml').profile;
+    expect(profile.name).toBe('drachtio_mrf');
+    expect(params(profile.settings.param)).toMatchObject({
+      context: 'mrf',
+      'enable-3pcc': 'true',
+      'rfc2833-pt': '101',
+      'dtmf-type': 'rfc2833',
+      'inbound-late-negotiation': 'true',
+      'suppress-cng': 'true',
+    });
+  });
+
+  it('hands every fsmrf endpoint to the gateway over the outbound event socket, and refuses other calls', () => {
+    const context = readXml('dialplan/mrf.xml').include.context;
+    expect(context.name).toBe('mrf');
+    const [endpoint, rest] = context.extension;
+    expect(endpoint.condition.field).toBe('${sip_user_agent}');
+    expect(endpoint.condition.expression).toBe('^drachtio-fsmrf:');
+    const actions = endpoint.condition.action.map((action: { application: string; data?: string }) => `${action.application} ${action.data ?? ''}`.trim());
+    expect(actions).toEqual(expect.arrayContaining(['answer', 'set hangup_after_bridge=false', 'set park_after_bridge=true', 'socket ${sip_h_X-esl-outbound} async full']));
+    expect(rest.condition.action[0]).toMatchObject({ application: 'respond', data: '403 Forbidden' });
+  });
+
+  it('takes the event socket password and the RTP range from the environment, with the documented defaults', () => {
+    const vars = readXml('vars.xml').include['X-PRE-PROCESS'].map((entry: { cmd: string; data: string }) => `${entry.cmd} ${entry.data}`);
+    expect(vars).toEqual(
+      expect.arrayContaining([
+        'set esl_password=ClueCon',
+        'env-set esl_password=$FREESWITCH_SECRET',
+        'env-set esl_port=$FREESWITCH_PORT',
+        'env-set media_ip=$MEDIA_IP',
+        'env-set rtp_start_port=$RTP_PORT_MIN',
+        'env-set rtp_end_port=$RTP_PORT_MAX',
+      ]),
+    );
+    expect(vars.find((line: string) => line.startsWith('set codec_prefs='))).toBe('set codec_prefs=PCMA,PCMU,G722,OPUS');
+    const socket = params(readXml('autoload_configs/event_socket.conf.xml').configuration.settings.param);
+    expect(socket).toMatchObject({ password: '$${esl_password}', 'apply-inbound-acl': 'gateway' });
+    const acl = readXml('autoload_configs/acl.conf.xml').configuration['network-lists'].list;
+    expect(acl).toMatchObject({ name: 'gateway', default: 'deny' });
+  });
+
+  it('loads only the modules the gateway uses, including the codecs', () => {
+    const modules = readXml('autoload_configs/modules.conf.xml').configuration.modules.load.map((load: { module: string }) => load.module);
+    expect(modules.sort()).toEqual(
+      ['mod_commands', 'mod_console', 'mod_dialplan_xml', 'mod_dptools', 'mod_event_socket', 'mod_native_file', 'mod_opus', 'mod_sndfile', 'mod_sofia', 'mod_spandsp', 'mod_tone_stream'].sort(),
+    );
+  });
+
+  it('keeps FreeSWITCH from logging the digits callers type', () => {
+    expect(params(readXml('autoload_configs/switch.conf.xml').configuration.settings.param).loglevel).toBe('warning');
+    expect(params(readXml('sip_profiles/drachtio_mrf.xml').profile.settings.param)['sip-trace']).toBe('no');
+  });
+});
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  network_mode?: string;
+  profiles?: string[];
+  volumes?: string[];
+  environment?: Record<string, string>;
+  entrypoint?: string[];
+}
+
+describe('docker-compose.yml and the gateway image', () => {
+  const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+  const { services } = compose;
+
+  it('runs drachtio-server, FreeSWITCH and the gateway by default, Jigasi only in the jitsi profile', () => {
+    const always = Object.entries(services).filter(([, service]) => !service.profiles).map(([name]) => name);
+    expect(always.sort()).toEqual(['drachtio', 'freeswitch', 'gateway']);
+    expect(services.jigasi?.profiles).toEqual(['jitsi']);
+  });
+
+  it('pins every image to a version', () => {
+    for (const name of ['drachtio', 'freeswitch', 'jigasi']) {
+      expect(services[name]?.image).toMatch(/^[\w./-]+:(?!latest$)[\w.-]+$/);
+    }
+    expect(services.gateway?.build).toBe('.');
+  });
+
+  it('uses host networking for every service, so SIP and RTP are not NATed by Docker', () => {
+    for (const service of Object.values(services)) expect(service.network_mode).toBe('host');
+  });
+
+  it('gives FreeSWITCH our configuration and the prompts at the path the gateway names them by', () => {
+    const freeswitch = services.freeswitch!;
+    const configMount = freeswitch.volumes!.find((volume) => volume.startsWith('./freeswitch-config:'))!;
+    const configPath = configMount.split(':')[1];
+    expect(freeswitch.entrypoint).toEqual(expect.arrayContaining(['-conf', configPath]));
+    const promptsMount = freeswitch.volumes!.find((volume) => volume.startsWith('./prompts:'))!;
+    expect(promptsMount.split(':')[1]).toBe(services.gateway!.environment!.PROMPTS_DIR);
+  });
+
+  it('keeps the SQLite file in a named volume', () => {
+    const dataVolume = services.gateway!.volumes!.find((volume) => volume.endsWith(':/var/lib/dialin'));
+    expect(dataVolume).toBe('dialin-data:/var/lib/dialin');
+    expect(services.gateway!.environment!.DB_PATH).toMatch(/^\/var\/lib\/dialin\//);
+    expect(compose.volumes).toHaveProperty('dialin-data');
+  });
+
+  it('configures Jigasi for the gateway headers, start-muted INFO messages and concurrent calls', () => {
+    const mount = services.jigasi!.volumes!.find((volume) => volume.includes('custom-sip-communicator.properties'))!;
+    const properties = readFileSync(join(ROOT, mount.split(':')[0]!), 'utf8');
+    expect(properties).toMatch(/^net\.java\.sip\.communicator\.impl\.protocol\.sip\.acc1\.JITSI_MEET_ROOM_HEADER_NAME=Jitsi-Conference-Room$/m);
+    expect(properties).toMatch(/^net\.java\.sip\.communicator\.impl\.protocol\.sip\.acc1\.JITSI_MEET_ROOM_PASS_HEADER_NAME=Jitsi-Conference-Room-Pass$/m);
+    expect(properties).toMatch(/^org\.jitsi\.jigasi\.ENABLE_SIP_STARTMUTED=true$/m);
+    expect(properties).toMatch(/^net\.java\.sip\.communicator\.impl\.protocol\.SingleCallInProgressPolicy\.enabled=false$/m);
+  });
+
+  it('builds the gateway in stages, runs it as a non-root user and checks /healthz', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/healthz/m);
+  });
+});
+
+describe('.env.example', () => {
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+  const documented = new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
+
+  it('lists every variable the service reads', () => {
+    const configSource = readFileSync(join(ROOT, 'service', 'config.ts'), 'utf8');
+    const read = new Set([...configSource.matchAll(/\(env, '([A-Z][A-Z0-9_]+)'/g)].map((match) => match[1]));
+    expect(read.size).toBeGreaterThan(25);
+    expect([...read].filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  const spec = join(ROOT, '..', 'shared', 'SPEC.md');
+  (existsSync(spec) ? it : it.skip)('lists every variable of SPEC §2', () => {
+    const section = readFileSync(spec, 'utf8').split('## 2.')[1]!.split('## 3.')[0]!;
+    const names = new Set([...section.matchAll(/`([A-Z][A-Z0-9_]{2,})`/g)].map((match) => match[1]));
+    expect([...names].filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it('lists every variable docker-compose.yml takes from it', () => {
+    const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const interpolated = new Set([...composeText.matchAll(/\$\{([A-Z][A-Z0-9_]+)/g)].map((match) => match[1]));
+    expect([...interpolated].filter((name) => !documented.has(name))).toEqual([]);
+  });
+});
