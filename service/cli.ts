@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
-import { ConfigError, loadAuthConfig, type Env } from './config';
+import { SqliteStore } from '../provisioning/store/sqlite';
+import { ConfigError, loadAuthConfig, loadDbPath, type Env } from './config';
 
 /** The `dialin` command line: SPEC §1. Returns the exit code instead of exiting, for tests. */
 
@@ -11,6 +12,9 @@ commands:
   token --scope SCOPE [--ttl 8h] [--sub NAME]
         print a signed JWT for the admin API; SCOPE is dialin:read or dialin:admin
         (repeat --scope or separate with spaces). Needs JWT_SECRET.
+  backup FILE
+        write a consistent copy of the database (DB_PATH) to FILE, also while the
+        service runs
   serve start the gateway and its HTTP API (same as npm start)
   help  show this text
 
@@ -31,6 +35,10 @@ const processOutput: CliOutput = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
+
+function loadDotEnv(env: Env): void {
+  if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
+}
 
 function ttlSeconds(ttl: string): number | undefined {
   const match = TTL.exec(ttl);
@@ -79,13 +87,41 @@ export function mintToken(args: string[], env: Env, io: CliOutput): number {
   return 0;
 }
 
+export async function backupDatabase(args: string[], env: Env, io: CliOutput): Promise<number> {
+  const [destination, ...extra] = args;
+  if (destination === undefined || extra.length > 0 || destination.startsWith('-')) {
+    io.err('dialin backup: give exactly one destination file, e.g. dialin backup /var/lib/dialin/backup.sqlite\n');
+    return 2;
+  }
+  if (existsSync(destination)) {
+    io.err(`dialin backup: ${destination} exists already; choose a new file name\n`);
+    return 1;
+  }
+  const source = loadDbPath(env);
+  if (!existsSync(source)) {
+    io.err(`dialin backup: no database at ${source} (DB_PATH)\n`);
+    return 1;
+  }
+  const store = new SqliteStore(source);
+  try {
+    await store.backup(destination);
+  } finally {
+    await store.close();
+  }
+  io.out(`dialin backup: ${source} copied to ${destination}\n`);
+  return 0;
+}
+
 export async function runCli(argv: string[], env: Env = process.env, io: CliOutput = processOutput): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'token':
-        if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
+        loadDotEnv(env);
         return mintToken(rest, env, io);
+      case 'backup':
+        loadDotEnv(env);
+        return await backupDatabase(rest, env, io);
       case 'serve':
         require('./main');
         return 0;

@@ -236,6 +236,11 @@ function headerName(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+/** Only where the database lives; used by the `dialin backup` command. */
+export function loadDbPath(env: Env): string {
+  return text(env, 'DB_PATH', './data/dialin.sqlite');
+}
+
 /** Only what minting or checking tokens needs; used by the `dialin token` command. */
 export function loadAuthConfig(env: Env): AuthConfig {
   return parseAuth(env);
@@ -260,7 +265,7 @@ export function loadConfig(env: Env): Config {
       host: address(env, 'HTTP_HOST', '0.0.0.0'),
       port: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     },
-    dbPath: text(env, 'DB_PATH', './data/dialin.sqlite'),
+    dbPath: loadDbPath(env),
     auth: parseAuth(env),
     jitsiMucDomain: parseMucDomain(env),
     jigasiUris: parseJigasiUris(env),

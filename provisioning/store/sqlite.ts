@@ -336,6 +336,10 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async backup(destination: string) {
+    await this.db.backup(destination);
+  }
+
   async ping() {
     this.statements.ping.get();
   }

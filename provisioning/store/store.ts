@@ -128,6 +128,8 @@ export interface Store {
 
   /** A value that must survive restarts, created on first use (e.g. the key that hashes caller numbers). */
   getOrCreateSetting(key: string, create: () => string): Promise<string>;
+  /** A consistent copy of the whole database at `destination`, taken while the service runs. */
+  backup(destination: string): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -59,3 +59,37 @@ describe('npx dialin', () => {
     expect(output.out).toMatch(/serve/);
   });
 });
+
+describe('npx dialin backup', () => {
+  it('copies the live database to a new file that opens with the same rooms and PINs', async () => {
+    const dir = tempDir();
+    const service = await startTestService(join(dir.path, 'live.sqlite'));
+    try {
+      await service.request('/api/v1/rooms/rat/pins', jsonInit('POST', { pin: '48213769' }));
+      const { output, io } = capture();
+      const destination = join(dir.path, 'backup.sqlite');
+      expect(await runCli(['backup', destination], { DB_PATH: join(dir.path, 'live.sqlite') }, io)).toBe(0);
+      expect(output.out).toContain(destination);
+
+      const copy = await startTestService(destination);
+      try {
+        expect(await copy.resolver.resolve('48213769')).toMatchObject({ found: true, room: 'rat' });
+      } finally {
+        await copy.stop();
+      }
+      const again = capture();
+      expect(await runCli(['backup', destination], { DB_PATH: join(dir.path, 'live.sqlite') }, again.io)).toBe(1);
+      expect(again.output.err).toMatch(/exists already/);
+    } finally {
+      await service.stop();
+      dir.cleanup();
+    }
+  });
+
+  it('refuses a missing database or destination', async () => {
+    const { output, io } = capture();
+    expect(await runCli(['backup'], {}, io)).toBe(2);
+    expect(await runCli(['backup', '/tmp/x.sqlite'], { DB_PATH: '/nonexistent/db.sqlite' }, io)).toBe(1);
+    expect(output.err).toMatch(/no database at \/nonexistent\/db.sqlite/);
+  });
+});
