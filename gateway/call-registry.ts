@@ -4,7 +4,10 @@ import type { LiveCallView, LiveCalls } from '../provisioning/live-calls';
 export interface RegisteredCall {
   readonly id: string;
   view(): LiveCallView;
+  /** An administrator hangs the call up (DELETE /api/v1/calls/{id}). */
   kick(): void;
+  /** drachtio-server went away: nothing can be signalled any more, so the call just ends. */
+  abandon(): void;
 }
 
 /** The calls in progress on this node; feeds GET/DELETE /api/v1/calls and MAX_CALLS. */
@@ -25,6 +28,10 @@ export class CallRegistry implements LiveCalls {
 
   list(): LiveCallView[] {
     return [...this.calls.values()].map((call) => call.view());
+  }
+
+  abandonAll(): void {
+    for (const call of [...this.calls.values()]) call.abandon();
   }
 
   hangUp(id: string): boolean {

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import { CallRegistry } from '../gateway/call-registry';
+import { startGateway } from '../gateway/gateway';
 import { PinDirectory } from '../provisioning/directory';
 import { createApp } from '../provisioning/http/app';
 import { PinResolver } from '../provisioning/pin-resolver';
@@ -25,8 +26,13 @@ export interface RunningService {
 /** The SIP side reports these once it is connected; until then /readyz says they are down. */
 const SIP_DEPENDENCIES = ['drachtio', 'freeswitch'];
 
-/** Starts storage, the PIN directory and the HTTP API in this process. */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+export interface ServiceOptions {
+  /** false: HTTP API and storage only, no connection to drachtio-server or FreeSWITCH (tests of the API). */
+  sip: boolean;
+}
+
+/** Starts storage, the PIN directory, the HTTP API and the SIP gateway in this process. */
+export async function startService(config: Config, logger: Logger, options: ServiceOptions = { sip: true }): Promise<RunningService> {
   const store = new SqliteStore(config.dbPath);
   const directory = new PinDirectory({
     store,
@@ -47,6 +53,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   if (config.sipTrustedSources.entries.length === 0) {
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
   }
+  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, readiness, logger }) : undefined;
   const stopMaintenance = scheduleMaintenance({
     store,
     directory,
@@ -77,6 +84,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     readiness,
     async stop() {
       stopMaintenance();
+      gateway?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -17,6 +17,9 @@ class RecordingCall implements RegisteredCall {
   kick(): void {
     this.kicked++;
   }
+  abandon(): void {
+    throw new Error('not expected in this test');
+  }
 }
 
 describe('calls, health and privacy of the running service', () => {

@@ -51,7 +51,7 @@ export interface TestService extends RunningService {
 export async function startTestService(dbPath: string, overrides: Env = {}): Promise<TestService> {
   const config = loadConfig(testEnv({ DB_PATH: dbPath, ...overrides }));
   const logs = new LogCapture();
-  const service = await startService(config, createLogger(config.logLevel, logs));
+  const service = await startService(config, createLogger(config.logLevel, logs), { sip: false });
   return {
     ...service,
     config,

@@ -1,0 +1,506 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CallerIdMode, Language, TrustedSources } from '../service/config';
+import { maskCallerNumber } from '../service/privacy';
+import type { LiveCallView } from '../provisioning/live-calls';
+import type { PinResolution } from '../provisioning/pin-resolver';
+import type { CallOutcome } from '../provisioning/store/store';
+import { callerNumberOf, displayNameFor } from './caller-id';
+import type { CallRegistry, RegisteredCall } from './call-registry';
+import { digitFromInfo } from './dtmf-relay';
+import { JigasiUnreachable, inviteJigasi, type JigasiPool, type PendingInvite } from './jigasi';
+import type { PromptId, PromptSet } from './prompts';
+import { screen } from './screening';
+import type { MediaEndpoint, MediaServer, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
+
+/**
+ * One phone call, from INVITE to the last BYE (SPEC §4). `run()` tells the story top to
+ * bottom; everything that can end a call from outside (caller BYE, CANCEL, Jigasi BYE, an
+ * administrator's kick, FreeSWITCH or drachtio going away) goes through `hangUp`, which makes
+ * the story stop at its next await. `tearDown` then releases every dialog and endpoint once.
+ */
+
+export type CallState = 'screening' | 'answering' | 'collecting' | 'connecting' | 'bridged' | 'ending' | 'ended';
+
+const TRANSITIONS: Record<CallState, CallState[]> = {
+  screening: ['answering', 'ended'],
+  answering: ['collecting', 'ending'],
+  collecting: ['connecting', 'ending'],
+  connecting: ['bridged', 'ending'],
+  bridged: ['ending'],
+  ending: ['ended'],
+  ended: [],
+};
+
+export type HangUpReason = 'caller-hung-up' | 'cancelled' | 'jigasi-hung-up' | 'kicked' | 'media-lost' | 'signalling-lost';
+
+/** The PIN digits a caller may type: SPEC §3 allows 6–12. One more is collected to tell "too long". */
+const PIN_PATTERN = '^\\d{6,12}$';
+const MAX_COLLECTED_DIGITS = 13;
+const FIRST_DIGIT_TIMEOUT_MS = 10_000;
+const BETWEEN_DIGITS_TIMEOUT_MS = 5_000;
+/** A human presses at most a few keys a second; more SIP INFO digits than this are a flood. */
+const INFO_DIGITS_PER_SECOND = 10;
+/** European ringback (425 Hz, 1 s on, 4 s off) while Jigasi sets the conference up. */
+const RINGBACK = 'tone_stream://%(1000,4000,425);loops=-1';
+
+export interface PinDirectoryForCalls {
+  resolve(digits: string): Promise<PinResolution>;
+  isLockedOut(callerNumber: string | undefined): Promise<boolean>;
+  recordFailure(callerNumber: string | undefined): Promise<void>;
+  recordSuccess(pinId: string): Promise<void>;
+}
+
+export interface CallRecords {
+  insertCallRecord(record: { id: string; startedAt: number; endedAt: null; outcome: null; room: null; pinId: null; caller: string }): Promise<void>;
+  finishCallRecord(id: string, endedAt: number, outcome: CallOutcome, room: string | null, pinId: string | null): Promise<void>;
+}
+
+export interface CallSettings {
+  trustedSources: TrustedSources;
+  maxCalls: number;
+  pinAttempts: number;
+  callerIdMode: CallerIdMode;
+  language: Language;
+  jigasiRoomHeader: string;
+  jigasiPasswordHeader: string;
+}
+
+export interface CallDependencies {
+  srf: SipServer;
+  /** The connected media server, or undefined while FreeSWITCH is down. */
+  mediaServer: () => MediaServer | undefined;
+  directory: PinDirectoryForCalls;
+  records: CallRecords;
+  registry: CallRegistry;
+  jigasi: JigasiPool;
+  prompts: PromptSet;
+  settings: CallSettings;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Thrown into the story when the call was hung up from outside. */
+class CallEnded extends Error {
+  constructor(readonly reason: HangUpReason) {
+    super(`call ended: ${reason}`);
+    this.name = 'CallEnded';
+  }
+}
+
+type PinOutcome = { kind: 'open'; pin: Extract<PinResolution, { found: true }> } | { kind: 'end'; outcome: CallOutcome };
+
+interface Destroyable {
+  destroy(): Promise<unknown>;
+}
+
+export class Call implements RegisteredCall {
+  readonly id = randomUUID();
+  private state: CallState = 'screening';
+  private readonly startedAt: number;
+  private readonly callerNumber: string | undefined;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  private caller?: SipDialog;
+  private callerEndpoint?: MediaEndpoint;
+  private jigasiEndpoint?: MediaEndpoint;
+  private jigasiDialog?: SipDialog;
+  private pendingInvite?: PendingInvite;
+  private releaseJigasi?: () => void;
+  /** Dialogs and endpoints the far side already ended: destroying them again would send a second BYE. */
+  private readonly gone = new WeakSet<object>();
+  private readonly destroyed = new WeakSet<object>();
+
+  private pin?: Extract<PinResolution, { found: true }>;
+  private wrongPins = 0;
+  private hangUpReason?: HangUpReason;
+  private rejectEnded!: (error: CallEnded) => void;
+  private readonly ended: Promise<never>;
+  private resolveConferenceEnd!: () => void;
+  private readonly conferenceEnd = new Promise<void>((resolve) => (this.resolveConferenceEnd = resolve));
+  private infoDigits = { windowStart: 0, count: 0 };
+
+  constructor(
+    private readonly deps: CallDependencies,
+    private readonly req: SipRequest,
+    private readonly res: SipResponse,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
+    this.callerNumber = callerNumberOf(safeFrom(req));
+    this.log = deps.logger.child({ callId: this.id, caller: maskCallerNumber(this.callerNumber) });
+    this.ended = new Promise<never>((_resolve, reject) => (this.rejectEnded = reject));
+    this.ended.catch(() => undefined);
+    // drachtio emits "cancel" once; a listener attached after the first await would miss it.
+    req.on('cancel', () => {
+      req.canceled = true;
+      this.hangUp('cancelled');
+    });
+  }
+
+  /** The whole call. Never rejects: every admitted call ends with a call record. */
+  async run(): Promise<void> {
+    const verdict = screen(
+      {
+        sourceAddress: this.req.source_address,
+        userAgent: this.req.get('User-Agent'),
+        activeCalls: this.deps.registry.size,
+        mediaAvailable: this.deps.mediaServer() !== undefined,
+      },
+      this.deps.settings.trustedSources,
+      this.deps.settings.maxCalls,
+    );
+    if (!verdict.admit) {
+      this.transition('ended');
+      this.log.warn({ status: verdict.status, reason: verdict.reason, source: this.req.source_address }, 'INVITE refused');
+      this.res.send(verdict.status);
+      return;
+    }
+    let outcome: CallOutcome = 'cancelled';
+    try {
+      outcome = await this.story();
+    } catch (error) {
+      if (error instanceof CallEnded) outcome = this.outcomeOfHangUp(error.reason);
+      else {
+        this.log.error({ err: error, state: this.state }, 'call failed');
+        outcome = this.outcomeOfHangUp('media-lost');
+      }
+    } finally {
+      await this.tearDown(outcome);
+    }
+  }
+
+  private async story(): Promise<CallOutcome> {
+    this.deps.registry.add(this);
+    await this.deps.records.insertCallRecord({
+      id: this.id,
+      startedAt: this.startedAt,
+      endedAt: null,
+      outcome: null,
+      room: null,
+      pinId: null,
+      caller: maskCallerNumber(this.callerNumber),
+    });
+    this.log.info('call admitted');
+
+    this.transition('answering');
+    await this.answer();
+
+    this.transition('collecting');
+    const pin = await this.collectPin();
+    if (pin.kind === 'end') return pin.outcome;
+    this.pin = pin.pin;
+
+    this.transition('connecting');
+    if (!(await this.connectToJigasi())) {
+      await this.announce('unreachable', 'goodbye');
+      return 'jigasi-failed';
+    }
+
+    this.transition('bridged');
+    this.log.info({ room: this.pin.room, pinId: this.pin.pinId }, 'caller is in the conference');
+    await this.guard(this.conferenceEnd);
+    this.log.info('Jigasi ended the conference leg');
+    await this.destroyOnce(this.jigasiDialog);
+    await this.destroyOnce(this.jigasiEndpoint);
+    await this.announce('conference-ended', 'goodbye');
+    return 'completed';
+  }
+
+  /** SPEC §4 step 3: an endpoint for the caller's SDP, then our 200 OK with FreeSWITCH's answer. */
+  private async answer(): Promise<void> {
+    const endpoint = await this.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
+      this.callerEndpoint = created;
+      created.on('destroy', () => {
+        this.gone.add(created);
+        this.hangUp('media-lost');
+      });
+    });
+    await this.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: endpoint.local.sdp }), (dialog) => {
+      this.caller = dialog;
+      dialog.on('destroy', () => {
+        this.gone.add(dialog);
+        this.hangUp('caller-hung-up');
+      });
+      dialog.on('info', (req, res) => this.onCallerInfo(req, res));
+    });
+    this.log.info('answered');
+  }
+
+  /** SPEC §4 steps 3–5: greeting, PIN by keypad with type-ahead, lockout, validity. */
+  private async collectPin(): Promise<PinOutcome> {
+    let heard: PromptId[] = ['greeting', 'enter-pin'];
+    let enteredAnything = false;
+    for (let attempt = 1; attempt <= this.deps.settings.pinAttempts; attempt++) {
+      if (await this.guard(this.deps.directory.isLockedOut(this.callerNumber))) {
+        this.log.warn('caller is locked out after too many wrong PINs');
+        await this.announce('service-unavailable', 'goodbye');
+        return { kind: 'end', outcome: 'locked-out' };
+      }
+      const entry = await this.readDigits(heard);
+      if (entry.kind === 'nothing') {
+        this.log.info({ attempt }, 'no PIN entered');
+        heard = ['no-input', 'enter-pin'];
+        continue;
+      }
+      enteredAnything = true;
+      const resolution = entry.kind === 'pin' ? await this.guard(this.deps.directory.resolve(entry.digits)) : { found: false as const };
+      if (resolution.found && resolution.openNow) {
+        await this.guard(this.deps.directory.recordSuccess(resolution.pinId));
+        this.log.info({ attempt, pinId: resolution.pinId, room: resolution.room }, 'PIN accepted');
+        return { kind: 'open', pin: resolution };
+      }
+      if (resolution.found) {
+        this.log.info({ pinId: resolution.pinId }, 'PIN valid but not open now');
+        await this.announce('not-open', 'goodbye');
+        return { kind: 'end', outcome: 'not-open' };
+      }
+      // Only a wrong PIN of a possible shape is a guess; a stray * or a too-long entry is not.
+      if (entry.kind === 'pin') {
+        this.wrongPins++;
+        await this.guard(this.deps.directory.recordFailure(this.callerNumber));
+      }
+      this.log.info({ attempt, shape: entry.kind }, 'PIN refused');
+      heard = ['invalid-pin', 'enter-pin'];
+    }
+    await this.announce('attempts-exhausted', 'goodbye');
+    return { kind: 'end', outcome: enteredAnything ? 'pin-failed' : 'answered-no-pin' };
+  }
+
+  /**
+   * One entry through FreeSWITCH's play_and_get_digits: the prompts play until the first key,
+   * digits typed during them count (type-ahead), "#" ends the entry. Leftover digits are
+   * flushed so a flood or a too-long entry does not spill into the next attempt.
+   */
+  private async readDigits(prompts: PromptId[]): Promise<{ kind: 'pin'; digits: string } | { kind: 'malformed' } | { kind: 'nothing' }> {
+    const endpoint = this.callerEndpoint!;
+    const result = await this.guard(
+      endpoint.playCollect({
+        file: `file_string://${prompts.map((id) => this.deps.prompts.file(id)).join('!')}`,
+        min: 1,
+        max: MAX_COLLECTED_DIGITS,
+        tries: 1,
+        timeout: FIRST_DIGIT_TIMEOUT_MS,
+        digitTimeout: BETWEEN_DIGITS_TIMEOUT_MS,
+        terminators: '#',
+        invalidFile: 'silence_stream://250',
+        regexp: PIN_PATTERN,
+        varName: 'dialin_pin',
+      }),
+    );
+    await this.guard(endpoint.api('uuid_flush_dtmf', endpoint.uuid));
+    if (result.digits) return { kind: 'pin', digits: result.digits };
+    if (result.invalidDigits) return { kind: 'malformed' };
+    return { kind: 'nothing' };
+  }
+
+  /** SPEC §4 steps 6–7. Resolves false when no Jigasi answered. */
+  private async connectToJigasi(): Promise<boolean> {
+    const pin = this.pin!;
+    const callerEndpoint = this.callerEndpoint!;
+    // Not awaited: it plays until Jigasi answers and uuid_break stops it.
+    callerEndpoint.play([this.deps.prompts.file('connecting'), RINGBACK]).catch(() => undefined);
+
+    const jigasiEndpoint = await this.own(this.media().createEndpoint(), (created) => {
+      this.jigasiEndpoint = created;
+      created.on('destroy', () => {
+        this.gone.add(created);
+        this.onJigasiGone();
+      });
+    });
+    const { settings } = this.deps;
+    let answered: Awaited<ReturnType<typeof inviteJigasi>>;
+    try {
+      answered = await this.guard(
+        inviteJigasi(
+          this.deps.srf,
+          this.deps.jigasi,
+          {
+            localSdp: jigasiEndpoint.local.sdp,
+            roomJid: pin.roomJid,
+            password: pin.password,
+            displayName: displayNameFor(pin.label, this.callerNumber, settings.callerIdMode, settings.language),
+            roomHeader: settings.jigasiRoomHeader,
+            passwordHeader: settings.jigasiPasswordHeader,
+          },
+          this.log,
+          (pending) => (this.pendingInvite = pending),
+          () => this.hangUpReason !== undefined,
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof JigasiUnreachable)) throw error;
+      this.log.error({ attempts: error.attempts }, 'no Jigasi reachable');
+      await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
+      return false;
+    }
+    this.pendingInvite = undefined;
+    this.adoptJigasiDialog(answered.dialog, answered.release);
+    await this.guard(jigasiEndpoint.modify(answered.dialog.remote.sdp));
+    await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
+    await this.guard(callerEndpoint.bridge(jigasiEndpoint));
+    return true;
+  }
+
+  private adoptJigasiDialog(dialog: SipDialog, release: () => void): void {
+    this.releaseJigasi = release;
+    if (this.hangUpReason !== undefined) {
+      // Jigasi answered just as the call ended: the 200 crossed our CANCEL.
+      void this.destroyOnce(dialog);
+      return;
+    }
+    this.jigasiDialog = dialog;
+    dialog.on('destroy', () => {
+      this.gone.add(dialog);
+      this.onJigasiGone();
+    });
+  }
+
+  private onJigasiGone(): void {
+    if (this.state === 'bridged') this.resolveConferenceEnd();
+    else this.hangUp('jigasi-hung-up');
+  }
+
+  /** DTMF by SIP INFO reaches us, not FreeSWITCH: hand it to FreeSWITCH's digit collection. */
+  private onCallerInfo(req: SipRequest, res: SipResponse): void {
+    res.send(200);
+    const digit = digitFromInfo(req.get('Content-Type'), req.body);
+    if (digit === undefined || this.state !== 'collecting' || !this.callerEndpoint) return;
+    const now = this.now();
+    if (now - this.infoDigits.windowStart >= 1000) this.infoDigits = { windowStart: now, count: 0 };
+    if (++this.infoDigits.count > INFO_DIGITS_PER_SECOND) return;
+    const endpoint = this.callerEndpoint;
+    endpoint.api('uuid_recv_dtmf', `${endpoint.uuid} ${digit}`).catch((error: unknown) => {
+      this.log.debug({ err: error }, 'could not pass a SIP INFO digit to FreeSWITCH');
+    });
+  }
+
+  /** Plays prompts to the caller and waits for them to finish. */
+  private async announce(...prompts: PromptId[]): Promise<void> {
+    const endpoint = this.callerEndpoint;
+    if (!endpoint || this.gone.has(endpoint)) return;
+    await this.guard(endpoint.play(prompts.map((id) => this.deps.prompts.file(id))));
+  }
+
+  /** Ends the call from outside; the story stops at its next await. */
+  hangUp(reason: HangUpReason): void {
+    if (this.hangUpReason !== undefined || this.state === 'ending' || this.state === 'ended') return;
+    this.hangUpReason = reason;
+    this.log.info({ reason, state: this.state }, 'hang-up');
+    this.pendingInvite?.cancel();
+    this.rejectEnded(new CallEnded(reason));
+  }
+
+  kick(): void {
+    this.hangUp('kicked');
+  }
+
+  abandon(): void {
+    this.hangUp('signalling-lost');
+  }
+
+  view(): LiveCallView {
+    return {
+      id: this.id,
+      room: this.pin?.room ?? null,
+      pinId: this.pin?.pinId ?? null,
+      label: this.pin?.label ?? null,
+      caller: maskCallerNumber(this.callerNumber),
+      state: this.state,
+      muted: false,
+      startedAt: this.startedAt,
+    };
+  }
+
+  /** FreeSWITCH can go away during a call; endpoints then report "destroy" and the call ends. */
+  private media(): MediaServer {
+    const mediaServer = this.deps.mediaServer();
+    if (!mediaServer) throw new CallEnded('media-lost');
+    return mediaServer;
+  }
+
+  private outcomeOfHangUp(reason: HangUpReason): CallOutcome {
+    if (reason === 'kicked') return 'kicked';
+    if (reason === 'cancelled') return 'cancelled';
+    switch (this.state) {
+      case 'bridged':
+        return 'completed';
+      case 'connecting':
+        return reason === 'caller-hung-up' ? 'cancelled' : 'jigasi-failed';
+      case 'collecting':
+        return this.wrongPins > 0 ? 'pin-failed' : 'answered-no-pin';
+      default:
+        return 'cancelled';
+    }
+  }
+
+  private transition(to: CallState): void {
+    if (!TRANSITIONS[this.state].includes(to)) throw new Error(`call ${this.id}: no transition from ${this.state} to ${to}`);
+    this.state = to;
+  }
+
+  /** Waits for an operation unless the call is hung up first. */
+  private guard<T>(operation: Promise<T>): Promise<T> {
+    if (this.hangUpReason !== undefined) {
+      operation.catch(() => undefined);
+      return Promise.reject(new CallEnded(this.hangUpReason));
+    }
+    return Promise.race([operation, this.ended]);
+  }
+
+  /**
+   * Waits for a dialog or endpoint being created. If the call ends first, the resource is
+   * destroyed as soon as it arrives instead of leaking.
+   */
+  private async own<T extends Destroyable>(creation: Promise<T>, adopt: (resource: T) => void): Promise<T> {
+    const adopted = creation.then((resource) => {
+      if (this.hangUpReason !== undefined) void this.destroyOnce(resource);
+      else adopt(resource);
+      return resource;
+    });
+    return this.guard(adopted);
+  }
+
+  private async destroyOnce(resource: Destroyable | undefined): Promise<void> {
+    if (!resource || this.destroyed.has(resource) || this.gone.has(resource)) return;
+    this.destroyed.add(resource);
+    try {
+      await resource.destroy();
+    } catch (error) {
+      this.log.debug({ err: error }, 'teardown: already gone');
+    }
+  }
+
+  private async tearDown(outcome: CallOutcome): Promise<void> {
+    this.transition('ending');
+    this.pendingInvite?.cancel();
+    if (!this.res.finalResponseSent && !this.req.canceled) {
+      this.res.send(480, 'Temporarily Unavailable');
+    }
+    await Promise.all([
+      this.destroyOnce(this.jigasiDialog),
+      this.destroyOnce(this.caller),
+      this.destroyOnce(this.jigasiEndpoint),
+      this.destroyOnce(this.callerEndpoint),
+    ]);
+    this.releaseJigasi?.();
+    this.deps.registry.remove(this.id);
+    this.transition('ended');
+    const endedAt = this.now();
+    try {
+      await this.deps.records.finishCallRecord(this.id, endedAt, outcome, this.pin?.room ?? null, this.pin?.pinId ?? null);
+    } catch (error) {
+      this.log.error({ err: error }, 'could not finish the call record');
+    }
+    this.log.info({ outcome, seconds: Math.round((endedAt - this.startedAt) / 1000) }, 'call ended');
+  }
+}
+
+function safeFrom(req: SipRequest) {
+  try {
+    return req.getParsedHeader('From');
+  } catch {
+    return undefined;
+  }
+}

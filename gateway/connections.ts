@@ -1,0 +1,149 @@
+import type { EventEmitter } from 'node:events';
+import Srf from 'drachtio-srf';
+import Mrf from 'drachtio-fsmrf';
+import type { Logger } from 'pino';
+import type { Config } from '../service/config';
+import type { Readiness } from '../service/readiness';
+import type { MediaServer, SipRequest, SipResponse, SipServer } from './sip';
+
+/**
+ * The two servers the gateway drives: drachtio-server (SIP) and FreeSWITCH (media). Both are
+ * reconnected in the background with capped backoff, and /readyz learns about each change.
+ * The HTTP API never waits for them.
+ */
+
+/** Once a server is back, /readyz must turn 200 within 5 s (SPEC §1). */
+export const RECONNECT_MAX_DELAY_MS = 2_000;
+const RECONNECT_FIRST_DELAY_MS = 250;
+
+export interface DrachtioConnection {
+  srf: SipServer;
+  onInvite(handler: (req: SipRequest, res: SipResponse) => void): void;
+  onLost(handler: () => void): void;
+  /** The raw Srf, for drachtio-fsmrf (it sends its INVITEs to FreeSWITCH through it). */
+  raw: Srf;
+  close(): void;
+}
+
+export function connectDrachtio(config: Config, readiness: Readiness, logger: Logger): DrachtioConnection {
+  const log = logger.child({ component: 'drachtio' });
+  const srf = new Srf();
+  const lostHandlers: Array<() => void> = [];
+  let connected = false;
+  srf.on('connect', (error: Error | null, hostport: string) => {
+    if (error) {
+      readiness.markDown('drachtio', error.message);
+      log.error({ err: error }, 'drachtio-server refused the connection');
+      return;
+    }
+    connected = true;
+    reported = false;
+    readiness.markUp('drachtio');
+    log.info({ sip: hostport }, 'connected to drachtio-server');
+  });
+  // Without an error listener a refused connection would end the process.
+  let reported = false;
+  srf.on('error', (error: Error) => {
+    readiness.markDown('drachtio', error.message);
+    // Once per outage: a reconnect every 2 s must not flood the log.
+    log[reported ? 'debug' : 'warn']({ err: error.message }, 'drachtio-server connection error; retrying');
+    reported = true;
+  });
+  // "close" is emitted at run time but missing from drachtio-srf's declarations.
+  (srf as unknown as EventEmitter).on('close', () => {
+    readiness.markDown('drachtio', 'connection closed');
+    if (connected) log.error('lost drachtio-server; reconnecting');
+    connected = false;
+    for (const handler of lostHandlers) handler();
+  });
+  srf.connect({
+    host: config.drachtio.host,
+    port: config.drachtio.port,
+    secret: config.drachtio.secret,
+    reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS },
+  } as unknown as Srf.SrfConfig);
+  (srf as unknown as { options(handler: (req: unknown, res: SipResponse) => void): void }).options((_req, res) => res.send(200));
+
+  return {
+    srf: srf as unknown as SipServer,
+    raw: srf,
+    onInvite: (handler) => srf.invite(handler as unknown as (req: Srf.SrfRequest, res: Srf.SrfResponse) => void),
+    onLost: (handler) => lostHandlers.push(handler),
+    close: () => {
+      try {
+        srf.disconnect();
+      } catch {
+        // never connected: nothing to close
+      }
+    },
+  };
+}
+
+export interface FreeswitchConnection {
+  /** The connected media server, or undefined while FreeSWITCH is down. */
+  current(): MediaServer | undefined;
+  close(): void;
+}
+
+/** Keeps one event-socket connection to FreeSWITCH, reconnecting with capped backoff. */
+export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, readiness: Readiness, logger: Logger): FreeswitchConnection {
+  const log = logger.child({ component: 'freeswitch' });
+  const mrf = new Mrf(drachtio.raw);
+  let current: Mrf.MediaServer | undefined;
+  let closed = false;
+  let delay = RECONNECT_FIRST_DELAY_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let reported = false;
+
+  const schedule = () => {
+    if (closed) return;
+    timer = setTimeout(attempt, delay);
+    delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS);
+  };
+
+  async function attempt(): Promise<void> {
+    try {
+      const mediaServer = await mrf.connect({
+        address: config.freeswitch.host,
+        port: config.freeswitch.port,
+        secret: config.freeswitch.secret,
+        listenAddress: config.freeswitch.listenAddress,
+        advertisedAddress: config.freeswitch.advertisedAddress,
+        profile: 'drachtio_mrf',
+      });
+      if (closed) {
+        mediaServer.disconnect();
+        return;
+      }
+      current = mediaServer;
+      delay = RECONNECT_FIRST_DELAY_MS;
+      reported = false;
+      readiness.markUp('freeswitch');
+      log.info({ host: config.freeswitch.host }, 'connected to FreeSWITCH');
+      mediaServer.once('end', () => {
+        current = undefined;
+        readiness.markDown('freeswitch', 'event socket closed');
+        log.error('lost FreeSWITCH; reconnecting');
+        mediaServer.disconnect();
+        schedule();
+      });
+      mediaServer.on('error', (error: Error) => log.warn({ err: error.message }, 'FreeSWITCH error'));
+    } catch (error) {
+      readiness.markDown('freeswitch', (error as Error).message);
+      log[reported ? 'debug' : 'warn']({ err: (error as Error).message }, 'cannot reach FreeSWITCH; retrying');
+      reported = true;
+      schedule();
+    }
+  }
+
+  void attempt();
+  return {
+    current: () => current as unknown as MediaServer | undefined,
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+      current?.disconnect();
+      current = undefined;
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * DTMF sent as SIP INFO. Two bodies are in use: application/dtmf-relay ("Signal=5\r\nDuration=160")
+ * and application/dtmf (just "5"). Anything else yields no digit.
+ */
+const DIGIT = /^[0-9*#A-D]$/;
+
+export function digitFromInfo(contentType: string | undefined, body: string | undefined): string | undefined {
+  if (!contentType || body === undefined) return undefined;
+  const type = contentType.split(';')[0]!.trim().toLowerCase();
+  let signal: string | undefined;
+  if (type === 'application/dtmf-relay') {
+    signal = /^\s*signal\s*=\s*(\S+)\s*$/im.exec(body)?.[1];
+  } else if (type === 'application/dtmf') {
+    signal = body.trim();
+  }
+  if (signal === undefined) return undefined;
+  const normalised = signal === '10' ? '*' : signal === '11' ? '#' : signal.toUpperCase();
+  return DIGIT.test(normalised) ? normalised : undefined;
+}

@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import type { PinResolver } from '../provisioning/pin-resolver';
+import type { Store } from '../provisioning/store/store';
+import type { Config } from '../service/config';
+import type { Readiness } from '../service/readiness';
+import { Call } from './call';
+import type { CallRegistry } from './call-registry';
+import { connectDrachtio, connectFreeswitch } from './connections';
+import { JigasiPool } from './jigasi';
+import { PromptSet, builtInPromptsDir } from './prompts';
+
+export interface GatewayParts {
+  config: Config;
+  resolver: PinResolver;
+  store: Store;
+  registry: CallRegistry;
+  readiness: Readiness;
+  logger: Logger;
+}
+
+/** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
+export function startGateway({ config, resolver, store, registry, readiness, logger }: GatewayParts): { stop(): void } {
+  const log = logger.child({ component: 'gateway' });
+  const promptsDir = config.promptsDir ?? builtInPromptsDir();
+  const prompts = new PromptSet(promptsDir, config.language);
+  if (prompts.missing.length > 0) {
+    log.warn({ promptsDir, language: config.language, missing: prompts.missing }, 'prompts missing; callers hear a tone instead');
+  }
+  const jigasi = new JigasiPool(config.jigasiUris);
+  const drachtio = connectDrachtio(config, readiness, logger);
+  const freeswitch = connectFreeswitch(config, drachtio, readiness, logger);
+
+  drachtio.onInvite((req, res) => {
+    const call = new Call(
+      {
+        srf: drachtio.srf,
+        mediaServer: freeswitch.current,
+        directory: resolver,
+        records: store,
+        registry,
+        jigasi,
+        prompts,
+        settings: {
+          trustedSources: config.sipTrustedSources,
+          maxCalls: config.maxCalls,
+          pinAttempts: config.pinAttempts,
+          callerIdMode: config.callerIdMode,
+          language: config.language,
+          jigasiRoomHeader: config.jigasiRoomHeader,
+          jigasiPasswordHeader: config.jigasiPasswordHeader,
+        },
+        logger,
+      },
+      req,
+      res,
+    );
+    void call.run();
+  });
+  drachtio.onLost(() => registry.abandonAll());
+
+  return {
+    stop() {
+      freeswitch.close();
+      drachtio.close();
+    },
+  };
+}

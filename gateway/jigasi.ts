@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import { sipStatusOf, type SipDialog, type SipRequest, type SipServer } from './sip';
+
+/**
+ * The leg into Jitsi: which Jigasi to ask (SPEC §4 step 7) and the INVITE that carries the
+ * room (jitsi-contract.md). Jigasi answers only once the conference media is up, up to ~30 s.
+ */
+
+/** Longer than Jigasi's own JVB_INVITE_TIMEOUT (30 s), so Jigasi decides, not us. */
+export const JIGASI_ANSWER_TIMEOUT_MS = 40_000;
+
+export class JigasiPool {
+  private readonly active = new Map<string, number>();
+  private readonly down = new Set<string>();
+
+  constructor(readonly uris: readonly string[]) {
+    for (const uri of uris) this.active.set(uri, 0);
+  }
+
+  /** Fewest active calls first, ties in configured order; instances marked down go last. */
+  order(): string[] {
+    return [...this.uris]
+      .map((uri, index) => ({ uri, index }))
+      .sort(
+        (a, b) =>
+          Number(this.down.has(a.uri)) - Number(this.down.has(b.uri)) ||
+          this.active.get(a.uri)! - this.active.get(b.uri)! ||
+          a.index - b.index,
+      )
+      .map(({ uri }) => uri);
+  }
+
+  /** Health checks report here; a down instance is still tried when no other is up. */
+  markDown(uri: string, isDown: boolean): void {
+    if (isDown) this.down.add(uri);
+    else this.down.delete(uri);
+  }
+
+  /** Counts a call on the instance until the returned function is called. */
+  hold(uri: string): () => void {
+    this.active.set(uri, (this.active.get(uri) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active.set(uri, Math.max(0, (this.active.get(uri) ?? 1) - 1));
+    };
+  }
+}
+
+export interface JigasiInvite {
+  /** FreeSWITCH's offer for the Jigasi leg. */
+  localSdp: string;
+  /** Full MUC address, e.g. b%c3%bcrgerforum@conference.meet.example.org */
+  roomJid: string;
+  password: string | null;
+  displayName: string;
+  roomHeader: string;
+  passwordHeader: string;
+}
+
+/** Lets the call cancel an INVITE that is still ringing. */
+export interface PendingInvite {
+  cancel(): void;
+}
+
+export class JigasiUnreachable extends Error {
+  constructor(readonly attempts: Array<{ uri: string; outcome: string }>) {
+    super(`no Jigasi answered: ${attempts.map((attempt) => `${attempt.uri} ${attempt.outcome}`).join(', ')}`);
+    this.name = 'JigasiUnreachable';
+  }
+}
+
+export class InviteAbandoned extends Error {
+  constructor() {
+    super('the call ended while Jigasi was being invited');
+    this.name = 'InviteAbandoned';
+  }
+}
+
+function headersFor(invite: JigasiInvite): Record<string, string> {
+  const headers: Record<string, string> = { [invite.roomHeader]: invite.roomJid };
+  if (invite.password) headers[invite.passwordHeader] = invite.password;
+  return headers;
+}
+
+/**
+ * INVITEs one instance; resolves with the dialog, rejects with the SIP status (or 408 on our
+ * timeout). `register` receives a handle to cancel it while it rings.
+ */
+function inviteOne(srf: SipServer, uri: string, invite: JigasiInvite, register: (pending: PendingInvite) => void): Promise<SipDialog> {
+  let sent: SipRequest | undefined;
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    try {
+      sent?.cancel();
+    } catch {
+      // the INVITE already has its final answer; the caller cleans up the dialog
+    }
+  };
+  register({ cancel });
+  const timer = setTimeout(cancel, JIGASI_ANSWER_TIMEOUT_MS);
+  return srf
+    .createUAC(
+      uri,
+      {
+        localSdp: invite.localSdp,
+        headers: headersFor(invite),
+        callingNumber: 'dialin',
+        callingName: invite.displayName,
+      },
+      {
+        cbRequest: (_error, req) => {
+          sent = req;
+          if (cancelled) cancel();
+        },
+      },
+    )
+    .finally(() => clearTimeout(timer));
+}
+
+/**
+ * Tries the instances in pool order until one answers. `isAbandoned` is checked between
+ * attempts; `register` always holds the attempt in flight so the call can cancel it.
+ */
+export async function inviteJigasi(
+  srf: SipServer,
+  pool: JigasiPool,
+  invite: JigasiInvite,
+  logger: Logger,
+  register: (pending: PendingInvite) => void,
+  isAbandoned: () => boolean,
+): Promise<{ dialog: SipDialog; uri: string; release: () => void }> {
+  const attempts: Array<{ uri: string; outcome: string }> = [];
+  for (const uri of pool.order()) {
+    if (isAbandoned()) throw new InviteAbandoned();
+    const release = pool.hold(uri);
+    try {
+      const dialog = await inviteOne(srf, uri, invite, register);
+      logger.info({ jigasi: uri }, 'Jigasi answered');
+      return { dialog, uri, release };
+    } catch (error) {
+      release();
+      if (isAbandoned()) throw new InviteAbandoned();
+      const status = sipStatusOf(error);
+      const outcome = status === 487 ? 'timeout' : status !== undefined ? String(status) : (error as Error).message;
+      attempts.push({ uri, outcome });
+      logger.warn({ jigasi: uri, outcome }, 'Jigasi did not answer; trying the next one');
+    }
+  }
+  throw new JigasiUnreachable(attempts);
+}

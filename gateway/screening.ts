@@ -1,0 +1,37 @@
+import { isIP } from 'node:net';
+import type { TrustedSources } from '../service/config';
+
+/** What happens to an INVITE before any media is touched (SPEC §4 steps 1–2). */
+export type ScreeningVerdict =
+  | { admit: true }
+  | { admit: false; status: 403 | 486 | 503; reason: 'untrusted-source' | 'scanner' | 'busy' | 'media-unavailable' };
+
+/** User agents of SIP scanners: they get no call, and no hint that a service is here. */
+const SCANNER_USER_AGENT = /friendly-scanner|sipvicious|sipcli|sip-cli|sipsak|sundayddr|iWar|sip-scan|VaxSIPUserAgent|pplsip|smap/i;
+
+export function isScanner(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && SCANNER_USER_AGENT.test(userAgent);
+}
+
+export function isTrustedSource(sources: TrustedSources, address: string): boolean {
+  if (sources.entries.length === 0) return true;
+  const unmapped = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const family = isIP(unmapped);
+  if (family === 0) return false;
+  return sources.blockList.check(unmapped, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+export interface ScreeningInput {
+  sourceAddress: string;
+  userAgent: string | undefined;
+  activeCalls: number;
+  mediaAvailable: boolean;
+}
+
+export function screen(input: ScreeningInput, sources: TrustedSources, maxCalls: number): ScreeningVerdict {
+  if (!isTrustedSource(sources, input.sourceAddress)) return { admit: false, status: 403, reason: 'untrusted-source' };
+  if (isScanner(input.userAgent)) return { admit: false, status: 403, reason: 'scanner' };
+  if (input.activeCalls >= maxCalls) return { admit: false, status: 486, reason: 'busy' };
+  if (!input.mediaAvailable) return { admit: false, status: 503, reason: 'media-unavailable' };
+  return { admit: true };
+}

@@ -1,0 +1,121 @@
+/**
+ * The parts of drachtio-srf and drachtio-fsmrf the gateway uses, typed. drachtio-srf's own
+ * declarations are incomplete and drachtio-fsmrf has none; the real objects satisfy these
+ * interfaces as they are (see adapters in connections.ts), and the test fakes implement them.
+ * Shapes follow the packages' source: drachtio-srf lib/srf.js, dialog.js, request.js and
+ * drachtio-fsmrf lib/mediaserver.js, endpoint.js.
+ */
+
+export interface ParsedNameAddr {
+  name?: string;
+  uri: string;
+  params: Record<string, string>;
+}
+
+export interface SipRequest {
+  readonly method: string;
+  readonly body: string;
+  /** Address the request came from (set by drachtio-srf from drachtio-server's meta). */
+  readonly source_address: string;
+  /** Set by the gateway's first handler when a CANCEL arrives (drachtio emits "cancel" once). */
+  canceled?: boolean;
+  get(header: string): string | undefined;
+  has(header: string): boolean;
+  /** Throws when the header is absent or unparseable. */
+  getParsedHeader(header: string): ParsedNameAddr;
+  on(event: 'cancel', listener: () => void): unknown;
+  /** For requests we sent (cbRequest of createUAC): sends CANCEL. */
+  cancel(): void;
+}
+
+export interface SipResponse {
+  readonly finalResponseSent: boolean;
+  send(status: number, reason?: string, options?: { headers?: Record<string, string>; body?: string }): void;
+}
+
+/** A response to a request we sent inside a dialog (Dialog#request resolves with it). */
+export interface SipResponseMessage {
+  readonly status: number;
+  readonly body?: string;
+  get(header: string): string | undefined;
+}
+
+export interface SipDialog {
+  readonly id: string;
+  readonly local: { sdp: string };
+  readonly remote: { sdp: string };
+  /** Sends BYE; drachtio-srf emits no "destroy" for our own BYE, only for the far end's. */
+  destroy(): Promise<unknown>;
+  request(options: { method: string; headers?: Record<string, string>; body?: string }): Promise<SipResponseMessage>;
+  on(event: 'destroy', listener: () => void): unknown;
+  on(event: 'info', listener: (req: SipRequest, res: SipResponse) => void): unknown;
+}
+
+export interface UacOptions {
+  localSdp?: string;
+  headers: Record<string, string>;
+  callingNumber?: string;
+  callingName?: string;
+}
+
+export interface UacProgress {
+  cbRequest?: (error: unknown, req: SipRequest) => void;
+  cbProvisional?: (res: SipResponseMessage) => void;
+}
+
+/** The Srf methods used for calls. */
+export interface SipServer {
+  createUAS(req: SipRequest, res: SipResponse, options: { localSdp: string; headers?: Record<string, string> }): Promise<SipDialog>;
+  /** Rejects with a SipError {status, reason} for a final non-2xx answer (487 after CANCEL). */
+  createUAC(uri: string, options: UacOptions, progress?: UacProgress): Promise<SipDialog>;
+}
+
+export interface PlayCollectOptions {
+  file: string;
+  min: number;
+  max: number;
+  tries: number;
+  /** Milliseconds to wait for the first digit once the prompt has played. */
+  timeout: number;
+  /** Milliseconds to wait between digits. */
+  digitTimeout: number;
+  terminators: string;
+  invalidFile: string;
+  regexp: string;
+  varName: string;
+}
+
+export interface PlayCollectResult {
+  digits?: string;
+  invalidDigits?: string;
+  terminatorUsed?: string;
+}
+
+export interface MediaEndpoint {
+  readonly uuid: string;
+  readonly local: { sdp: string };
+  play(file: string | string[]): Promise<unknown>;
+  playCollect(options: PlayCollectOptions): Promise<PlayCollectResult>;
+  /** A FreeSWITCH API command with this endpoint's connection; resolves with its event. */
+  api(command: string, args?: string | string[]): Promise<unknown>;
+  execute(app: string, arg?: string): Promise<unknown>;
+  bridge(other: MediaEndpoint): Promise<void>;
+  modify(sdp: string): Promise<unknown>;
+  destroy(): Promise<void>;
+  on(event: 'destroy', listener: () => void): unknown;
+}
+
+export interface MediaServer {
+  /** Without remoteSdp the endpoint is created 3pcc: its local SDP is an offer. */
+  createEndpoint(options?: { remoteSdp?: string }): Promise<MediaEndpoint>;
+}
+
+export interface SipError {
+  status: number;
+  reason?: string;
+}
+
+export function sipStatusOf(error: unknown): number | undefined {
+  const status = (error as Partial<SipError> | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
+}

@@ -1,0 +1,29 @@
+/** drachtio-fsmrf ships no declarations; this covers what connections.ts calls (lib/mrf.js, lib/mediaserver.js). */
+declare module 'drachtio-fsmrf' {
+  import { EventEmitter } from 'node:events';
+
+  namespace Mrf {
+    interface ConnectOptions {
+      address: string;
+      port: number;
+      secret: string;
+      listenAddress: string;
+      listenPort?: number;
+      advertisedAddress?: string;
+      profile?: string;
+    }
+
+    class MediaServer extends EventEmitter {
+      createEndpoint(options?: { remoteSdp?: string }): Promise<unknown>;
+      api(command: string): Promise<string>;
+      disconnect(): void;
+    }
+  }
+
+  class Mrf extends EventEmitter {
+    constructor(srf: unknown, options?: { customEvents?: string[] });
+    connect(options: Mrf.ConnectOptions): Promise<Mrf.MediaServer>;
+  }
+
+  export = Mrf;
+}
