@@ -310,33 +310,35 @@ export class Call implements RegisteredCall {
       });
     });
     const { settings } = this.deps;
-    let answered: Awaited<ReturnType<typeof inviteJigasi>>;
+    // Adopted even when the call has ended meanwhile: a 200 OK that crossed our CANCEL needs its BYE.
+    const invitation = inviteJigasi(
+      this.deps.srf,
+      this.deps.jigasi,
+      {
+        localSdp: jigasiEndpoint.local.sdp,
+        roomJid: pin.roomJid,
+        password: pin.password,
+        displayName: displayNameFor(pin.label, this.callerNumber, settings.callerIdMode, settings.language),
+        roomHeader: settings.jigasiRoomHeader,
+        passwordHeader: settings.jigasiPasswordHeader,
+      },
+      this.log,
+      (pending) => (this.pendingInvite = pending),
+      () => this.hangUpReason !== undefined,
+    ).then((answer) => {
+      this.pendingInvite = undefined;
+      this.adoptJigasiDialog(answer.dialog, answer.release);
+      return answer;
+    });
+    let answered: Awaited<typeof invitation>;
     try {
-      answered = await this.guard(
-        inviteJigasi(
-          this.deps.srf,
-          this.deps.jigasi,
-          {
-            localSdp: jigasiEndpoint.local.sdp,
-            roomJid: pin.roomJid,
-            password: pin.password,
-            displayName: displayNameFor(pin.label, this.callerNumber, settings.callerIdMode, settings.language),
-            roomHeader: settings.jigasiRoomHeader,
-            passwordHeader: settings.jigasiPasswordHeader,
-          },
-          this.log,
-          (pending) => (this.pendingInvite = pending),
-          () => this.hangUpReason !== undefined,
-        ),
-      );
+      answered = await this.guard(invitation);
     } catch (error) {
       if (!(error instanceof JigasiUnreachable)) throw error;
       this.log.error({ attempts: error.attempts }, 'no Jigasi reachable');
       await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
       return false;
     }
-    this.pendingInvite = undefined;
-    this.adoptJigasiDialog(answered.dialog, answered.release);
     await this.guard(jigasiEndpoint.modify(answered.dialog.remote.sdp));
     await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
     await this.guard(callerEndpoint.bridge(jigasiEndpoint));
@@ -344,12 +346,13 @@ export class Call implements RegisteredCall {
   }
 
   private adoptJigasiDialog(dialog: SipDialog, release: () => void): void {
-    this.releaseJigasi = release;
     if (this.hangUpReason !== undefined) {
       // Jigasi answered just as the call ended: the 200 crossed our CANCEL.
+      release();
       void this.destroyOnce(dialog);
       return;
     }
+    this.releaseJigasi = release;
     this.jigasiDialog = dialog;
     dialog.on('destroy', () => {
       this.gone.add(dialog);

@@ -1,0 +1,251 @@
+import { EventEmitter } from 'node:events';
+import type {
+  ParsedNameAddr,
+  SipDialog,
+  SipRequest,
+  SipResponse,
+  SipResponseMessage,
+  SipServer,
+  UacOptions,
+  UacProgress,
+} from '../../gateway/sip';
+
+/**
+ * Fakes of drachtio-srf's Srf, Request, Response and Dialog, behaving as the real ones do
+ * (lib/srf.js, request.js, response.js, dialog.js of drachtio-srf 5):
+ * - a Request emits "cancel" once when the caller CANCELs; createUAS then rejects with 487;
+ * - Dialog#destroy sends BYE and emits nothing; a BYE from the far end emits "destroy";
+ * - createUAC rejects with a SipError {status, reason} and with 487 after Request#cancel;
+ * - everything resolves asynchronously, as answers come over the network.
+ * They never replace the end-to-end suite against a real drachtio-server.
+ */
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class FakeSipError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(`${status} ${reason}`);
+    this.name = 'SipError';
+  }
+}
+
+function parseNameAddr(value: string): ParsedNameAddr {
+  const match = /^\s*(?:"([^"]*)"\s*)?<([^>]+)>(.*)$/.exec(value) ?? /^\s*()([^;\s]+)(.*)$/.exec(value);
+  if (!match) throw new Error(`unparseable header: ${value}`);
+  const params = Object.fromEntries(
+    (match[3] ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((param) => {
+        const [key = '', paramValue = ''] = param.trim().split('=');
+        return [key, paramValue];
+      }),
+  );
+  return { ...(match[1] ? { name: match[1] } : {}), uri: match[2]!, params };
+}
+
+export class FakeRequest extends EventEmitter implements SipRequest {
+  canceled?: boolean;
+  /** For requests the app sent (createUAC): how often it sent CANCEL. */
+  cancelsSent = 0;
+  private readonly headers: Map<string, string>;
+
+  constructor(
+    readonly method: string,
+    headers: Record<string, string>,
+    readonly body = '',
+    readonly source_address = '192.0.2.10',
+  ) {
+    super();
+    this.headers = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  }
+
+  get(header: string): string | undefined {
+    return this.headers.get(header.toLowerCase());
+  }
+
+  has(header: string): boolean {
+    return this.headers.has(header.toLowerCase());
+  }
+
+  getParsedHeader(header: string): ParsedNameAddr {
+    const value = this.get(header);
+    if (value === undefined) throw new Error(`no ${header} header`);
+    return parseNameAddr(value);
+  }
+
+  cancel(): void {
+    this.cancelsSent++;
+    this.emit('fake:cancel-sent');
+  }
+
+  /** The caller's CANCEL arrives (drachtio-srf emits "cancel" on the INVITE). */
+  receiveCancel(): void {
+    this.emit('cancel');
+  }
+}
+
+export class FakeResponse implements SipResponse {
+  readonly sent: Array<{ status: number; reason?: string }> = [];
+
+  get finalResponseSent(): boolean {
+    return this.sent.some(({ status }) => status >= 200);
+  }
+
+  send(status: number, reason?: string): void {
+    if (this.finalResponseSent) throw new Error(`a final response was already sent; tried ${status}`);
+    this.sent.push({ status, reason });
+  }
+
+  get finalStatus(): number | undefined {
+    return this.sent.find(({ status }) => status >= 200)?.status;
+  }
+}
+
+let dialogCounter = 0;
+
+export class FakeDialog extends EventEmitter implements SipDialog {
+  readonly id = `dialog-${++dialogCounter}`;
+  readonly local: { sdp: string };
+  readonly remote: { sdp: string };
+  /** BYEs we sent. */
+  byesSent = 0;
+  /** BYEs the far end sent. */
+  byesReceived = 0;
+  readonly requests: Array<{ method: string; headers?: Record<string, string>; body?: string }> = [];
+
+  constructor(
+    readonly kind: 'uas' | 'uac',
+    localSdp: string,
+    remoteSdp: string,
+    readonly uri?: string,
+  ) {
+    super();
+    this.local = { sdp: localSdp };
+    this.remote = { sdp: remoteSdp };
+  }
+
+  /** How often this dialog ended, from either side. A clean call ends each dialog once. */
+  get endings(): number {
+    return this.byesSent + this.byesReceived;
+  }
+
+  async destroy(): Promise<unknown> {
+    if (this.byesReceived > 0) throw new Error('dialog already ended by the far end');
+    this.byesSent++;
+    await tick();
+    return {};
+  }
+
+  async request(options: { method: string; headers?: Record<string, string>; body?: string }): Promise<SipResponseMessage> {
+    this.requests.push(options);
+    await tick();
+    return { status: 200, get: () => undefined };
+  }
+
+  /** The far end hangs up: drachtio answers the BYE and emits "destroy". */
+  receiveBye(): void {
+    this.byesReceived++;
+    this.emit('destroy');
+    this.removeAllListeners();
+  }
+
+  /** The far end sends INFO; resolves with what the app answered. */
+  async receiveInfo(contentType: string, body: string): Promise<FakeResponse> {
+    const req = new FakeRequest('INFO', { 'Content-Type': contentType }, body);
+    const res = new FakeResponse();
+    await tick();
+    if (this.listenerCount('info') === 0) res.send(200);
+    else this.emit('info', req, res);
+    return res;
+  }
+}
+
+/** How a fake Jigasi (or other UAS) answers an INVITE. */
+export interface UacScript {
+  /** Final status; 200 answers. */
+  status: number;
+  /** Milliseconds until the final answer; 0 answers on the next tick. */
+  answerAfterMs?: number;
+  /** Never answers on its own (until CANCEL). */
+  ringForever?: boolean;
+  /** The answer crosses our CANCEL on the wire: it arrives anyway, as in real SIP races. */
+  answerCrossesCancel?: boolean;
+  remoteSdp?: string;
+}
+
+export interface SentInvite {
+  uri: string;
+  options: UacOptions;
+  request: FakeRequest;
+  dialog?: FakeDialog;
+  outcome?: number;
+}
+
+export class FakeSrf implements SipServer {
+  readonly invitesSent: SentInvite[] = [];
+  readonly uasDialogs: FakeDialog[] = [];
+  private readonly scripts = new Map<string, UacScript[]>();
+  /** Lets a test hold createUAS (the 200 OK to the caller) until it calls the function. */
+  uasGate?: Promise<void>;
+
+  /** Answers for INVITEs to `uri`, in order; the last one repeats. */
+  script(uri: string, ...answers: UacScript[]): void {
+    this.scripts.set(uri, answers);
+  }
+
+  async createUAS(req: SipRequest, res: SipResponse, options: { localSdp: string }): Promise<SipDialog> {
+    const request = req as FakeRequest;
+    return new Promise<SipDialog>((resolve, reject) => {
+      let settled = false;
+      request.on('cancel', () => {
+        request.canceled = true;
+        if (settled) return;
+        settled = true;
+        reject(new FakeSipError(487, 'Request Terminated'));
+      });
+      void (async () => {
+        await (this.uasGate ?? tick());
+        if (settled) return;
+        settled = true;
+        res.send(200);
+        const dialog = new FakeDialog('uas', options.localSdp, req.body);
+        this.uasDialogs.push(dialog);
+        resolve(dialog);
+      })();
+    });
+  }
+
+  createUAC(uri: string, options: UacOptions, progress: UacProgress = {}): Promise<SipDialog> {
+    const answers = this.scripts.get(uri) ?? [{ status: 404 }];
+    const script = answers.length > 1 ? answers.shift()! : answers[0]!;
+    const request = new FakeRequest('INVITE', { ...options.headers }, options.localSdp ?? '', '127.0.0.1');
+    const sent: SentInvite = { uri, options: { ...options, headers: { ...options.headers } }, request };
+    this.invitesSent.push(sent);
+    return new Promise<SipDialog>((resolve, reject) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (status: number) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        sent.outcome = status;
+        if (status === 200) {
+          sent.dialog = new FakeDialog('uac', options.localSdp ?? '', script.remoteSdp ?? 'v=0 jigasi-answer', uri);
+          resolve(sent.dialog);
+        } else {
+          reject(new FakeSipError(status, status === 487 ? 'Request Terminated' : 'Failed'));
+        }
+      };
+      request.on('fake:cancel-sent', () => setImmediate(() => finish(script.answerCrossesCancel ? script.status : 487)));
+      setImmediate(() => {
+        progress.cbRequest?.(null, request);
+        if (script.ringForever) return;
+        timer = setTimeout(() => finish(script.status), script.answerAfterMs ?? 0);
+      });
+    });
+  }
+}

@@ -1,0 +1,164 @@
+import { EventEmitter } from 'node:events';
+import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult } from '../../gateway/sip';
+
+/**
+ * Fakes of drachtio-fsmrf's MediaServer and Endpoint (lib/mediaserver.js, lib/endpoint.js of
+ * drachtio-fsmrf 4.1), with the FreeSWITCH behaviour the call flow relies on:
+ * - playCollect is play_and_get_digits: keys already queued stop the prompt and count
+ *   (type-ahead), "#" ends the entry, collection stops at `max` digits, an entry that does not
+ *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
+ * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them, uuid_break stops playback;
+ * - Endpoint#destroy hangs up and emits nothing; a hang-up from FreeSWITCH emits "destroy";
+ * - after FreeSWITCH hung up a channel, play and playCollect never settle (the real ESL
+ *   callback never fires), which is why the gateway races them against the call's end.
+ * Time is compressed: FreeSWITCH's millisecond timeouts pass `timeScale` times faster.
+ */
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+let endpointCounter = 0;
+
+export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
+  readonly uuid = `fs-uuid-${++endpointCounter}`;
+  readonly local: { sdp: string };
+  readonly played: string[][] = [];
+  readonly collects: PlayCollectOptions[] = [];
+  readonly apiCalls: Array<{ command: string; args?: string | string[] }> = [];
+  readonly executed: Array<{ app: string; arg?: string }> = [];
+  readonly modified: string[] = [];
+  bridgedWith?: FakeEndpoint;
+  /** Calls of destroy() by the app. */
+  destroyCalls = 0;
+  /** Hang-ups that came from FreeSWITCH's side. */
+  hungUpByFreeswitch = 0;
+  private readonly keys: string[] = [];
+  private breakPlayback?: () => void;
+  private keyArrived?: () => void;
+  private dead = false;
+
+  constructor(
+    readonly remoteSdp: string | undefined,
+    private readonly timeScale: number,
+  ) {
+    super();
+    this.local = { sdp: remoteSdp ? `v=0 fs-answer-to(${remoteSdp})` : 'v=0 fs-offer' };
+  }
+
+  get endings(): number {
+    return this.destroyCalls + this.hungUpByFreeswitch;
+  }
+
+  /** The caller presses keys (RFC 2833 events FreeSWITCH decodes into the channel's DTMF queue). */
+  pressKeys(keys: string): void {
+    this.keys.push(...keys);
+    this.keyArrived?.();
+  }
+
+  /** FreeSWITCH hangs the channel up (media timeout, crash, fs_cli). */
+  hangUpFromFreeswitch(): void {
+    this.dead = true;
+    this.hungUpByFreeswitch++;
+    this.emit('destroy');
+  }
+
+  async play(file: string | string[]): Promise<unknown> {
+    this.played.push(Array.isArray(file) ? file : [file]);
+    if (this.dead) return new Promise(() => undefined);
+    const endless = (Array.isArray(file) ? file : [file]).some((entry) => entry.includes('loops=-1'));
+    await new Promise<void>((resolve) => {
+      this.breakPlayback = resolve;
+      if (!endless) setTimeout(resolve, 20 * this.timeScale * 1000);
+    });
+    this.breakPlayback = undefined;
+    if (this.dead) return new Promise(() => undefined);
+    return { playbackSeconds: '1' };
+  }
+
+  async playCollect(options: PlayCollectOptions): Promise<PlayCollectResult> {
+    this.collects.push(options);
+    this.played.push([options.file]);
+    if (this.dead) return new Promise(() => undefined);
+    let collected = '';
+    let terminated = false;
+    const take = () => {
+      while (this.keys.length > 0 && !terminated && collected.length < options.max) {
+        const key = this.keys.shift()!;
+        if (options.terminators.includes(key)) terminated = true;
+        else collected += key;
+      }
+    };
+    take();
+    while (!terminated && collected.length < options.max) {
+      const waitMs = (collected === '' ? options.timeout : options.digitTimeout) * this.timeScale;
+      const gotKey = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), waitMs);
+        this.keyArrived = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      this.keyArrived = undefined;
+      if (this.dead) return new Promise(() => undefined);
+      if (!gotKey) break;
+      take();
+    }
+    if (collected === '') return { terminatorUsed: terminated ? '#' : undefined };
+    const valid = collected.length >= options.min && new RegExp(options.regexp).test(collected);
+    return valid ? { digits: collected, terminatorUsed: terminated ? '#' : undefined } : { invalidDigits: collected };
+  }
+
+  async api(command: string, args?: string | string[]): Promise<unknown> {
+    this.apiCalls.push({ command, args });
+    if (this.dead) throw new Error('endpoint no longer active');
+    const argText = Array.isArray(args) ? args.join(' ') : (args ?? '');
+    if (command === 'uuid_break') this.breakPlayback?.();
+    if (command === 'uuid_flush_dtmf') this.keys.length = 0;
+    if (command === 'uuid_recv_dtmf') this.pressKeys(argText.split(' ')[1] ?? '');
+    await tick();
+    return { getBody: () => '+OK' };
+  }
+
+  async execute(app: string, arg?: string): Promise<unknown> {
+    this.executed.push({ app, arg });
+    await tick();
+    return {};
+  }
+
+  async bridge(other: MediaEndpoint): Promise<void> {
+    this.bridgedWith = other as FakeEndpoint;
+    await tick();
+  }
+
+  async modify(sdp: string): Promise<unknown> {
+    this.modified.push(sdp);
+    await tick();
+    return {};
+  }
+
+  async destroy(): Promise<void> {
+    this.destroyCalls++;
+    this.dead = true;
+    this.breakPlayback?.();
+    await tick();
+  }
+
+  /** Keys still queued in the channel. */
+  get queuedKeys(): string {
+    return this.keys.join('');
+  }
+}
+
+export class FakeMediaServer implements MediaServer {
+  readonly endpoints: FakeEndpoint[] = [];
+  /** Lets a test hold endpoint creation until it calls the function. */
+  createGate?: Promise<void>;
+
+  constructor(private readonly timeScale = 0.001) {}
+
+  async createEndpoint(options: { remoteSdp?: string } = {}): Promise<MediaEndpoint> {
+    await (this.createGate ?? tick());
+    const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale);
+    this.endpoints.push(endpoint);
+    return endpoint;
+  }
+}

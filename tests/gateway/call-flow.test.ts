@@ -1,0 +1,420 @@
+import type { FakeEndpoint } from '../fakes/freeswitch';
+import { CALLER, JIGASI_1, JIGASI_2, expectCleanTeardown, harness, until, type Harness } from './harness';
+
+/** What a caller experiences (SPEC §4), against fakes shaped like drachtio-srf and drachtio-fsmrf. */
+
+const answered = { status: 200 };
+const playedIds = (endpoint: FakeEndpoint) => endpoint.played.flat().join(' ');
+
+async function callerEndpoint(h: Harness): Promise<FakeEndpoint> {
+  await until(() => h.media.endpoints.length > 0 && h.srf.uasDialogs.length > 0, 'the call to be answered');
+  return h.media.endpoints[0]!;
+}
+
+async function roomWithPin(h: Harness, options: { label?: string; password?: string; validFrom?: number; role?: 'listener' } = {}) {
+  if (options.password) await h.directory.putRoom('gemeinderat', { password: options.password }, 'test');
+  return h.directory.createPin('gemeinderat', { label: options.label, validFrom: options.validFrom, role: options.role }, 'test');
+}
+
+describe('a caller with a valid PIN', () => {
+  it('is answered, hears the greeting, types the PIN and is bridged into the room through Jigasi', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h, { label: 'Frau Meyer', password: '2468' });
+    const { call, res, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    expect(res.finalStatus).toBe(200);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+
+    expect(caller.collects[0]!.file).toBe('file_string:///prompts/de/greeting.wav!/prompts/de/enter-pin.wav');
+    const [invite] = h.srf.invitesSent;
+    expect(invite!.uri).toBe(JIGASI_1);
+    expect(invite!.options.headers).toEqual({ 'Jitsi-Conference-Room': 'gemeinderat@conference.meet.example.org', 'Jitsi-Conference-Room-Pass': '2468' });
+    expect(invite!.options.callingName).toBe('Frau Meyer');
+    const jigasiLeg = h.media.endpoints[1]!;
+    expect(invite!.options.localSdp).toBe(jigasiLeg.local.sdp);
+    expect(jigasiLeg.modified).toEqual([invite!.dialog!.remote.sdp]);
+    expect(caller.bridgedWith).toBe(jigasiLeg);
+    expect(h.registry.list()).toEqual([expect.objectContaining({ id: call.id, state: 'bridged', room: 'gemeinderat', pinId: pin.id, caller: '…34' })]);
+    expect((await h.store.getPin(pin.id))?.lastUsedAt).toEqual(expect.any(Number));
+
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expect(invite!.dialog!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed', room: 'gemeinderat', pinId: pin.id, caller: '…34', endedAt: expect.any(Number) });
+    expect(h.logs.text).not.toContain(pin.pin);
+    expect(h.logs.text).not.toContain('555134');
+    expect(h.logs.text).not.toContain('2468');
+    await h.close();
+  });
+
+  it('never sends the raw number to Jitsi: a label-less PIN shows the masked caller', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    const invite = h.srf.invitesSent[0]!;
+    expect(invite.options.callingName).toBe('Telefon …34');
+    expect(JSON.stringify(invite.options)).not.toContain('555134');
+    expect(invite.options.headers).not.toHaveProperty('Jitsi-Conference-Room-Pass');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    await h.close();
+  });
+
+  it('hears "the conference has ended" and is hung up when Jigasi leaves', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    h.srf.invitesSent[0]!.dialog!.receiveBye();
+    await done;
+    expect(playedIds(caller)).toMatch(/conference-ended\.wav.*goodbye\.wav/);
+    expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+
+  it('may type the PIN during the greeting (type-ahead) and by SIP INFO', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    await until(() => h.srf.uasDialogs.length > 0, 'answer');
+    const dialog = h.srf.uasDialogs[0]!;
+    for (const key of `${pin.pin}#`) {
+      const response = await dialog.receiveInfo('application/dtmf-relay', `Signal=${key}\r\nDuration=160\r\n`);
+      expect(response.finalStatus).toBe(200);
+    }
+    const caller = h.media.endpoints[0]!;
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    expect(caller.collects).toHaveLength(1);
+    dialog.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
+describe('a caller without a valid PIN', () => {
+  it('gets PIN_ATTEMPTS tries, each wrong one prompted, then goodbye; every wrong PIN counts', async () => {
+    const h = await harness({ PIN_ATTEMPTS: '3', PIN_FAILURES_PER_HOUR: '3' });
+    await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await until(() => caller.collects.length > attempt, `attempt ${attempt + 1}`);
+      caller.pressKeys('97531864#');
+    }
+    await done;
+    expect(caller.collects.map((collect) => collect.file)).toEqual([
+      'file_string:///prompts/de/greeting.wav!/prompts/de/enter-pin.wav',
+      'file_string:///prompts/de/invalid-pin.wav!/prompts/de/enter-pin.wav',
+      'file_string:///prompts/de/invalid-pin.wav!/prompts/de/enter-pin.wav',
+    ]);
+    expect(playedIds(caller)).toMatch(/attempts-exhausted\.wav.*goodbye\.wav/);
+    expect(await h.resolver.isLockedOut(CALLER)).toBe(true);
+    expect(h.srf.invitesSent).toEqual([]);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'pin-failed', room: null, pinId: null });
+    expect(h.logs.text).not.toContain('97531864');
+    await h.close();
+  });
+
+  it('is locked out after PIN_FAILURES_PER_HOUR wrong PINs: told the service is unavailable, no PIN checked', async () => {
+    const h = await harness({ PIN_FAILURES_PER_HOUR: '3' });
+    for (let i = 0; i < 3; i++) await h.resolver.recordFailure(CALLER);
+    const { call, done } = h.invite();
+    await done;
+    const caller = h.media.endpoints[0]!;
+    expect(caller.collects).toEqual([]);
+    expect(playedIds(caller)).toMatch(/service-unavailable\.wav.*goodbye\.wav/);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'locked-out' });
+    await h.close();
+  });
+
+  it('hears "not open now" for a PIN outside its validity, which is not a wrong PIN', async () => {
+    const h = await harness();
+    const pin = await roomWithPin(h, { validFrom: Date.now() + 3_600_000 });
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await done;
+    expect(playedIds(caller)).toMatch(/not-open\.wav.*goodbye\.wav/);
+    expect(h.srf.invitesSent).toEqual([]);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'not-open' });
+    await h.close();
+  });
+
+  it('who types nothing is prompted again, then hung up as answered-no-pin, without a failure counted', async () => {
+    const h = await harness({ PIN_FAILURES_PER_HOUR: '1' });
+    const { call, done } = h.invite();
+    await done;
+    const caller = h.media.endpoints[0]!;
+    expect(caller.collects.map((collect) => collect.file.includes('no-input'))).toEqual([false, true, true]);
+    expect(await h.resolver.isLockedOut(CALLER)).toBe(false);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'answered-no-pin' });
+    await h.close();
+  });
+
+  it.each([
+    ['40 digits', '1234567890123456789012345678901234567890#'],
+    ['only *', '***#'],
+    ['only #', '#'],
+  ])('who types %s uses an attempt but is not counted as guessing, and nothing spills over', async (_name, keys) => {
+    const h = await harness({ PIN_FAILURES_PER_HOUR: '1', PIN_ATTEMPTS: '2' });
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(keys);
+    await until(() => caller.collects.length === 2, 'the second attempt');
+    expect(caller.collects[1]!.file).toMatch(/invalid-pin|no-input/);
+    expect(caller.queuedKeys).toBe('');
+    expect(caller.apiCalls.filter((call) => call.command === 'uuid_flush_dtmf').length).toBeGreaterThanOrEqual(1);
+    await done;
+    expect(await h.resolver.isLockedOut(CALLER)).toBe(false);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: expect.stringMatching(/^(pin-failed|answered-no-pin)$/) });
+    await h.close();
+  });
+
+  it('survives a flood of 10,000 SIP INFO digits: each is answered, few reach FreeSWITCH', async () => {
+    const h = await harness({ PIN_ATTEMPTS: '1' });
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    const dialog = h.srf.uasDialogs[0]!;
+    const responses = await Promise.all(Array.from({ length: 10_000 }, (_, i) => dialog.receiveInfo('application/dtmf-relay', `Signal=${i % 10}\r\nDuration=100`)));
+    expect(responses.every((response) => response.finalStatus === 200)).toBe(true);
+    const injected = caller.apiCalls.filter((call) => call.command === 'uuid_recv_dtmf').length;
+    expect(injected).toBeGreaterThan(0);
+    expect(injected).toBeLessThanOrEqual(20);
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
+describe('the Jigasi leg', () => {
+  it('tries the next Jigasi when the first answers 503', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 503 }], [JIGASI_2]: [answered] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    expect(h.srf.invitesSent.map((invite) => [invite.uri, invite.outcome])).toEqual([
+      [JIGASI_1, 503],
+      [JIGASI_2, 200],
+    ]);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('sends the caller "cannot reach the conference" and goodbye when every Jigasi fails', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 503 }], [JIGASI_2]: [{ status: 480 }] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await done;
+    expect(playedIds(caller)).toMatch(/connecting\.wav.*unreachable\.wav.*goodbye\.wav/);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed', room: 'gemeinderat' });
+    await h.close();
+  });
+
+  it('plays the connecting prompt and ringback while Jigasi rings, and stops them on answer', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, answerAfterMs: 30 }] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    expect(caller.played.some((files) => files[0]!.endsWith('connecting.wav') && files[1]!.startsWith('tone_stream://'))).toBe(true);
+    const breakIndex = caller.apiCalls.findIndex((call) => call.command === 'uuid_break');
+    expect(breakIndex).toBeGreaterThanOrEqual(0);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    await h.close();
+  });
+});
+
+describe('ending a call from any side', () => {
+  it('CANCEL while the endpoint is being created: no answer, and the late endpoint is destroyed', async () => {
+    const h = await harness();
+    let release!: () => void;
+    h.media.createGate = new Promise((resolve) => (release = resolve));
+    const { call, req, res, done } = h.invite();
+    await until(() => h.registry.size === 1, 'admission');
+    req.receiveCancel();
+    await done;
+    expect(h.registry.size).toBe(0);
+    release();
+    await until(() => h.media.endpoints[0]?.destroyCalls === 1, 'the late endpoint to be destroyed');
+    expect(res.sent.some(({ status }) => status === 200)).toBe(false);
+    expect(h.srf.uasDialogs).toEqual([]);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'cancelled' });
+    await h.close();
+  });
+
+  it('CANCEL while the 200 OK is on its way: createUAS rejects with 487 and the endpoint goes', async () => {
+    const h = await harness();
+    let release!: () => void;
+    h.srf.uasGate = new Promise((resolve) => (release = resolve));
+    const { call, req, done } = h.invite();
+    await until(() => h.media.endpoints.length === 1, 'the endpoint');
+    req.receiveCancel();
+    release();
+    await done;
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'cancelled' });
+    await h.close();
+  });
+
+  it('caller hangs up while Jigasi is still ringing: the INVITE is cancelled', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, ringForever: true }] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.srf.invitesSent.length === 1, 'the INVITE to Jigasi');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expect(h.srf.invitesSent[0]!.request.cancelsSent).toBeGreaterThanOrEqual(1);
+    expect(h.srf.invitesSent).toHaveLength(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'cancelled' });
+    await h.close();
+  });
+
+  it("Jigasi's 200 OK crosses our CANCEL: the late dialog gets its BYE", async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, ringForever: true, answerCrossesCancel: true }] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.srf.invitesSent.length === 1, 'the INVITE to Jigasi');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    await until(() => h.srf.invitesSent[0]!.dialog?.byesSent === 1, 'a BYE for the late Jigasi dialog');
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'cancelled' });
+    await h.close();
+  });
+
+  it('Jigasi hangs up while the caller still hears the connecting prompt', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    const jigasiAnswered = until(() => h.srf.invitesSent[0]?.dialog !== undefined, 'Jigasi to answer');
+    caller.pressKeys(`${pin.pin}#`);
+    await jigasiAnswered;
+    h.srf.invitesSent[0]!.dialog!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: expect.stringMatching(/^(jigasi-failed|completed)$/) });
+    await h.close();
+  });
+
+  it('an administrator kicks the call while it is connecting', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, ringForever: true }] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.srf.invitesSent.length === 1, 'the INVITE to Jigasi');
+    expect(h.registry.hangUp(call.id)).toBe(true);
+    await done;
+    expect(h.srf.invitesSent[0]!.request.cancelsSent).toBeGreaterThanOrEqual(1);
+    expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'kicked' });
+    await h.close();
+  });
+
+  it('FreeSWITCH drops the caller during PIN entry: the call ends instead of hanging', async () => {
+    const h = await harness();
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    await until(() => caller.collects.length === 1, 'PIN entry');
+    caller.hangUpFromFreeswitch();
+    await done;
+    expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'answered-no-pin' });
+    await h.close();
+  });
+
+  it('drachtio-server goes away during the conference: every call is ended and recorded', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    h.registry.abandonAll();
+    await done;
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+});
+
+describe('screening before any media', () => {
+  it.each([
+    ['an untrusted source', { SIP_TRUSTED_SOURCES: '198.51.100.0/24' }, {}, 403],
+    ['a scanner user agent', {}, { userAgent: 'friendly-scanner' }, 403],
+    ['sipvicious', {}, { userAgent: 'sipvicious 0.3' }, 403],
+  ] as const)('refuses %s with %i and creates nothing', async (_name, env, invite, status) => {
+    const h = await harness(env);
+    const { call, res, done } = h.invite(invite);
+    await done;
+    expect(res.finalStatus).toBe(status);
+    expect(h.media.endpoints).toEqual([]);
+    expect(await h.record(call.id)).toBeUndefined();
+    await h.close();
+  });
+
+  it('accepts a trusted source', async () => {
+    const h = await harness({ SIP_TRUSTED_SOURCES: '192.0.2.0/24', PIN_ATTEMPTS: '1' });
+    const { res, done } = h.invite();
+    await done;
+    expect(res.sent[0]?.status).toBe(200);
+    await h.close();
+  });
+
+  it('answers 486 beyond MAX_CALLS, and 503 while FreeSWITCH is down', async () => {
+    const h = await harness({ MAX_CALLS: '1' }, { [JIGASI_1]: [{ status: 200, ringForever: true }] });
+    const first = h.invite();
+    await callerEndpoint(h);
+    const second = h.invite();
+    await second.done;
+    expect(second.res.finalStatus).toBe(486);
+    first.call.kick();
+    await first.done;
+    h.mediaUp = false;
+    const third = h.invite();
+    await third.done;
+    expect(third.res.finalStatus).toBe(503);
+    await h.close();
+  });
+
+  it('copes with an INVITE without a From header: the caller is anonymous', async () => {
+    const h = await harness({ PIN_ATTEMPTS: '1' });
+    const { call, done } = h.invite({ from: '' });
+    await done;
+    expect(await h.record(call.id)).toMatchObject({ caller: 'anonymous' });
+    await h.close();
+  });
+});

@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import { Call, type CallSettings } from '../../gateway/call';
+import { CallRegistry } from '../../gateway/call-registry';
+import { JigasiPool } from '../../gateway/jigasi';
+import { PromptSet } from '../../gateway/prompts';
+import { PinDirectory } from '../../provisioning/directory';
+import { PinResolver } from '../../provisioning/pin-resolver';
+import { SqliteStore } from '../../provisioning/store/sqlite';
+import type { CallRecord } from '../../provisioning/store/store';
+import { loadConfig } from '../../service/config';
+import { createLogger } from '../../service/logger';
+import { FakeRequest, FakeResponse, FakeSrf, type UacScript } from '../fakes/drachtio';
+import { FakeMediaServer } from '../fakes/freeswitch';
+import { LogCapture, MUC, tempDir, testEnv } from '../support/service';
+
+export const JIGASI_1 = 'sip:jigasi1.example.org';
+export const JIGASI_2 = 'sip:jigasi2.example.org';
+export const CALLER = '+49 4136 555134';
+
+export interface Harness {
+  srf: FakeSrf;
+  media: FakeMediaServer;
+  mediaUp: boolean;
+  registry: CallRegistry;
+  directory: PinDirectory;
+  resolver: PinResolver;
+  store: SqliteStore;
+  logs: LogCapture;
+  settings: CallSettings;
+  /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
+  invite(options?: { from?: string; userAgent?: string; source?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
+  record(id: string): Promise<CallRecord | undefined>;
+  close(): Promise<void>;
+}
+
+const dirs: Array<() => void> = [];
+afterAll(() => dirs.forEach((cleanup) => cleanup()));
+
+/** A Call wired to fakes of drachtio and FreeSWITCH and to a real PIN directory on SQLite. */
+export async function harness(env: Record<string, string> = {}, jigasi: Record<string, UacScript[]> = {}): Promise<Harness> {
+  const dir = tempDir();
+  dirs.push(dir.cleanup);
+  const config = loadConfig(testEnv({ JIGASI_URIS: `${JIGASI_1},${JIGASI_2}`, ...env }));
+  const store = new SqliteStore(join(dir.path, 'calls.sqlite'));
+  const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperPinTtlDays: 90 });
+  const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: config.pinFailuresPerHour });
+  const srf = new FakeSrf();
+  for (const [uri, answers] of Object.entries(jigasi)) srf.script(uri, ...answers);
+  const media = new FakeMediaServer();
+  const registry = new CallRegistry();
+  const logs = new LogCapture();
+  const logger = createLogger('debug', logs);
+  const settings: CallSettings = {
+    trustedSources: config.sipTrustedSources,
+    maxCalls: config.maxCalls,
+    pinAttempts: config.pinAttempts,
+    callerIdMode: config.callerIdMode,
+    language: config.language,
+    jigasiRoomHeader: config.jigasiRoomHeader,
+    jigasiPasswordHeader: config.jigasiPasswordHeader,
+  };
+  const h: Harness = {
+    srf,
+    media,
+    mediaUp: true,
+    registry,
+    directory,
+    resolver,
+    store,
+    logs,
+    settings,
+    invite(options = {}) {
+      const req = new FakeRequest(
+        'INVITE',
+        {
+          From: options.from ?? `"Caller" <sip:${CALLER.replace(/ /g, '')}@trunk.example.org>;tag=abc`,
+          To: '<sip:+494136123456@gateway.example.org>',
+          'User-Agent': options.userAgent ?? 'Trunk SBC 1.0',
+          'Content-Type': 'application/sdp',
+        },
+        'v=0 caller-offer',
+        options.source ?? '192.0.2.10',
+      );
+      const res = new FakeResponse();
+      const call = new Call(
+        {
+          srf,
+          mediaServer: () => (h.mediaUp ? media : undefined),
+          directory: resolver,
+          records: store,
+          registry,
+          jigasi: new JigasiPool(config.jigasiUris),
+          prompts: new PromptSet('/prompts', config.language, () => true),
+          settings,
+          logger,
+        },
+        req,
+        res,
+      );
+      return { call, req, res, done: call.run() };
+    },
+    async record(id) {
+      return (await store.listCallRecords(1000)).find((record) => record.id === id);
+    },
+    async close() {
+      await store.close();
+    },
+  };
+  return h;
+}
+
+/** Waits until `condition` holds, polling the event loop; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Every dialog and endpoint of the test ended exactly once, and no call is left in the registry. */
+export function expectCleanTeardown(h: Harness): void {
+  for (const endpoint of h.media.endpoints) expect({ endpoint: endpoint.uuid, endings: endpoint.endings }).toEqual({ endpoint: endpoint.uuid, endings: 1 });
+  for (const dialog of h.srf.uasDialogs) expect({ dialog: dialog.id, endings: dialog.endings }).toEqual({ dialog: dialog.id, endings: 1 });
+  for (const invite of h.srf.invitesSent) {
+    if (invite.dialog) expect({ dialog: invite.dialog.id, endings: invite.dialog.endings }).toEqual({ dialog: invite.dialog.id, endings: 1 });
+  }
+  expect(h.registry.size).toBe(0);
+}
