@@ -28,5 +28,7 @@ export function displayNameFor(label: string | null, callerNumber: string | unde
   const digits = callerDigits(callerNumber);
   if (mode === 'anonymous' || digits === undefined) return word;
   if (mode === 'full') return callerNumber!.replace(/[^\d+]/g, '');
-  return `${word} ${maskCallerNumber(callerNumber)}`;
+  // ASCII dots, not the ellipsis of maskCallerNumber: drachtio-server (sofia-sip) answers a BYE
+  // whose To display name contains "…" with 400 Bad To Header, so Jigasi could not hang up.
+  return `${word} ...${digits.slice(-2)}`;
 }

@@ -47,7 +47,11 @@ function frame(rtp: Buffer): Buffer {
   return Buffer.concat([ethernet, ip, udp, rtp]);
 }
 
-export function dtmfPcap(keys: string): Buffer {
+/**
+ * `startMs` places the keys on the call's RTP clock: a second entry in the same call must
+ * continue the numbering of the first, or FreeSWITCH drops its packets as old.
+ */
+export function dtmfPcap(keys: string, startMs = 0): Buffer {
   const records: Buffer[] = [];
   const header = Buffer.alloc(24);
   header.writeUInt32LE(0xa1b2c3d4, 0);
@@ -58,10 +62,10 @@ export function dtmfPcap(keys: string): Buffer {
   records.push(header);
 
   let timeMs = 0;
-  let sequence = 1000;
+  let sequence = 1000 + Math.floor(startMs / PACKET_INTERVAL_MS);
   const ssrc = 0x5eed1234;
   for (const key of keys) {
-    const eventTimestamp = 160 + timeMs * SAMPLES_PER_MS;
+    const eventTimestamp = 160 + (startMs + timeMs) * SAMPLES_PER_MS;
     for (let packet = 0; packet < PACKETS_PER_KEY + END_REPEATS; packet++) {
       const ending = packet >= PACKETS_PER_KEY;
       const duration = Math.min(packet, PACKETS_PER_KEY - 1) * PACKET_INTERVAL_MS * SAMPLES_PER_MS + PACKET_INTERVAL_MS * SAMPLES_PER_MS;
@@ -88,6 +92,11 @@ export function dtmfPcap(keys: string): Buffer {
   return Buffer.concat(records);
 }
 
-export function writeDtmfPcap(path: string, keys: string): void {
-  writeFileSync(path, dtmfPcap(keys));
+/** How long sipp takes to play the keys. */
+export function dtmfPcapDurationMs(keys: string): number {
+  return [...keys].length * (PACKETS_PER_KEY * PACKET_INTERVAL_MS + GAP_MS);
+}
+
+export function writeDtmfPcap(path: string, keys: string, startMs = 0): void {
+  writeFileSync(path, dtmfPcap(keys, startMs));
 }

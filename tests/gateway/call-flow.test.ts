@@ -57,7 +57,7 @@ describe('a caller with a valid PIN', () => {
     caller.pressKeys(`${pin.pin}#`);
     await until(() => caller.bridgedWith !== undefined, 'the bridge');
     const invite = h.srf.invitesSent[0]!;
-    expect(invite.options.callingName).toBe('Telefon …34');
+    expect(invite.options.callingName).toBe('Telefon ...34');
     expect(JSON.stringify(invite.options)).not.toContain('555134');
     expect(invite.options.headers).not.toHaveProperty('Jitsi-Conference-Room-Pass');
     h.srf.uasDialogs[0]!.receiveBye();

@@ -26,7 +26,7 @@ describe('SIP INFO DTMF bodies', () => {
 describe("the caller's name in the Jitsi room", () => {
   it.each([
     ['Frau Meyer', '+49 4136 555134', 'masked', 'Frau Meyer'],
-    [null, '+49 4136 555134', 'masked', 'Telefon …34'],
+    [null, '+49 4136 555134', 'masked', 'Telefon ...34'],
     [null, '+49 4136 555134', 'anonymous', 'Telefon'],
     [null, '+49 4136 555134', 'full', '+494136555134'],
     [null, undefined, 'full', 'Telefon'],
@@ -36,7 +36,7 @@ describe("the caller's name in the Jitsi room", () => {
   });
 
   it('says Phone in English', () => {
-    expect(displayNameFor(null, '+44 20 7946 0018', 'masked', 'en')).toBe('Phone …18');
+    expect(displayNameFor(null, '+44 20 7946 0018', 'masked', 'en')).toBe('Phone ...18');
   });
 
   it('reads the number from the From user part only', () => {
