@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express, type RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { redactUrl } from '../../service/privacy';
 import { auditRoutes } from '../routes/audit';
@@ -46,27 +44,38 @@ export function allRoutes(deps: ApiDependencies): RouteSpec[] {
   return [...routes, openApiRoute];
 }
 
+/**
+ * One log line per request, written when the response is finished: request id, method, the
+ * URL with secret query values redacted, status and duration. Health checks are not logged.
+ */
 function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const given = req.headers['x-request-id'];
-      const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]!) },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    serializers: {
-      req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-        id: req.id,
-        method: req.method,
-        url: redactUrl(req.url),
-        remoteAddress: req.remoteAddress,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    const id = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+    if (QUIET_PATHS.has(req.path)) {
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const status = res.statusCode;
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      logger[level](
+        {
+          requestId: id,
+          method: req.method,
+          url: redactUrl(req.originalUrl),
+          status,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          remoteAddress: req.ip,
+        },
+        'request completed',
+      );
+    });
+    next();
+  };
 }
 
 function metricsRecorder(deps: ApiDependencies): RequestHandler {

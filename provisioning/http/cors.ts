@@ -5,7 +5,7 @@ export function corsFor(allowedOrigins: string[]): RequestHandler {
   const anyOrigin = allowedOrigins.includes('*');
   const allowed = new Set(allowedOrigins);
   return (req, res, next) => {
-    res.vary('Origin');
+    res.setHeader('Vary', 'Origin');
     const origin = req.get('origin');
     if (origin !== undefined && (anyOrigin || allowed.has(origin))) {
       res.setHeader('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);

@@ -55,7 +55,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       sendError(res, known);
       return;
     }
-    logger.error({ err: error, requestId: req.id }, 'request failed');
+    logger.error({ err: error, requestId: res.locals.requestId, method: req.method, path: req.path }, 'request failed');
     sendError(res, new ApiError(500, 'internal', 'internal error; the request id in the X-Request-Id header helps the operator find it'));
   };
 }
