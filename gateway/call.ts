@@ -66,6 +66,14 @@ export interface CallSettings {
   jigasiPasswordHeader: string;
 }
 
+/** What a call reports to /metrics. */
+export interface CallMetrics {
+  callsEnded: { inc(labels: { outcome: CallOutcome }): void };
+  callsRefused: { inc(labels: { reason: string }): void };
+  activeCalls: { inc(): void; dec(): void };
+  pinToJigasiInvite: { observe(seconds: number): void };
+}
+
 export interface CallDependencies {
   srf: SipServer;
   /** The connected media server, or undefined while FreeSWITCH is down. */
@@ -76,6 +84,7 @@ export interface CallDependencies {
   jigasi: JigasiPool;
   prompts: PromptSet;
   settings: CallSettings;
+  metrics: CallMetrics;
   logger: Logger;
   now?: () => number;
 }
@@ -105,6 +114,7 @@ export class Call implements RegisteredCall {
   private caller?: SipDialog;
   private callerEndpoint?: MediaEndpoint;
   private jigasiEndpoint?: MediaEndpoint;
+  private jigasiEndpointCreation?: Promise<MediaEndpoint>;
   private jigasiDialog?: SipDialog;
   private pendingInvite?: PendingInvite;
   private releaseJigasi?: () => void;
@@ -113,6 +123,8 @@ export class Call implements RegisteredCall {
   private readonly destroyed = new WeakSet<object>();
 
   private pin?: Extract<PinResolution, { found: true }>;
+  /** performance.now() when the accepted PIN's "#" came back from FreeSWITCH. */
+  private pinEnteredAt = 0;
   private wrongPins = 0;
   private hangUpReason?: HangUpReason;
   private rejectEnded!: (error: CallEnded) => void;
@@ -154,6 +166,7 @@ export class Call implements RegisteredCall {
     if (!verdict.admit) {
       this.transition('ended');
       this.log.warn({ status: verdict.status, reason: verdict.reason, source: this.req.source_address }, 'INVITE refused');
+      this.deps.metrics.callsRefused.inc({ reason: verdict.reason });
       this.res.send(verdict.status);
       return;
     }
@@ -173,6 +186,7 @@ export class Call implements RegisteredCall {
 
   private async story(): Promise<CallOutcome> {
     this.deps.registry.add(this);
+    this.deps.metrics.activeCalls.inc();
     await this.deps.records.insertCallRecord({
       id: this.id,
       startedAt: this.startedAt,
@@ -226,6 +240,16 @@ export class Call implements RegisteredCall {
       dialog.on('info', (req, res) => this.onCallerInfo(req, res));
     });
     this.log.info('answered');
+    // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
+    // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
+    this.jigasiEndpointCreation = this.own(this.media().createEndpoint(), (created) => {
+      this.jigasiEndpoint = created;
+      created.on('destroy', () => {
+        this.gone.add(created);
+        this.onJigasiGone();
+      });
+    });
+    this.jigasiEndpointCreation.catch(() => undefined);
   }
 
   /** SPEC §4 steps 3–5: greeting, PIN by keypad with type-ahead, lockout, validity. */
@@ -289,6 +313,7 @@ export class Call implements RegisteredCall {
         varName: 'dialin_pin',
       }),
     );
+    this.pinEnteredAt = performance.now();
     await this.guard(endpoint.api('uuid_flush_dtmf', endpoint.uuid));
     if (result.digits) return { kind: 'pin', digits: result.digits };
     if (result.invalidDigits) return { kind: 'malformed' };
@@ -302,14 +327,9 @@ export class Call implements RegisteredCall {
     // Not awaited: it plays until Jigasi answers and uuid_break stops it.
     callerEndpoint.play([this.deps.prompts.file('connecting'), RINGBACK]).catch(() => undefined);
 
-    const jigasiEndpoint = await this.own(this.media().createEndpoint(), (created) => {
-      this.jigasiEndpoint = created;
-      created.on('destroy', () => {
-        this.gone.add(created);
-        this.onJigasiGone();
-      });
-    });
+    const jigasiEndpoint = await this.guard(this.jigasiEndpointCreation!);
     const { settings } = this.deps;
+    this.deps.metrics.pinToJigasiInvite.observe((performance.now() - this.pinEnteredAt) / 1000);
     // Adopted even when the call has ended meanwhile: a 200 OK that crossed our CANCEL needs its BYE.
     const invitation = inviteJigasi(
       this.deps.srf,
@@ -489,6 +509,8 @@ export class Call implements RegisteredCall {
     ]);
     this.releaseJigasi?.();
     this.deps.registry.remove(this.id);
+    this.deps.metrics.activeCalls.dec();
+    this.deps.metrics.callsEnded.inc({ outcome });
     this.transition('ended');
     const endedAt = this.now();
     try {

@@ -3,7 +3,7 @@ import type { PinResolver } from '../provisioning/pin-resolver';
 import type { Store } from '../provisioning/store/store';
 import type { Config } from '../service/config';
 import type { Readiness } from '../service/readiness';
-import { Call } from './call';
+import { Call, type CallMetrics } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch } from './connections';
 import { JigasiPool } from './jigasi';
@@ -15,11 +15,12 @@ export interface GatewayParts {
   store: Store;
   registry: CallRegistry;
   readiness: Readiness;
+  metrics: CallMetrics;
   logger: Logger;
 }
 
 /** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
-export function startGateway({ config, resolver, store, registry, readiness, logger }: GatewayParts): { stop(): void } {
+export function startGateway({ config, resolver, store, registry, readiness, metrics, logger }: GatewayParts): { stop(): void } {
   const log = logger.child({ component: 'gateway' });
   const promptsDir = config.promptsDir ?? builtInPromptsDir();
   const prompts = new PromptSet(promptsDir, config.language);
@@ -49,6 +50,7 @@ export function startGateway({ config, resolver, store, registry, readiness, log
           jigasiRoomHeader: config.jigasiRoomHeader,
           jigasiPasswordHeader: config.jigasiPasswordHeader,
         },
+        metrics,
         logger,
       },
       req,

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 
 /**
@@ -13,8 +13,8 @@ export interface AuthConfig {
   algorithm: JwtAlgorithm;
   /** HS256 shared secret; only set when algorithm is HS256. */
   secret?: string;
-  /** RS256/ES256 verification key; only set for those algorithms. */
-  publicKey?: KeyObject;
+  /** The key tokens are checked with: the secret as a KeyObject (made once, not per request) or the public key. */
+  verificationKey: KeyObject;
   audience: string;
   issuer?: string;
 }
@@ -151,7 +151,7 @@ function parseAuth(env: Env): AuthConfig {
   }
   if (secret !== undefined) {
     if (secret.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters long, got ${secret.length}`);
-    return { algorithm: 'HS256', secret, audience, issuer };
+    return { algorithm: 'HS256', secret, verificationKey: createSecretKey(Buffer.from(secret)), audience, issuer };
   }
   if (publicKeyPem !== undefined) {
     return { ...publicKeyAlgorithm(publicKeyPem.replace(/\\n/g, '\n')), audience, issuer };
@@ -159,16 +159,16 @@ function parseAuth(env: Env): AuthConfig {
   throw new ConfigError('JWT_SECRET', 'is required (or JWT_PUBLIC_KEY): the admin API cannot check tokens without a key');
 }
 
-function publicKeyAlgorithm(pem: string): { algorithm: JwtAlgorithm; publicKey: KeyObject } {
+function publicKeyAlgorithm(pem: string): { algorithm: JwtAlgorithm; verificationKey: KeyObject } {
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey(pem);
   } catch (error) {
     throw new ConfigError('JWT_PUBLIC_KEY', `is not a PEM public key (${(error as Error).message})`);
   }
-  if (publicKey.asymmetricKeyType === 'rsa') return { algorithm: 'RS256', publicKey };
+  if (publicKey.asymmetricKeyType === 'rsa') return { algorithm: 'RS256', verificationKey: publicKey };
   if (publicKey.asymmetricKeyType === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
-    return { algorithm: 'ES256', publicKey };
+    return { algorithm: 'ES256', verificationKey: publicKey };
   }
   throw new ConfigError('JWT_PUBLIC_KEY', 'must be an RSA key (RS256) or a P-256 EC key (ES256)');
 }

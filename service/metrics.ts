@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The Prometheus registry of the process and the metrics every part shares. No labels carry personal data. */
 export function createMetrics() {
@@ -17,6 +17,29 @@ export function createMetrics() {
       help: 'Time to answer an HTTP request',
       labelNames: ['route'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    callsEnded: new Counter({
+      name: 'dialin_calls_ended_total',
+      help: 'Admitted calls by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    callsRefused: new Counter({
+      name: 'dialin_calls_refused_total',
+      help: 'INVITEs refused before any media, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    activeCalls: new Gauge({
+      name: 'dialin_calls_active',
+      help: 'Calls in progress',
+      registers: [registry],
+    }),
+    pinToJigasiInvite: new Histogram({
+      name: 'dialin_pin_to_jigasi_invite_seconds',
+      help: 'From the end of PIN entry (the "#") to the INVITE leaving for Jigasi',
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1],
       registers: [registry],
     }),
   };

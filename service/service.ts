@@ -53,7 +53,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   if (config.sipTrustedSources.entries.length === 0) {
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
   }
-  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, readiness, logger }) : undefined;
+  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, readiness, metrics, logger }) : undefined;
   const stopMaintenance = scheduleMaintenance({
     store,
     directory,

@@ -25,7 +25,7 @@ export function verifyBearer(auth: AuthConfig, header: string | undefined, neede
   if (!match) throw unauthorized('an Authorization: Bearer <token> header is required');
   let payload: string | JwtPayload;
   try {
-    payload = jwt.verify(match[1]!, (auth.secret ?? auth.publicKey)!, {
+    payload = jwt.verify(match[1]!, auth.verificationKey, {
       algorithms: [auth.algorithm],
       audience: auth.audience,
       issuer: auth.issuer,

@@ -8,151 +8,14 @@
  * with freeswitch-config/ (README: end-to-end tests). Nothing else may be connected to that
  * drachtio-server as an application, or it would take some of the calls.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import jwt from 'jsonwebtoken';
 import { dtmfPcapDurationMs, writeDtmfPcap } from './dtmf-pcap';
 import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from './scenarios';
-
-const ROOT = resolve(__dirname, '..', '..');
-const env = process.env;
-const DRACHTIO_HOST = env.DRACHTIO_HOST ?? '127.0.0.1';
-const DRACHTIO_PORT = Number(env.DRACHTIO_PORT ?? 9022);
-const FREESWITCH_HOST = env.FREESWITCH_HOST ?? '127.0.0.1';
-const FREESWITCH_PORT = Number(env.FREESWITCH_PORT ?? 8021);
-const SIP_ADDRESS = env.E2E_SIP_ADDRESS ?? `${DRACHTIO_HOST}:5060`;
-const MUC = 'conference.meet.example.org';
-const JIGASI_PORTS = [5091, 5092];
-const SECRET = randomBytes(24).toString('hex');
-
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      done(false);
-    });
-  });
-}
-
-async function preflight(): Promise<string[]> {
-  const problems: string[] = [];
-  if (!(await reachable(DRACHTIO_HOST, DRACHTIO_PORT))) problems.push(`no drachtio-server at ${DRACHTIO_HOST}:${DRACHTIO_PORT}`);
-  if (!(await reachable(FREESWITCH_HOST, FREESWITCH_PORT))) problems.push(`no FreeSWITCH event socket at ${FREESWITCH_HOST}:${FREESWITCH_PORT}`);
-  if (spawnSync('sipp', ['-v']).error) problems.push('sipp is not installed (Debian: apt-get install sip-tester)');
-  return problems;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf). */
-function freeswitchApi(command: string): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const esl = require('drachtio-modesl') as { Connection: new (host: string, port: number, password: string, ready: () => void) => EslConnection };
-  interface EslConnection {
-    api(command: string, callback: (response: { getBody(): string }) => void): void;
-    disconnect(): void;
-    on(event: string, listener: (error: Error) => void): void;
-  }
-  return new Promise((done, fail) => {
-    const connection = new esl.Connection(FREESWITCH_HOST, FREESWITCH_PORT, env.FREESWITCH_SECRET ?? 'ClueCon', () => {
-      connection.api(command, (response) => {
-        connection.disconnect();
-        done(response.getBody());
-      });
-    });
-    connection.on('error', fail);
-  });
-}
-
-interface Gateway {
-  process: ChildProcess;
-  url: string;
-  dbPath: string;
-  log: string[];
-}
-
-async function startGateway(work: string): Promise<Gateway> {
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  const port = await freePort();
-  const dbPath = join(work, 'gateway.sqlite');
-  const log: string[] = [];
-  const child = spawn(process.execPath, ['dist/service/main.js'], {
-    cwd: ROOT,
-    env: {
-      ...env,
-      JWT_SECRET: SECRET,
-      JITSI_MUC_DOMAIN: MUC,
-      JIGASI_URIS: JIGASI_PORTS.map((jigasiPort) => `sip:jigasi@127.0.0.1:${jigasiPort}`).join(','),
-      DB_PATH: dbPath,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
-      SIP_TRUSTED_SOURCES: '127.0.0.1/32',
-      PIN_ATTEMPTS: '3',
-      PIN_FAILURES_PER_HOUR: '3',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 75; attempt++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { process: child, url, dbPath, log };
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  child.kill();
-  throw new Error(`the gateway did not become ready within 15 s:\n${log.join('').slice(-2000)}`);
-}
-
-const adminToken = () => jwt.sign({ scope: 'dialin:admin' }, SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, subject: 'e2e' });
-
-async function api(gateway: Gateway, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${gateway.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${adminToken()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-interface SippRun {
-  exit: Promise<number>;
-  kill(): void;
-}
-
-function runSipp(work: string, name: string, scenario: string, args: string[]): SippRun {
-  const file = join(work, `${name}.xml`);
-  writeFileSync(file, scenario);
-  const child = spawn('sipp', ['-sf', file, '-m', '1', '-mi', '127.0.0.1', '-nostdin', '-trace_err', '-error_file', join(work, `${name}-errors.log`), ...args], {
-    stdio: 'ignore',
-  });
-  const exit = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
-  return { exit, kill: () => child.kill('SIGKILL') };
-}
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
 
 interface Case {
   name: string;
@@ -318,11 +181,11 @@ async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Prom
   const before = await latestOutcome(gateway).catch(() => undefined);
   const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
   const jigasis = testCase.jigasi.map((behaviour, index) =>
-    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
+    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', '1', '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
   );
   await sleep(300);
   const plan = testCase.caller({ ...setup, work });
-  const caller = runSipp(work, 'caller', callerScenario(plan), [SIP_ADDRESS, '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000']);
+  const caller = runSipp(work, 'caller', callerScenario(plan), [SIP_ADDRESS, '-m', '1', '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000']);
   const problems: string[] = [];
   const during = testCase.during?.(gateway).catch((error: unknown) => problems.push((error as Error).message));
   const callerExit = await Promise.race([caller.exit, sleep(90_000).then(() => -1)]);

@@ -154,8 +154,11 @@ ${ending}
 }
 
 export type JigasiBehaviour =
-  /** 180, answer after 3 s, check headers, hang up after holdMs (or wait for our BYE when holdMs is undefined). */
-  | { kind: 'answer'; room: string; password?: string; displayName: string; holdMs?: number }
+  /**
+   * 180, answer after answerAfterMs [3000] (Jigasi answers once the conference media is up),
+   * check headers, hang up after holdMs (or wait for our BYE when holdMs is undefined).
+   */
+  | { kind: 'answer'; room: string; password?: string; displayName: string; holdMs?: number; answerAfterMs?: number }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
   | { kind: 'ring' };
@@ -265,7 +268,7 @@ ${message(`SIP/2.0 180 Ringing
 ${RESPONSE_HEADERS}
 Content-Length: 0`)}
   </send>
-  <pause milliseconds="3000"/>
+  <pause milliseconds="${behaviour.answerAfterMs ?? 3000}"/>
   <send retrans="500">
 ${message(`SIP/2.0 200 OK
 ${RESPONSE_HEADERS}

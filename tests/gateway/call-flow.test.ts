@@ -46,6 +46,10 @@ describe('a caller with a valid PIN', () => {
     expect(h.logs.text).not.toContain(pin.pin);
     expect(h.logs.text).not.toContain('555134');
     expect(h.logs.text).not.toContain('2468');
+    const metrics = await h.metrics.registry.metrics();
+    expect(metrics).toMatch(/dialin_calls_ended_total\{outcome="completed"\} 1/);
+    expect(metrics).toMatch(/dialin_calls_active 0/);
+    expect(metrics).toMatch(/dialin_pin_to_jigasi_invite_seconds_count 1/);
     await h.close();
   });
 

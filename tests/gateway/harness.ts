@@ -9,6 +9,7 @@ import { SqliteStore } from '../../provisioning/store/sqlite';
 import type { CallRecord } from '../../provisioning/store/store';
 import { loadConfig } from '../../service/config';
 import { createLogger } from '../../service/logger';
+import { createMetrics } from '../../service/metrics';
 import { FakeRequest, FakeResponse, FakeSrf, type UacScript } from '../fakes/drachtio';
 import { FakeMediaServer } from '../fakes/freeswitch';
 import { LogCapture, MUC, tempDir, testEnv } from '../support/service';
@@ -26,6 +27,7 @@ export interface Harness {
   resolver: PinResolver;
   store: SqliteStore;
   logs: LogCapture;
+  metrics: ReturnType<typeof createMetrics>;
   settings: CallSettings;
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
   invite(options?: { from?: string; userAgent?: string; source?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
@@ -49,6 +51,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   const media = new FakeMediaServer();
   const registry = new CallRegistry();
   const logs = new LogCapture();
+  const metrics = createMetrics();
   const logger = createLogger('debug', logs);
   const settings: CallSettings = {
     trustedSources: config.sipTrustedSources,
@@ -68,6 +71,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     resolver,
     store,
     logs,
+    metrics,
     settings,
     invite(options = {}) {
       const req = new FakeRequest(
@@ -92,6 +96,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
           jigasi: new JigasiPool(config.jigasiUris),
           prompts: new PromptSet('/prompts', config.language, () => true),
           settings,
+          metrics,
           logger,
         },
         req,

@@ -1,0 +1,143 @@
+/**
+ * npm run bench:sip — calls through the whole flow (answer, prompts, PIN by RFC 2833, Jigasi
+ * bridge, 20 s of audio, hang-up) at rising call rates, against the drachtio-server and
+ * FreeSWITCH of the end-to-end suite. Prints figures; asserts nothing.
+ * BENCH_RATES [2,5,10] calls/s, BENCH_INJECT_SECONDS [20] per rate.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dtmfPcapDurationMs, writeDtmfPcap } from '../tests/e2e/dtmf-pcap';
+import { callerScenario, jigasiScenario } from '../tests/e2e/scenarios';
+import { JIGASI_PORTS, MUC, ROOT, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
+
+const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
+const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
+const AUDIO_PCAP = join(ROOT, 'node_modules/drachtio-srf/test/scenarios/pcap/g711a.pcap');
+const AUDIO_PCAP_MS = 7000;
+const CLOCK_TICKS = 100;
+
+function processFigures(pid: number): { cpuSeconds: number; rssKb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / CLOCK_TICKS;
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuSeconds, rssKb };
+}
+
+/** Cumulative bucket counts of the #→INVITE histogram, by upper bound in seconds. */
+async function inviteLatencyBuckets(gateway: Gateway): Promise<Map<number, number>> {
+  const text = await (await fetch(`${gateway.url}/metrics`)).text();
+  const buckets = new Map<number, number>();
+  for (const match of text.matchAll(/dialin_pin_to_jigasi_invite_seconds_bucket\{le="([^"]+)"\} (\d+)/g)) {
+    buckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[2]));
+  }
+  return buckets;
+}
+
+/** A quantile from the difference of two cumulative histograms, interpolated inside its bucket. */
+function quantileMs(before: Map<number, number>, after: Map<number, number>, q: number): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((bound) => after.get(bound)! - (before.get(bound) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (total === 0) return 'n/a';
+  const target = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! >= target) {
+      if (bounds[i] === Infinity) return `>${bounds[i - 1]! * 1000}`;
+      const lower = i === 0 ? 0 : bounds[i - 1]!;
+      const below = i === 0 ? 0 : counts[i - 1]!;
+      const share = (target - below) / Math.max(1, counts[i]! - below);
+      return ((lower + share * (bounds[i]! - lower)) * 1000).toFixed(1);
+    }
+  }
+  return 'n/a';
+}
+
+function sippCounts(statFile: string): { successful: number; failed: number } {
+  const lines = readFileSync(statFile, 'utf8').trim().split('\n');
+  const header = lines[0]!.split(';');
+  const last = lines[lines.length - 1]!.split(';');
+  const column = (name: string) => Number(last[header.indexOf(name)] ?? NaN);
+  return { successful: column('SuccessfulCall(C)'), failed: column('FailedCall(C)') };
+}
+
+async function channels(): Promise<number> {
+  return Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
+}
+
+async function main(): Promise<void> {
+  const problems = await preflight();
+  if (problems.length > 0) {
+    process.stdout.write(`bench:sip skipped: ${problems.join('; ')}\n`);
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'dialin-bench-sip-'));
+  const gateway = await startGateway(work, { MAX_CALLS: '2000', PIN_FAILURES_PER_HOUR: '1000', LOG_LEVEL: 'warn', JIGASI_URIS: `sip:jigasi@127.0.0.1:${JIGASI_PORTS[0]}` });
+  const pid = gateway.process.pid!;
+  process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model}; node ${process.version}; ${INJECT_SECONDS} s of calls per rate\n`);
+  try {
+    const pin = ((await (await api(gateway, 'POST', '/api/v1/rooms/bench/pins', { label: 'Bench' })).json()) as { pin: string }).pin;
+    const pinPcap = join(work, 'pin.pcap');
+    writeDtmfPcap(pinPcap, `${pin}#`);
+    const jigasi = runSipp(work, 'jigasi', jigasiScenario({ kind: 'answer', room: `bench@${MUC}`, displayName: 'Bench', answerAfterMs: 200 }, SIP_ADDRESS), [
+      '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-mp', '30000',
+    ]);
+    await sleep(500);
+    const idle = processFigures(pid);
+    let best = 0;
+    for (const rate of RATES) {
+      const calls = rate * INJECT_SECONDS;
+      const statFile = join(work, `caller-${rate}.csv`);
+      const steps = [
+        { pause: 500 },
+        { pcap: pinPcap },
+        { pause: dtmfPcapDurationMs(`${pin}#`) + 1500 },
+        ...[0, 1, 2].flatMap(() => [{ pcap: AUDIO_PCAP }, { pause: AUDIO_PCAP_MS }]),
+        { bye: true as const },
+      ];
+      const latencyBefore = await inviteLatencyBuckets(gateway);
+      const before = processFigures(pid);
+      const caller = runSipp(work, `caller-${rate}`, callerScenario({ callerNumber: '+494136550000', steps, expect: 'none' }), [
+        SIP_ADDRESS, '-i', '127.0.0.1', '-p', '5071', '-mp', '40000', '-r', String(rate), '-m', String(calls),
+        '-trace_stat', '-stf', statFile, '-fd', '1', '-timeout', String(INJECT_SECONDS + 90),
+      ]);
+      let peakBridged = 0;
+      let peakRssKb = before.rssKb;
+      let running = true;
+      void caller.exit.then(() => (running = false));
+      while (running) {
+        const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> };
+        peakBridged = Math.max(peakBridged, items.filter((call) => call.state === 'bridged').length);
+        peakRssKb = Math.max(peakRssKb, processFigures(pid).rssKb);
+        await sleep(1000);
+      }
+      const after = processFigures(pid);
+      let leftover = -1;
+      for (let attempt = 0; attempt < 40 && leftover !== 0; attempt++) {
+        await sleep(500);
+        leftover = await channels();
+      }
+      const { successful, failed } = sippCounts(statFile);
+      const latencyAfter = await inviteLatencyBuckets(gateway);
+      const cpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, successful + failed);
+      const rssPerCallKb = peakBridged > 0 ? (peakRssKb - idle.rssKb) / peakBridged : 0;
+      if (failed === 0 && leftover === 0 && successful === calls) best = Math.max(best, rate);
+      process.stdout.write(
+        `${String(rate).padStart(3)} calls/s: ${successful}/${calls} ok, ${failed} failed, ${leftover} channels left; ` +
+          `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
+          `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call; RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call\n`,
+      );
+      await sleep(2000);
+    }
+    process.stdout.write(`highest rate with zero failed calls and no leaked channel: ${best} calls/s\n`);
+    jigasi.kill();
+  } finally {
+    gateway.process.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:sip failed: ${(error as Error).stack}\n`);
+  process.exit(1);
+});

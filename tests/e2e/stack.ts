@@ -1,0 +1,147 @@
+/**
+ * What the end-to-end suite and the SIP benchmark share: finding the servers, starting the
+ * gateway built from the working tree, its API, sipp runs and FreeSWITCH's event socket.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import jwt from 'jsonwebtoken';
+
+export const ROOT = resolve(__dirname, '..', '..');
+const env = process.env;
+const DRACHTIO_HOST = env.DRACHTIO_HOST ?? '127.0.0.1';
+const DRACHTIO_PORT = Number(env.DRACHTIO_PORT ?? 9022);
+const FREESWITCH_HOST = env.FREESWITCH_HOST ?? '127.0.0.1';
+const FREESWITCH_PORT = Number(env.FREESWITCH_PORT ?? 8021);
+export const SIP_ADDRESS = env.E2E_SIP_ADDRESS ?? `${DRACHTIO_HOST}:5060`;
+export const MUC = 'conference.meet.example.org';
+export const JIGASI_PORTS = [5091, 5092];
+const SECRET = randomBytes(24).toString('hex');
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      done(false);
+    });
+  });
+}
+
+export async function preflight(): Promise<string[]> {
+  const problems: string[] = [];
+  if (!(await reachable(DRACHTIO_HOST, DRACHTIO_PORT))) problems.push(`no drachtio-server at ${DRACHTIO_HOST}:${DRACHTIO_PORT}`);
+  if (!(await reachable(FREESWITCH_HOST, FREESWITCH_PORT))) problems.push(`no FreeSWITCH event socket at ${FREESWITCH_HOST}:${FREESWITCH_PORT}`);
+  if (spawnSync('sipp', ['-v']).error) problems.push('sipp is not installed (Debian: apt-get install sip-tester)');
+  return problems;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf). */
+export function freeswitchApi(command: string): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esl = require('drachtio-modesl') as { Connection: new (host: string, port: number, password: string, ready: () => void) => EslConnection };
+  interface EslConnection {
+    api(command: string, callback: (response: { getBody(): string }) => void): void;
+    disconnect(): void;
+    on(event: string, listener: (error: Error) => void): void;
+  }
+  return new Promise((done, fail) => {
+    const connection = new esl.Connection(FREESWITCH_HOST, FREESWITCH_PORT, env.FREESWITCH_SECRET ?? 'ClueCon', () => {
+      connection.api(command, (response) => {
+        connection.disconnect();
+        done(response.getBody());
+      });
+    });
+    connection.on('error', fail);
+  });
+}
+
+export interface Gateway {
+  process: ChildProcess;
+  url: string;
+  dbPath: string;
+  log: string[];
+}
+
+export async function startGateway(work: string, overrides: Record<string, string> = {}): Promise<Gateway> {
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  const port = await freePort();
+  const dbPath = join(work, 'gateway.sqlite');
+  const log: string[] = [];
+  const child = spawn(process.execPath, [...(env.GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), 'dist/service/main.js'], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      JWT_SECRET: SECRET,
+      JITSI_MUC_DOMAIN: MUC,
+      JIGASI_URIS: JIGASI_PORTS.map((jigasiPort) => `sip:jigasi@127.0.0.1:${jigasiPort}`).join(','),
+      DB_PATH: dbPath,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(port),
+      SIP_TRUSTED_SOURCES: '127.0.0.1/32',
+      PIN_ATTEMPTS: '3',
+      PIN_FAILURES_PER_HOUR: '3',
+      LOG_LEVEL: 'info',
+      ...overrides,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 75; attempt++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) return { process: child, url, dbPath, log };
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  child.kill();
+  throw new Error(`the gateway did not become ready within 15 s:\n${log.join('').slice(-2000)}`);
+}
+
+const adminToken = () => jwt.sign({ scope: 'dialin:admin' }, SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, subject: 'e2e' });
+
+export async function api(gateway: Gateway, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${gateway.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${adminToken()}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+export function runSipp(work: string, name: string, scenario: string, args: string[]): SippRun {
+  const file = join(work, `${name}.xml`);
+  writeFileSync(file, scenario);
+  const child = spawn('sipp', ['-sf', file, '-mi', '127.0.0.1', '-nostdin', '-trace_err', '-error_file', join(work, `${name}-errors.log`), ...args], {
+    stdio: 'ignore',
+  });
+  const exit = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
+  return { exit, kill: () => child.kill('SIGKILL'), pid: child.pid };
+}
+
+export interface SippRun {
+  exit: Promise<number>;
+  kill(): void;
+  pid: number | undefined;
+}
