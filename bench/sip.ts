@@ -4,7 +4,7 @@
  * FreeSWITCH of the end-to-end suite. Prints figures; asserts nothing.
  * BENCH_RATES [2,5,10] calls/s, BENCH_INJECT_SECONDS [20] per rate.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeDtmfPcap } from '../tests/e2e/dtmf-pcap';
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
     await sleep(500);
     const idle = processFigures(pid);
     let best = 0;
+    const failures: number[] = [];
     for (const rate of RATES) {
       const calls = rate * INJECT_SECONDS;
       const statFile = join(work, `caller-${rate}.csv`);
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
       const cpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, successful + failed);
       const rssPerCallKb = peakBridged > 0 ? (peakRssKb - idle.rssKb) / peakBridged : 0;
       if (failed === 0 && leftover === 0 && successful === calls) best = Math.max(best, rate);
+      else failures.push(rate);
       process.stdout.write(
         `${String(rate).padStart(3)} calls/s: ${successful}/${calls} ok, ${failed} failed, ${leftover} channels left; ` +
           `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
@@ -131,9 +133,17 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`highest rate with zero failed calls and no leaked channel: ${best} calls/s\n`);
     jigasi.kill();
+    if (failures.length > 0) {
+      const reasons = new Map<string, number>();
+      for (const line of gateway.log.join('').split('\n')) {
+        const message = /"msg":"([^"]+)"/.exec(line)?.[1];
+        const error = /"err":\{"type":"[^"]*","message":"([^"]{0,80})/.exec(line)?.[1] ?? /"err":"([^"]{0,80})/.exec(line)?.[1];
+        if (message) reasons.set(`${message}${error ? `: ${error}` : ''}`, (reasons.get(`${message}${error ? `: ${error}` : ''}`) ?? 0) + 1);
+      }
+      process.stdout.write(`gateway warnings and errors during the runs:\n${[...reasons].map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp logs kept in ${work}\n`);
+    }
   } finally {
     gateway.process.kill('SIGTERM');
-    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -125,6 +125,7 @@ export class Call implements RegisteredCall {
   private pin?: Extract<PinResolution, { found: true }>;
   /** performance.now() when the accepted PIN's "#" came back from FreeSWITCH. */
   private pinEnteredAt = 0;
+  private flushingKeys: Promise<unknown> = Promise.resolve();
   private wrongPins = 0;
   private hangUpReason?: HangUpReason;
   private rejectEnded!: (error: CallEnded) => void;
@@ -271,7 +272,7 @@ export class Call implements RegisteredCall {
       enteredAnything = true;
       const resolution = entry.kind === 'pin' ? await this.guard(this.deps.directory.resolve(entry.digits)) : { found: false as const };
       if (resolution.found && resolution.openNow) {
-        await this.guard(this.deps.directory.recordSuccess(resolution.pinId));
+        this.deps.directory.recordSuccess(resolution.pinId).catch((error: unknown) => this.log.error({ err: error }, 'could not record the PIN as used'));
         this.log.info({ attempt, pinId: resolution.pinId, room: resolution.room }, 'PIN accepted');
         return { kind: 'open', pin: resolution };
       }
@@ -299,6 +300,7 @@ export class Call implements RegisteredCall {
    */
   private async readDigits(prompts: PromptId[]): Promise<{ kind: 'pin'; digits: string } | { kind: 'malformed' } | { kind: 'nothing' }> {
     const endpoint = this.callerEndpoint!;
+    await this.guard(this.flushingKeys);
     const result = await this.guard(
       endpoint.playCollect({
         file: `file_string://${prompts.map((id) => this.deps.prompts.file(id)).join('!')}`,
@@ -314,7 +316,9 @@ export class Call implements RegisteredCall {
       }),
     );
     this.pinEnteredAt = performance.now();
-    await this.guard(endpoint.api('uuid_flush_dtmf', endpoint.uuid));
+    // Awaited before the next entry only: a right PIN must not wait for it.
+    this.flushingKeys = endpoint.api('uuid_flush_dtmf', endpoint.uuid);
+    this.flushingKeys.catch(() => undefined);
     if (result.digits) return { kind: 'pin', digits: result.digits };
     if (result.invalidDigits) return { kind: 'malformed' };
     return { kind: 'nothing' };

@@ -39,7 +39,7 @@ export function createMetrics() {
     pinToJigasiInvite: new Histogram({
       name: 'dialin_pin_to_jigasi_invite_seconds',
       help: 'From the end of PIN entry (the "#") to the INVITE leaving for Jigasi',
-      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1],
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1],
       registers: [registry],
     }),
   };
