@@ -3,7 +3,7 @@ import type { PinResolver } from '../provisioning/pin-resolver';
 import type { Store } from '../provisioning/store/store';
 import type { Config } from '../service/config';
 import type { Readiness } from '../service/readiness';
-import { Call, type CallMetrics } from './call';
+import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch } from './connections';
 import { JigasiPool } from './jigasi';
@@ -17,6 +17,19 @@ export interface GatewayParts {
   readiness: Readiness;
   metrics: CallMetrics;
   logger: Logger;
+}
+
+/** The part of the configuration a call needs. */
+export function callSettings(config: Config): CallSettings {
+  return {
+    trustedSources: config.sipTrustedSources,
+    maxCalls: config.maxCalls,
+    pinAttempts: config.pinAttempts,
+    callerIdMode: config.callerIdMode,
+    language: config.language,
+    jigasiRoomHeader: config.jigasiRoomHeader,
+    jigasiPasswordHeader: config.jigasiPasswordHeader,
+  };
 }
 
 /** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
@@ -41,15 +54,7 @@ export function startGateway({ config, resolver, store, registry, readiness, met
         registry,
         jigasi,
         prompts,
-        settings: {
-          trustedSources: config.sipTrustedSources,
-          maxCalls: config.maxCalls,
-          pinAttempts: config.pinAttempts,
-          callerIdMode: config.callerIdMode,
-          language: config.language,
-          jigasiRoomHeader: config.jigasiRoomHeader,
-          jigasiPasswordHeader: config.jigasiPasswordHeader,
-        },
+        settings: callSettings(config),
         metrics,
         logger,
       },

@@ -85,16 +85,17 @@ Content-Length: 0`)}
     .map((step) => {
       if ('pause' in step) return `  <pause milliseconds="${step.pause}"/>`;
       if ('pcap' in step) return `  <nop><action><exec play_pcap_audio="${step.pcap}"/></action></nop>`;
-      if ('info' in step) {
-        cseq++;
-        return `  <send retrans="500">
-${message(`INFO [next_url] SIP/2.0
+      cseq++;
+      const inDialog = (method: string) => `${method} [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: ${from(plan.callerNumber)}
 To: <sip:+494136123456@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: ${cseq} INFO
-Max-Forwards: 70
+CSeq: ${cseq} ${method}
+Max-Forwards: 70`;
+      if ('info' in step) {
+        return `  <send retrans="500">
+${message(`${inDialog('INFO')}
 Content-Type: application/dtmf-relay
 Content-Length: [len]
 
@@ -104,15 +105,8 @@ Duration=160`)}
   <recv response="200"/>
   <pause milliseconds="150"/>`;
       }
-      cseq++;
       return `  <send retrans="500">
-${message(`BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: ${from(plan.callerNumber)}
-To: <sip:+494136123456@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: ${cseq} BYE
-Max-Forwards: 70
+${message(`${inDialog('BYE')}
 Content-Length: 0`)}
   </send>
   <recv response="200"/>`;

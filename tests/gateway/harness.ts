@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Call, type CallSettings } from '../../gateway/call';
 import { CallRegistry } from '../../gateway/call-registry';
+import { callSettings } from '../../gateway/gateway';
 import { JigasiPool } from '../../gateway/jigasi';
 import { PromptSet } from '../../gateway/prompts';
 import { PinDirectory } from '../../provisioning/directory';
@@ -53,15 +54,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   const logs = new LogCapture();
   const metrics = createMetrics();
   const logger = createLogger('debug', logs);
-  const settings: CallSettings = {
-    trustedSources: config.sipTrustedSources,
-    maxCalls: config.maxCalls,
-    pinAttempts: config.pinAttempts,
-    callerIdMode: config.callerIdMode,
-    language: config.language,
-    jigasiRoomHeader: config.jigasiRoomHeader,
-    jigasiPasswordHeader: config.jigasiPasswordHeader,
-  };
+  const settings = callSettings(config);
   const h: Harness = {
     srf,
     media,
