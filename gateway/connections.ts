@@ -18,6 +18,8 @@ const RECONNECT_FIRST_DELAY_MS = 250;
 
 export interface DrachtioConnection {
   srf: SipServer;
+  /** OPTIONS to a URI; the final status, or null while drachtio-server is not connected. */
+  ping(uri: string): Promise<number | null>;
   onInvite(handler: (req: SipRequest, res: SipResponse) => void): void;
   onLost(handler: () => void): void;
   /** The raw Srf, for drachtio-fsmrf (it sends its INVITEs to FreeSWITCH through it). */
@@ -64,9 +66,15 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   } as unknown as Srf.SrfConfig);
   (srf as unknown as { options(handler: (req: unknown, res: SipResponse) => void): void }).options((_req, res) => res.send(200));
 
+  const request = srf as unknown as { request(uri: string, options: { method: string }): Promise<EventEmitter> };
   return {
     srf: srf as unknown as SipServer,
     raw: srf,
+    ping: async (uri) => {
+      if (!connected) return null;
+      const sent = await request.request(uri, { method: 'OPTIONS' });
+      return new Promise((resolve) => sent.on('response', (res: { status: number }) => resolve(res.status)));
+    },
     onInvite: (handler) => srf.invite(handler as unknown as (req: Srf.SrfRequest, res: Srf.SrfResponse) => void),
     onLost: (handler) => lostHandlers.push(handler),
     close: () => {

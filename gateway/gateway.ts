@@ -7,6 +7,7 @@ import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch } from './connections';
 import { JigasiPool } from './jigasi';
+import { watchJigasiHealth } from './jigasi-health';
 import { PromptSet, builtInPromptsDir } from './prompts';
 
 export interface GatewayParts {
@@ -64,9 +65,12 @@ export function startGateway({ config, resolver, store, registry, readiness, met
     void call.run();
   });
   drachtio.onLost(() => registry.abandonAll());
+  const stopHealthChecks =
+    config.jigasiHealthCheckSeconds > 0 ? watchJigasiHealth(jigasi, drachtio.ping, logger, config.jigasiHealthCheckSeconds * 1000) : () => undefined;
 
   return {
     stop() {
+      stopHealthChecks();
       freeswitch.close();
       drachtio.close();
     },

@@ -30,6 +30,10 @@ export class JigasiPool {
       .map(({ uri }) => uri);
   }
 
+  isDown(uri: string): boolean {
+    return this.down.has(uri);
+  }
+
   /** Health checks report here; a down instance is still tried when no other is up. */
   markDown(uri: string, isDown: boolean): void {
     if (isDown) this.down.add(uri);

@@ -48,6 +48,8 @@ export interface Config {
   auth: AuthConfig;
   jitsiMucDomain: string;
   jigasiUris: string[];
+  /** Seconds between SIP OPTIONS health checks of the Jigasi instances; 0 turns them off. */
+  jigasiHealthCheckSeconds: number;
   jigasiRoomHeader: string;
   jigasiPasswordHeader: string;
   dialInNumbers: DialInNumber[];
@@ -269,6 +271,7 @@ export function loadConfig(env: Env): Config {
     auth: parseAuth(env),
     jitsiMucDomain: parseMucDomain(env),
     jigasiUris: parseJigasiUris(env),
+    jigasiHealthCheckSeconds: integer(env, 'JIGASI_HEALTH_CHECK_SECONDS', 30, 0, 3600),
     jigasiRoomHeader: headerName(env, 'JIGASI_ROOM_HEADER', 'Jitsi-Conference-Room'),
     jigasiPasswordHeader: headerName(env, 'JIGASI_PASSWORD_HEADER', 'Jitsi-Conference-Room-Pass'),
     dialInNumbers: parseDialInNumbers(env),

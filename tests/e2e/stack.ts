@@ -100,6 +100,8 @@ export async function startGateway(work: string, overrides: Record<string, strin
       SIP_TRUSTED_SOURCES: '127.0.0.1/32',
       PIN_ATTEMPTS: '3',
       PIN_FAILURES_PER_HOUR: '3',
+      // The fake Jigasi instances come and go with each case; health checks would reorder them.
+      JIGASI_HEALTH_CHECK_SECONDS: '0',
       LOG_LEVEL: 'info',
       ...overrides,
     },

@@ -1,0 +1,48 @@
+import type { Logger } from 'pino';
+import type { JigasiPool } from './jigasi';
+
+/**
+ * SIP OPTIONS to every Jigasi (SPEC §4 step 7): an instance that does not answer, or answers
+ * 5xx (overloaded, shutting down), is marked down and tried only when no other is up.
+ */
+
+/**
+ * Sends OPTIONS; resolves with the final status, undefined when nothing came back, or null
+ * when it could not be sent (drachtio-server not connected: that says nothing about Jigasi).
+ */
+export type OptionsPing = (uri: string) => Promise<number | undefined | null>;
+
+export const JIGASI_HEALTH_INTERVAL_MS = 30_000;
+export const JIGASI_HEALTH_TIMEOUT_MS = 5_000;
+
+function withTimeout(ping: Promise<number | undefined | null>, ms: number): Promise<number | undefined | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([ping.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One round of checks; marks each instance up or down in the pool. */
+export async function checkJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, timeoutMs = JIGASI_HEALTH_TIMEOUT_MS): Promise<void> {
+  await Promise.all(
+    pool.uris.map(async (uri) => {
+      const status = await withTimeout(ping(uri), timeoutMs);
+      if (status === null) return;
+      const down = status === undefined || status >= 500;
+      if (down !== pool.isDown(uri)) {
+        if (down) logger.warn({ jigasi: uri, status: status ?? 'no answer' }, 'Jigasi is down; routing calls to the others');
+        else logger.info({ jigasi: uri, status }, 'Jigasi is up again');
+      }
+      pool.markDown(uri, down);
+    }),
+  );
+}
+
+/** Checks now and every interval; returns the function that stops it. */
+export function watchJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, intervalMs = JIGASI_HEALTH_INTERVAL_MS): () => void {
+  const log = logger.child({ component: 'jigasi-health' });
+  const run = () => void checkJigasiHealth(pool, ping, log);
+  run();
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
