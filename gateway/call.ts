@@ -8,6 +8,8 @@ import type { CallOutcome } from '../provisioning/store/store';
 import { callerNumberOf, displayNameFor } from './caller-id';
 import type { CallRegistry, RegisteredCall } from './call-registry';
 import { digitFromInfo } from './dtmf-relay';
+import { InCallKeys } from './in-call-keys';
+import { HEARTBEAT_BODY, muteRequestBody, muteResponseBody, parseJigasiInfo } from './jigasi-info';
 import { JigasiUnreachable, inviteJigasi, type JigasiPool, type PendingInvite } from './jigasi';
 import type { PromptId, PromptSet } from './prompts';
 import { screen } from './screening';
@@ -41,6 +43,8 @@ const FIRST_DIGIT_TIMEOUT_MS = 10_000;
 const BETWEEN_DIGITS_TIMEOUT_MS = 5_000;
 /** A human presses at most a few keys a second; more SIP INFO digits than this are a flood. */
 const INFO_DIGITS_PER_SECOND = 10;
+/** How long an unmute waits for Jigasi's muteResponse; without one the caller is unmuted. */
+const MUTE_RESPONSE_TIMEOUT_MS = 5_000;
 /** European ringback (425 Hz, 1 s on, 4 s off) while Jigasi sets the conference up. */
 const RINGBACK = 'tone_stream://%(1000,4000,425);loops=-1';
 
@@ -133,6 +137,9 @@ export class Call implements RegisteredCall {
   private resolveConferenceEnd!: () => void;
   private readonly conferenceEnd = new Promise<void>((resolve) => (this.resolveConferenceEnd = resolve));
   private infoDigits = { windowStart: 0, count: 0 };
+  private muted = false;
+  private readonly inCallKeys = new InCallKeys();
+  private readonly muteRequests = new Map<string, (ok: boolean) => void>();
 
   constructor(
     private readonly deps: CallDependencies,
@@ -365,7 +372,10 @@ export class Call implements RegisteredCall {
     }
     await this.guard(jigasiEndpoint.modify(answered.dialog.remote.sdp));
     await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
+    // A listener is muted before the bridge, so the room never hears them.
+    if (pin.role === 'listener') await this.guard(this.setMuted(true));
     await this.guard(callerEndpoint.bridge(jigasiEndpoint));
+    callerEndpoint.on('dtmf', ({ dtmf }) => this.onInCallKey(dtmf));
     return true;
   }
 
@@ -382,6 +392,104 @@ export class Call implements RegisteredCall {
       this.gone.add(dialog);
       this.onJigasiGone();
     });
+    dialog.on('info', (req, res) => this.onJigasiInfo(req, res));
+  }
+
+  /** Every INFO from Jigasi is answered 200, whatever it holds (SPEC §4 step 8, jitsi-contract.md). */
+  private onJigasiInfo(req: SipRequest, res: SipResponse): void {
+    res.send(200);
+    const message = parseJigasiInfo(req.get('Content-Type'), req.body);
+    switch (message?.kind) {
+      case undefined:
+        this.log.debug('INFO from Jigasi that is not a message we know');
+        return;
+      case 'heartbeat':
+        this.sendToJigasi(HEARTBEAT_BODY);
+        return;
+      case 'mute-response':
+        this.muteRequests.get(message.id)?.(message.ok);
+        return;
+      case 'mute-request':
+        void this.onModeratorMute(message.id, message.audio);
+        return;
+      case 'notification':
+        this.log.debug({ type: message.type }, 'notification from Jigasi');
+    }
+  }
+
+  /** A moderator muted the caller in Jitsi: mute in FreeSWITCH, tell the caller, answer Jigasi. */
+  private async onModeratorMute(id: string, audio: boolean): Promise<void> {
+    // A listener stays muted whatever the room asks; that is the point of the role.
+    const allowed = this.state === 'bridged' && (audio || this.pin?.role !== 'listener');
+    const ok = allowed && (await this.setMuted(audio).then(() => true, () => false));
+    this.sendToJigasi(muteResponseBody(id, audio, ok));
+    if (ok && audio) this.announceInConference('moderator-muted');
+  }
+
+  /** *6 and *1 during the conference; any other key is ignored. */
+  private onInCallKey(key: string): void {
+    if (this.state !== 'bridged') return;
+    const command = this.inCallKeys.press(key, this.now());
+    if (command === 'help') this.announceInConference('help');
+    if (command === 'toggle-mute') void this.toggleMute();
+  }
+
+  private async toggleMute(): Promise<void> {
+    if (this.pin?.role === 'listener') {
+      this.announceInConference('listen-only');
+      return;
+    }
+    if (!this.muted) {
+      await this.setMuted(true);
+      this.announceInConference('muted');
+      void this.askJigasi(true);
+      return;
+    }
+    if (await this.askJigasi(false)) {
+      await this.setMuted(false);
+      this.announceInConference('unmuted');
+    } else {
+      this.announceInConference('moderator-must-unmute');
+    }
+  }
+
+  /** Tells Jigasi the caller's mute state; resolves with its answer (true when it did not answer). */
+  private askJigasi(audio: boolean): Promise<boolean> {
+    const id = randomUUID();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(true), MUTE_RESPONSE_TIMEOUT_MS);
+      const settle = (ok: boolean) => {
+        clearTimeout(timer);
+        this.muteRequests.delete(id);
+        resolve(ok);
+      };
+      this.muteRequests.set(id, settle);
+      this.sendToJigasi(muteRequestBody(id, audio));
+    });
+  }
+
+  private sendToJigasi(body: string): void {
+    const dialog = this.jigasiDialog;
+    if (!dialog || this.gone.has(dialog) || this.destroyed.has(dialog)) return;
+    dialog.request({ method: 'INFO', headers: { 'Content-Type': 'application/json' }, body }).catch((error: unknown) => {
+      this.log.debug({ err: error }, 'INFO to Jigasi failed');
+    });
+  }
+
+  /** Mutes what the caller says (a FreeSWITCH media bug; the bridge stays up). */
+  private async setMuted(muted: boolean): Promise<void> {
+    const endpoint = this.callerEndpoint!;
+    await endpoint.api('uuid_audio', muted ? `${endpoint.uuid} start read mute -4` : `${endpoint.uuid} stop`);
+    this.muted = muted;
+  }
+
+  /** A prompt only the caller hears, mixed into the conference audio without leaving the bridge. */
+  private announceInConference(id: PromptId): void {
+    const endpoint = this.callerEndpoint;
+    if (!endpoint) return;
+    endpoint.api('uuid_displace', `${endpoint.uuid} start ${this.deps.prompts.file(id)} 0 mux`).catch((error: unknown) => {
+      this.log.debug({ err: error }, 'could not play an in-conference prompt');
+    });
   }
 
   private onJigasiGone(): void {
@@ -393,10 +501,15 @@ export class Call implements RegisteredCall {
   private onCallerInfo(req: SipRequest, res: SipResponse): void {
     res.send(200);
     const digit = digitFromInfo(req.get('Content-Type'), req.body);
-    if (digit === undefined || this.state !== 'collecting' || !this.callerEndpoint) return;
+    if (digit === undefined || !this.callerEndpoint) return;
     const now = this.now();
     if (now - this.infoDigits.windowStart >= 1000) this.infoDigits = { windowStart: now, count: 0 };
     if (++this.infoDigits.count > INFO_DIGITS_PER_SECOND) return;
+    if (this.state === 'bridged') {
+      this.onInCallKey(digit);
+      return;
+    }
+    if (this.state !== 'collecting') return;
     const endpoint = this.callerEndpoint;
     endpoint.api('uuid_recv_dtmf', `${endpoint.uuid} ${digit}`).catch((error: unknown) => {
       this.log.debug({ err: error }, 'could not pass a SIP INFO digit to FreeSWITCH');
@@ -435,7 +548,7 @@ export class Call implements RegisteredCall {
       label: this.pin?.label ?? null,
       caller: maskCallerNumber(this.callerNumber),
       state: this.state,
-      muted: false,
+      muted: this.muted,
       startedAt: this.startedAt,
     };
   }

@@ -103,6 +103,8 @@ export interface MediaEndpoint {
   modify(sdp: string): Promise<unknown>;
   destroy(): Promise<void>;
   on(event: 'destroy', listener: () => void): unknown;
+  /** A key FreeSWITCH decoded from the caller's RFC 2833/4733 events. */
+  on(event: 'dtmf', listener: (event: { dtmf: string }) => void): unknown;
 }
 
 export interface MediaServer {

@@ -31,13 +31,16 @@ interface Case {
 let numberCounter = 100;
 const nextCaller = () => `+49413655${String(numberCounter++).padStart(4, '0')}`;
 
-/** Entries typed as RFC 4733 events; each waits until the previous one has played and been checked. */
-function pcapSteps(work: string, entries: string[]): CallerPlan['steps'] {
+/**
+ * Entries typed as RFC 4733 events; each waits until the previous one has played, plus
+ * `gapMs` for the gateway to check it (or, for in-call keys, for the bridge to come up).
+ */
+function pcapSteps(work: string, entries: string[], gapMs = 1500): CallerPlan['steps'] {
   let previousMs = 0;
   let clockMs = 0;
   return entries.flatMap((keys) => {
     const path = join(work, `keys-${randomBytes(4).toString('hex')}.pcap`);
-    const pause = previousMs === 0 ? 1000 : previousMs + 1500;
+    const pause = previousMs === 0 ? 1000 : previousMs + gapMs;
     clockMs += pause;
     writeDtmfPcap(path, keys, clockMs);
     previousMs = dtmfPcapDurationMs(keys);
@@ -51,7 +54,7 @@ async function createPin(gateway: Gateway, body: Record<string, unknown>, room =
   return ((await response.json()) as { pin: string }).pin;
 }
 
-const jigasiAnswers = (displayName: string, holdMs?: number): JigasiBehaviour => ({
+const jigasiAnswers = (displayName: string, holdMs?: number): Extract<JigasiBehaviour, { kind: 'answer' }> => ({
   kind: 'answer',
   room: `gemeinderat@${MUC}`,
   password: '2468',
@@ -147,12 +150,41 @@ function cases(): Case[] {
       outcome: 'kicked',
     },
     {
+      name: 'a moderator mutes the caller: muted in FreeSWITCH, muteResponse OK to Jigasi',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Rat' }) }),
+      jigasi: [{ ...jigasiAnswers('Rat', 3000), info: 'moderator-mute' }],
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      during: expectCallerMutedInFreeswitch,
+      outcome: 'completed',
+    },
+    {
+      name: 'the caller presses *6: muted in FreeSWITCH, muteRequest to Jigasi',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Rat' }) }),
+      jigasi: [{ ...jigasiAnswers('Rat'), info: 'expect-mute-request' }],
+      // *6 after Jigasi has answered (3 s) and the bridge is up.
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: [...pcapSteps(work, [`${pin}#`, '*6'], 6000), { pause: 4000 }, { bye: true }], expect: 'none' }),
+      during: expectCallerMutedInFreeswitch,
+      outcome: 'completed',
+    },
+    {
       name: 'an INVITE from an untrusted source gets 403',
       jigasi: [],
       callerAddress: '127.0.0.2',
       caller: () => ({ callerNumber: nextCaller(), steps: [], expect: 'none', refusedWith: 403 }),
     },
   ];
+}
+
+/** Waits until one FreeSWITCH channel carries the gateway's mute media bug (uuid_audio … read mute). */
+async function expectCallerMutedInFreeswitch(): Promise<void> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const uuids = (await freeswitchApi('show channels')).split('\n').slice(1).map((line) => line.split(',')[0]!).filter((uuid) => /^[0-9a-f-]{36}$/.test(uuid));
+    for (const uuid of uuids) {
+      if (/<target>mute<\/target>/.test(await freeswitchApi(`uuid_buglist ${uuid}`))) return;
+    }
+    await sleep(250);
+  }
+  throw new Error('no FreeSWITCH channel was muted');
 }
 
 async function latestOutcome(gateway: Gateway): Promise<string | null | undefined> {

@@ -152,7 +152,19 @@ export type JigasiBehaviour =
    * 180, answer after answerAfterMs [3000] (Jigasi answers once the conference media is up),
    * check headers, hang up after holdMs (or wait for our BYE when holdMs is undefined).
    */
-  | { kind: 'answer'; room: string; password?: string; displayName: string; holdMs?: number; answerAfterMs?: number }
+  | {
+      kind: 'answer';
+      room: string;
+      password?: string;
+      displayName: string;
+      holdMs?: number;
+      answerAfterMs?: number;
+      /**
+       * After the answer: 'moderator-mute' sends a muteRequest and expects the gateway's
+       * muteResponse OK; 'expect-mute-request' expects the gateway's muteRequest (caller pressed *6).
+       */
+      info?: 'moderator-mute' | 'expect-mute-request';
+    }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
   | { kind: 'ring' };
@@ -221,10 +233,47 @@ Content-Length: 0`)}
     behaviour.password === undefined
       ? ''
       : `<ereg regexp="^ *${escapeRegex(behaviour.password)}$" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it="true" assign_to="pass_seen"/>`,
-    // Only needed to address our own BYE; sipp refuses variables that are set but never used.
-    behaviour.holdMs === undefined ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
+    // Only needed to address our own requests; sipp refuses variables that are set but never used.
+    behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
     `<log message="checked [$room_seen] [$from_seen]${behaviour.password === undefined ? '' : ' [$pass_seen]'}"/>`,
   ].join('\n      ');
+  const okToLast = `  <send>
+${message(`SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0`)}
+  </send>`;
+  const expectInfo = (pattern: string) => `  <recv request="INFO" timeout="30000">
+    <action>
+      <ereg regexp="${pattern}" search_in="body" check_it="true" assign_to="info_seen"/>
+      <log message="INFO [$info_seen]"/>
+    </action>
+  </recv>
+${okToLast}`;
+  const infoExchange =
+    behaviour.info === 'moderator-mute'
+      ? `  <pause milliseconds="1000"/>
+  <send retrans="500">
+${message(`INFO sip:dialin@${drachtio} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:jigasi@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$remote_from]
+Call-ID: [call_id]
+CSeq: 3 INFO
+Max-Forwards: 70
+Content-Type: application/json
+Content-Length: [len]
+
+{"type":"muteRequest","data":{"audio":true},"id":"e2e-moderator-1"}`)}
+  </send>
+  <recv response="200"/>
+${expectInfo('muteResponse.*OK.*e2e-moderator-1')}`
+      : behaviour.info === 'expect-mute-request'
+        ? expectInfo('muteRequest.*audio.:true')
+        : '';
   const hangUp =
     behaviour.holdMs !== undefined
       ? `  <pause milliseconds="${behaviour.holdMs}"/>
@@ -272,6 +321,7 @@ Content-Length: [len]
 ${SDP}`)}
   </send>
   <recv request="ACK"/>
+${infoExchange}
 ${hangUp}
 </scenario>
 `;

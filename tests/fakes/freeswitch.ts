@@ -8,6 +8,9 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
  *   (type-ahead), "#" ends the entry, collection stops at `max` digits, an entry that does not
  *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
  * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them, uuid_break stops playback;
+ * - every key also raises a "dtmf" event, as FreeSWITCH's DTMF events do;
+ * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
+ *   mixes a file into what the caller hears, both without touching a bridge;
  * - Endpoint#destroy hangs up and emits nothing; a hang-up from FreeSWITCH emits "destroy";
  * - after FreeSWITCH hung up a channel, play and playCollect never settle (the real ESL
  *   callback never fires), which is why the gateway races them against the call's end.
@@ -27,6 +30,10 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   readonly executed: Array<{ app: string; arg?: string }> = [];
   readonly modified: string[] = [];
   bridgedWith?: FakeEndpoint;
+  /** Whether FreeSWITCH drops what the caller says (uuid_audio … read mute). */
+  readMuted = false;
+  /** Files mixed into what the caller hears (uuid_displace). */
+  readonly displaced: string[] = [];
   /** Calls of destroy() by the app. */
   destroyCalls = 0;
   /** Hang-ups that came from FreeSWITCH's side. */
@@ -50,7 +57,10 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
 
   /** The caller presses keys (RFC 2833 events FreeSWITCH decodes into the channel's DTMF queue). */
   pressKeys(keys: string): void {
-    this.keys.push(...keys);
+    for (const key of keys) {
+      this.keys.push(key);
+      this.emit('dtmf', { dtmf: key, duration: '160', source: 'RTP' });
+    }
     this.keyArrived?.();
   }
 
@@ -114,6 +124,8 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     if (command === 'uuid_break') this.breakPlayback?.();
     if (command === 'uuid_flush_dtmf') this.keys.length = 0;
     if (command === 'uuid_recv_dtmf') this.pressKeys(argText.split(' ')[1] ?? '');
+    if (command === 'uuid_audio') this.readMuted = / start read mute /.test(` ${argText} `);
+    if (command === 'uuid_displace') this.displaced.push(argText.split(' ')[2] ?? '');
     await tick();
     return { getBody: () => '+OK' };
   }

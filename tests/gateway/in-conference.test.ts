@@ -1,0 +1,157 @@
+import type { FakeDialog } from '../fakes/drachtio';
+import type { FakeEndpoint } from '../fakes/freeswitch';
+import { HEARTBEAT_BODY, muteResponseBody } from '../../gateway/jigasi-info';
+import { JIGASI_1, expectCleanTeardown, harness, until, type Harness } from './harness';
+
+/** In the conference (SPEC §4 step 8): *6, *1, listeners, and Jigasi's JSON INFO messages. */
+
+interface InConference {
+  h: Harness;
+  caller: FakeEndpoint;
+  jigasi: FakeDialog;
+  callId: string;
+  done: Promise<void>;
+}
+
+async function inConference(role?: 'listener'): Promise<InConference> {
+  const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
+  const pin = await h.directory.createPin('rat', { role }, 'test');
+  const { call, done } = h.invite();
+  await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
+  const caller = h.media.endpoints[0]!;
+  caller.pressKeys(`${pin.pin}#`);
+  await until(() => caller.bridgedWith !== undefined, 'the bridge');
+  return { h, caller, jigasi: h.srf.invitesSent[0]!.dialog!, callId: call.id, done };
+}
+
+const infosTo = (jigasi: FakeDialog) => jigasi.requests.filter((request) => request.method === 'INFO').map((request) => JSON.parse(request.body!));
+const muted = (c: InConference) => c.h.registry.list()[0]!.muted;
+
+async function hangUp(c: InConference): Promise<void> {
+  c.h.srf.uasDialogs[0]!.receiveBye();
+  await c.done;
+  expectCleanTeardown(c.h);
+  await c.h.close();
+}
+
+describe('a speaker in the conference', () => {
+  it('mutes with *6: FreeSWITCH drops the audio, the caller hears "muted", Jigasi is told', async () => {
+    const c = await inConference();
+    c.caller.pressKeys('*6');
+    await until(() => c.caller.displaced.length === 1, 'the "muted" prompt');
+    expect(c.caller.readMuted).toBe(true);
+    expect(c.caller.displaced).toEqual(['/prompts/de/muted.wav']);
+    expect(muted(c)).toBe(true);
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteRequest to Jigasi');
+    expect(infosTo(c.jigasi)[0]).toEqual({ type: 'muteRequest', data: { audio: true }, id: expect.any(String) });
+    expect(c.jigasi.requests[0]!.headers).toEqual({ 'Content-Type': 'application/json' });
+    expect(c.caller.bridgedWith).toBeDefined();
+    await hangUp(c);
+  });
+
+  it('stays muted when Jigasi refuses the unmute (moderation), and unmutes when it agrees', async () => {
+    const c = await inConference();
+    c.caller.pressKeys('*6');
+    await until(() => c.caller.displaced.length === 1, 'the "muted" prompt');
+
+    c.caller.pressKeys('*6');
+    await until(() => infosTo(c.jigasi).length === 2, 'the unmute request');
+    const refused = infosTo(c.jigasi)[1];
+    expect(refused).toMatchObject({ type: 'muteRequest', data: { audio: false } });
+    expect((await c.jigasi.receiveInfo('application/json', muteResponseBody(refused.id, false, false))).finalStatus).toBe(200);
+    await until(() => c.caller.displaced.length === 2, 'the refusal prompt');
+    expect(c.caller.displaced[1]).toBe('/prompts/de/moderator-must-unmute.wav');
+    expect(c.caller.readMuted).toBe(true);
+    expect(muted(c)).toBe(true);
+
+    c.caller.pressKeys('*6');
+    await until(() => infosTo(c.jigasi).length === 3, 'the second unmute request');
+    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[2].id, false, true));
+    await until(() => c.caller.displaced.length === 3, 'the "unmuted" prompt');
+    expect(c.caller.readMuted).toBe(false);
+    expect(c.caller.displaced[2]).toBe('/prompts/de/unmuted.wav');
+    expect(muted(c)).toBe(false);
+    await hangUp(c);
+  });
+
+  it('hears the help with *1; other keys do nothing and never reach Jigasi as requests', async () => {
+    const c = await inConference();
+    c.caller.pressKeys('1234#9*1');
+    await until(() => c.caller.displaced.length === 1, 'the help prompt');
+    expect(c.caller.displaced).toEqual(['/prompts/de/help.wav']);
+    expect(c.jigasi.requests).toEqual([]);
+    expect(c.caller.readMuted).toBe(false);
+    await hangUp(c);
+  });
+
+  it('can use *6 by SIP INFO too', async () => {
+    const c = await inConference();
+    const dialog = c.h.srf.uasDialogs[0]!;
+    await dialog.receiveInfo('application/dtmf-relay', 'Signal=*\r\nDuration=160');
+    await dialog.receiveInfo('application/dtmf-relay', 'Signal=6\r\nDuration=160');
+    await until(() => c.caller.readMuted, 'the mute');
+    await hangUp(c);
+  });
+});
+
+describe('a listener', () => {
+  it('is muted before the bridge and for the whole call; *6 only explains why', async () => {
+    const c = await inConference('listener');
+    expect(c.caller.readMuted).toBe(true);
+    const muteCall = c.caller.apiCalls.findIndex((call) => call.command === 'uuid_audio');
+    expect(muteCall).toBeGreaterThanOrEqual(0);
+    expect(muted(c)).toBe(true);
+    c.caller.pressKeys('*6');
+    await until(() => c.caller.displaced.length === 1, 'the listen-only prompt');
+    expect(c.caller.displaced).toEqual(['/prompts/de/listen-only.wav']);
+    expect(c.caller.readMuted).toBe(true);
+    await c.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":false},"id":"m9"}');
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteResponse');
+    expect(infosTo(c.jigasi)[0]).toEqual({ type: 'muteResponse', status: 'FAILED', data: { audio: false }, id: 'm9' });
+    expect(c.caller.readMuted).toBe(true);
+    await hangUp(c);
+  });
+});
+
+describe("Jigasi's INFO messages", () => {
+  it('a moderator mutes the caller: muted in FreeSWITCH, "a moderator muted you", muteResponse OK with the same id', async () => {
+    const c = await inConference();
+    const response = await c.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":true},"id":"mod-1"}');
+    expect(response.finalStatus).toBe(200);
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteResponse');
+    expect(infosTo(c.jigasi)[0]).toEqual({ type: 'muteResponse', status: 'OK', data: { audio: true }, id: 'mod-1' });
+    expect(c.caller.readMuted).toBe(true);
+    expect(c.caller.displaced).toEqual(['/prompts/de/moderator-muted.wav']);
+    expect(muted(c)).toBe(true);
+    await hangUp(c);
+  });
+
+  it('answers the heartbeat so the call survives HEARTBEAT_SECONDS', async () => {
+    const c = await inConference();
+    expect((await c.jigasi.receiveInfo('application/json', '{"t":11}')).finalStatus).toBe(200);
+    await until(() => c.jigasi.requests.length === 1, 'the heartbeat answer');
+    expect(c.jigasi.requests[0]!.body).toBe(HEARTBEAT_BODY);
+    await hangUp(c);
+  });
+
+  it('answers 200 to malformed, unknown and 100 messages a second without harm', async () => {
+    const c = await inConference();
+    const bodies = ['{"type":', 'not json', '{"t":99,"d":{}}', '[]', '{"type":"muteRequest"}'];
+    for (const body of bodies) expect((await c.jigasi.receiveInfo('application/json', body)).finalStatus).toBe(200);
+    const many = await Promise.all(Array.from({ length: 100 }, () => c.jigasi.receiveInfo('application/json', '{"i":1,"t":15,"d":true}')));
+    expect(many.every((response) => response.finalStatus === 200)).toBe(true);
+    expect(c.caller.readMuted).toBe(false);
+    expect(c.h.registry.list()[0]!.state).toBe('bridged');
+    await hangUp(c);
+  });
+
+  it('an INFO after the BYE is answered by drachtio and changes nothing', async () => {
+    const c = await inConference();
+    c.jigasi.receiveBye();
+    await c.done;
+    expect((await c.jigasi.receiveInfo('application/json', '{"t":11}')).finalStatus).toBe(200);
+    expect(c.jigasi.requests).toEqual([]);
+    expectCleanTeardown(c.h);
+    await c.h.close();
+  });
+});
