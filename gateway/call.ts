@@ -372,10 +372,13 @@ export class Call implements RegisteredCall {
     }
     await this.guard(jigasiEndpoint.modify(answered.dialog.remote.sdp));
     await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
-    // A listener is muted before the bridge, so the room never hears them.
-    if (pin.role === 'listener') await this.guard(this.setMuted(true));
+    // Listeners, and everyone in a start-muted room, are muted before the bridge, so the room
+    // never hears them; Jigasi is told so the room shows them muted.
+    const startMuted = pin.role === 'listener' || pin.startMuted;
+    if (startMuted) await this.guard(this.setMuted(true));
     await this.guard(callerEndpoint.bridge(jigasiEndpoint));
     callerEndpoint.on('dtmf', ({ dtmf }) => this.onInCallKey(dtmf));
+    if (startMuted) void this.askJigasi(true);
     return true;
   }
 

@@ -19,6 +19,8 @@ export type PinResolution =
       label: string | null;
       role: PinRole;
       password: string | null;
+      /** The room's callers start muted. */
+      startMuted: boolean;
       validFrom: number | null;
       validUntil: number | null;
       /** Whether validFrom/validUntil admit a call at the moment of the lookup. */
@@ -65,6 +67,7 @@ export class PinResolver {
       label: pin.label,
       role: pin.role,
       password: pin.roomPassword,
+      startMuted: pin.roomStartMuted,
       validFrom: pin.validFrom,
       validUntil: pin.validUntil,
       openNow: (pin.validFrom === null || pin.validFrom <= now) && (pin.validUntil === null || pin.validUntil > now),

@@ -23,6 +23,7 @@ const isoTimestamp = z.iso.datetime({ offset: true }).transform((value) => Date.
 export const roomBody = z.strictObject({
   title: safeText(200).nullable().optional(),
   password: safeText(64).nullable().optional(),
+  startMuted: z.boolean().optional(),
 });
 
 export const pinRole = z.enum(['speaker', 'listener']);
@@ -69,6 +70,7 @@ export function roomJson(room: RoomRecord) {
     name: room.name,
     title: room.title,
     hasPassword: room.password !== null,
+    startMuted: room.startMuted,
     createdAt: iso(room.createdAt),
     updatedAt: iso(room.updatedAt),
   };

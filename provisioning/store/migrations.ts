@@ -53,4 +53,6 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // v2: rooms whose callers start muted (large public sessions).
+  `ALTER TABLE rooms ADD COLUMN start_muted INTEGER NOT NULL DEFAULT 0;`,
 ];

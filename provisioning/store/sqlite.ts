@@ -35,6 +35,7 @@ interface RoomRow {
   name: string;
   title: string | null;
   password: string | null;
+  start_muted: number;
   created_by: PinSource;
   created_at: number;
   updated_at: number;
@@ -67,6 +68,7 @@ const toRoom = (row: RoomRow): RoomRecord => ({
   name: row.name,
   title: row.title,
   password: row.password,
+  startMuted: row.start_muted === 1,
   createdBy: row.created_by,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -117,13 +119,14 @@ export class SqliteStore implements Store {
     return {
       getRoom: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE name = ?'),
       insertRoom: db.prepare(
-        `INSERT INTO rooms (name, title, password, created_by, created_at, updated_at)
-         VALUES (@name, @title, @password, @createdBy, @now, @now)`,
+        `INSERT INTO rooms (name, title, password, start_muted, created_by, created_at, updated_at)
+         VALUES (@name, @title, @password, @startMuted, @createdBy, @now, @now)`,
       ),
       updateRoom: db.prepare(
         `UPDATE rooms SET
            title = CASE WHEN @setTitle THEN @title ELSE title END,
            password = CASE WHEN @setPassword THEN @password ELSE password END,
+           start_muted = COALESCE(@startMuted, start_muted),
            created_by = CASE WHEN @createdBy = 'admin' THEN 'admin' ELSE created_by END,
            updated_at = @now
          WHERE name = @name`,
@@ -149,8 +152,8 @@ export class SqliteStore implements Store {
            valid_until = CASE WHEN @setValidUntil THEN @validUntil ELSE valid_until END
          WHERE id = @id`,
       ),
-      findPinWithRoom: db.prepare<[string], PinRow & { room_password: string | null }>(
-        `SELECT pins.*, rooms.password AS room_password
+      findPinWithRoom: db.prepare<[string], PinRow & { room_password: string | null; room_start_muted: number }>(
+        `SELECT pins.*, rooms.password AS room_password, rooms.start_muted AS room_start_muted
          FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
       ),
       findPublicPin: db.prepare<{ room: string; now: number }, PinRow>(
@@ -206,9 +209,17 @@ export class SqliteStore implements Store {
           title: changes.title ?? null,
           setPassword: changes.password !== undefined ? 1 : 0,
           password: changes.password ?? null,
+          startMuted: changes.startMuted === undefined ? null : Number(changes.startMuted),
         });
       } else {
-        this.statements.insertRoom.run({ name, now, createdBy, title: changes.title ?? null, password: changes.password ?? null });
+        this.statements.insertRoom.run({
+          name,
+          now,
+          createdBy,
+          title: changes.title ?? null,
+          password: changes.password ?? null,
+          startMuted: Number(changes.startMuted ?? false),
+        });
       }
       return { room: toRoom(this.statements.getRoom.get(name)!), created: !existing };
     })();
@@ -237,7 +248,7 @@ export class SqliteStore implements Store {
       }
       const roomCreated = !this.statements.getRoom.get(pin.room);
       if (roomCreated) {
-        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null });
+        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null, startMuted: 0 });
       }
       this.statements.insertPin.run(pin);
       return { pin: toPin(this.statements.getPin.get(pin.id)!), roomCreated };
@@ -273,7 +284,7 @@ export class SqliteStore implements Store {
 
   async findPinByDigits(digits: string): Promise<PinWithRoom | undefined> {
     const row = this.statements.findPinWithRoom.get(digits);
-    return row && { ...toPin(row), roomPassword: row.room_password };
+    return row && { ...toPin(row), roomPassword: row.room_password, roomStartMuted: row.room_start_muted === 1 };
   }
 
   async findPublicPin(room: string, now: number) {

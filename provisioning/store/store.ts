@@ -11,6 +11,8 @@ export interface RoomRecord {
   name: string;
   title: string | null;
   password: string | null;
+  /** Every caller of the room starts muted (speakers may unmute with *6). */
+  startMuted: boolean;
   createdBy: PinSource;
   createdAt: number;
   updatedAt: number;
@@ -45,11 +47,13 @@ export interface PinChanges {
 export interface RoomChanges {
   title?: string | null;
   password?: string | null;
+  startMuted?: boolean;
 }
 
 /** A PIN joined with what a call needs of its room, from one indexed lookup. */
 export interface PinWithRoom extends PinRecord {
   roomPassword: string | null;
+  roomStartMuted: boolean;
 }
 
 export type CallOutcome =

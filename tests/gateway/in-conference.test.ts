@@ -105,11 +105,38 @@ describe('a listener', () => {
     await until(() => c.caller.displaced.length === 1, 'the listen-only prompt');
     expect(c.caller.displaced).toEqual(['/prompts/de/listen-only.wav']);
     expect(c.caller.readMuted).toBe(true);
+    await until(() => infosTo(c.jigasi).length === 1, 'Jigasi told of the mute');
+    expect(infosTo(c.jigasi)[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
     await c.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":false},"id":"m9"}');
-    await until(() => infosTo(c.jigasi).length === 1, 'the muteResponse');
-    expect(infosTo(c.jigasi)[0]).toEqual({ type: 'muteResponse', status: 'FAILED', data: { audio: false }, id: 'm9' });
+    await until(() => infosTo(c.jigasi).length === 2, 'the muteResponse');
+    expect(infosTo(c.jigasi)[1]).toEqual({ type: 'muteResponse', status: 'FAILED', data: { audio: false }, id: 'm9' });
     expect(c.caller.readMuted).toBe(true);
     await hangUp(c);
+  });
+});
+
+describe('a room that starts muted', () => {
+  it('mutes every caller at the bridge and tells Jigasi; a speaker may unmute with *6', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
+    await h.directory.putRoom('rat', { startMuted: true }, 'test');
+    const pin = await h.directory.createPin('rat', {}, 'test');
+    const { done } = h.invite();
+    await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
+    const caller = h.media.endpoints[0]!;
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    expect(caller.readMuted).toBe(true);
+    const jigasi = h.srf.invitesSent[0]!.dialog!;
+    await until(() => infosTo(jigasi).length === 1, 'Jigasi told of the mute');
+    expect(infosTo(jigasi)[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
+    caller.pressKeys('*6');
+    await until(() => infosTo(jigasi).length === 2, 'the unmute request');
+    await jigasi.receiveInfo('application/json', muteResponseBody(infosTo(jigasi)[1].id, false, true));
+    await until(() => !caller.readMuted, 'the unmute');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
   });
 });
 

@@ -23,6 +23,7 @@ describe('rooms and PINs through the admin API', () => {
       name: 'bauausschuss',
       title: 'Bauausschuss',
       hasPassword: true,
+      startMuted: false,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.any(String),
     });
@@ -33,7 +34,11 @@ describe('rooms and PINs through the admin API', () => {
     expect(JSON.stringify(room)).not.toContain('geheim42');
 
     await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { password: null }));
-    expect(await readJson(await service.request('/api/v1/rooms/bauausschuss', { token }))).toMatchObject({ hasPassword: false });
+    expect(await readJson(await service.request('/api/v1/rooms/bauausschuss', { token }))).toMatchObject({ hasPassword: false, title: 'Bau- und Umweltausschuss' });
+
+    await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { startMuted: true }));
+    expect(await readJson(await service.request('/api/v1/rooms/bauausschuss', { token }))).toMatchObject({ startMuted: true, title: 'Bau- und Umweltausschuss' });
+    expect((await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { startMuted: 'yes' }))).status).toBe(422);
   });
 
   it('creates PINs with the documented shape and defaults', async () => {

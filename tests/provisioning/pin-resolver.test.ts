@@ -32,6 +32,7 @@ describe('resolving a PIN typed on the phone', () => {
       label: 'Frau Meyer',
       role: 'listener',
       password: '2468',
+      startMuted: false,
       validFrom: null,
       validUntil: clock + HOUR,
       openNow: true,

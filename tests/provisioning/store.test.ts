@@ -25,6 +25,20 @@ describe('the SQLite store', () => {
     db.close();
   });
 
+  it('upgrades a file of an older version and keeps its rooms', async () => {
+    const path = join(dir.path, 'v1.sqlite');
+    const db = new Database(path);
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    db.prepare("INSERT INTO rooms (name, created_by, created_at, updated_at) VALUES ('rat', 'admin', 1, 1)").run();
+    db.close();
+    const store = new SqliteStore(path);
+    expect(await store.getRoom('rat')).toMatchObject({ name: 'rat', startMuted: false });
+    await store.upsertRoom('rat', { startMuted: true }, 'admin', 2);
+    expect(await store.getRoom('rat')).toMatchObject({ startMuted: true });
+    await store.close();
+  });
+
   it('refuses a file written by a newer version instead of damaging it', () => {
     const path = join(dir.path, 'future.sqlite');
     const db = new Database(path);
