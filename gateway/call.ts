@@ -9,7 +9,18 @@ import { callerNumberOf, displayNameFor } from './caller-id';
 import type { CallRegistry, RegisteredCall } from './call-registry';
 import { digitFromInfo } from './dtmf-relay';
 import { InCallKeys } from './in-call-keys';
-import { HEARTBEAT_BODY, muteRequestBody, muteResponseBody, parseJigasiInfo } from './jigasi-info';
+import {
+  HEARTBEAT_BODY,
+  LOBBY_ALLOWED,
+  LOBBY_JOINED,
+  LOBBY_LEFT,
+  LOBBY_REJECTED,
+  ROOM_ACCESS_REQUEST,
+  muteRequestBody,
+  muteResponseBody,
+  parseJigasiInfo,
+  roomPasswordBody,
+} from './jigasi-info';
 import { JigasiUnreachable, inviteJigasi, type JigasiPool, type PendingInvite } from './jigasi';
 import type { PromptId, PromptSet } from './prompts';
 import { screen } from './screening';
@@ -43,6 +54,8 @@ const FIRST_DIGIT_TIMEOUT_MS = 10_000;
 const BETWEEN_DIGITS_TIMEOUT_MS = 5_000;
 /** A human presses at most a few keys a second; more SIP INFO digits than this are a flood. */
 const INFO_DIGITS_PER_SECOND = 10;
+/** The lobby prompt repeats with this pause while a moderator has not decided. */
+const LOBBY_REPEAT_MS = 12_000;
 /** How long an unmute waits for Jigasi's muteResponse; without one the caller is unmuted. */
 const MUTE_RESPONSE_TIMEOUT_MS = 5_000;
 /** European ringback (425 Hz, 1 s on, 4 s off) while Jigasi sets the conference up. */
@@ -140,6 +153,10 @@ export class Call implements RegisteredCall {
   private muted = false;
   private readonly inCallKeys = new InCallKeys();
   private readonly muteRequests = new Map<string, (ok: boolean) => void>();
+  private lobbyReminder?: NodeJS.Timeout;
+  private messagesToJigasi = 0;
+  /** Why the conference leg ended: Jigasi left, or a moderator refused the caller in the lobby. */
+  private conferenceEndReason: 'ended' | 'rejected' = 'ended';
 
   constructor(
     private readonly deps: CallDependencies,
@@ -223,10 +240,11 @@ export class Call implements RegisteredCall {
     this.transition('bridged');
     this.log.info({ room: this.pin.room, pinId: this.pin.pinId }, 'caller is in the conference');
     await this.guard(this.conferenceEnd);
-    this.log.info('Jigasi ended the conference leg');
+    this.stopLobbyReminder();
+    this.log.info({ reason: this.conferenceEndReason }, 'the conference leg ended');
     await this.destroyOnce(this.jigasiDialog);
     await this.destroyOnce(this.jigasiEndpoint);
-    await this.announce('conference-ended', 'goodbye');
+    await this.announce(this.conferenceEndReason === 'rejected' ? 'lobby-rejected' : 'conference-ended', 'goodbye');
     return 'completed';
   }
 
@@ -416,8 +434,40 @@ export class Call implements RegisteredCall {
         void this.onModeratorMute(message.id, message.audio);
         return;
       case 'notification':
-        this.log.debug({ type: message.type }, 'notification from Jigasi');
+        this.onJigasiNotification(message.type);
     }
+  }
+
+  /** Lobby and room access (SPEC §4 step 8, jigasi SipInfoJsonProtocol). */
+  private onJigasiNotification(type: number): void {
+    this.log.debug({ type }, 'notification from Jigasi');
+    switch (type) {
+      case LOBBY_JOINED:
+        this.announceInConference('lobby-waiting');
+        this.stopLobbyReminder();
+        this.lobbyReminder = setInterval(() => this.announceInConference('lobby-waiting'), LOBBY_REPEAT_MS);
+        return;
+      case LOBBY_LEFT:
+        this.stopLobbyReminder();
+        return;
+      case LOBBY_ALLOWED:
+        this.stopLobbyReminder();
+        this.announceInConference('lobby-admitted');
+        return;
+      case LOBBY_REJECTED:
+        this.stopLobbyReminder();
+        this.conferenceEndReason = 'rejected';
+        this.resolveConferenceEnd();
+        return;
+      case ROOM_ACCESS_REQUEST:
+        if (this.pin?.password) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, this.pin.password));
+        else this.log.warn('Jigasi asks for a room password, but the room has none stored');
+    }
+  }
+
+  private stopLobbyReminder(): void {
+    clearInterval(this.lobbyReminder);
+    this.lobbyReminder = undefined;
   }
 
   /** A moderator muted the caller in Jitsi: mute in FreeSWITCH, tell the caller, answer Jigasi. */
@@ -617,6 +667,7 @@ export class Call implements RegisteredCall {
 
   private async tearDown(outcome: CallOutcome): Promise<void> {
     this.transition('ending');
+    this.stopLobbyReminder();
     this.pendingInvite?.cancel();
     if (!this.res.finalResponseSent && !this.req.canceled) {
       this.res.send(480, 'Temporarily Unavailable');

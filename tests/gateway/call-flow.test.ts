@@ -24,7 +24,7 @@ describe('a caller with a valid PIN', () => {
     const caller = await callerEndpoint(h);
     expect(res.finalStatus).toBe(200);
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
 
     expect(caller.collects[0]!.file).toBe('file_string:///prompts/de/greeting.wav!/prompts/de/enter-pin.wav');
     const [invite] = h.srf.invitesSent;
@@ -59,7 +59,7 @@ describe('a caller with a valid PIN', () => {
     const { done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     const invite = h.srf.invitesSent[0]!;
     expect(invite.options.callingName).toBe('Telefon ...34');
     expect(JSON.stringify(invite.options)).not.toContain('555134');
@@ -75,7 +75,7 @@ describe('a caller with a valid PIN', () => {
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     h.srf.invitesSent[0]!.dialog!.receiveBye();
     await done;
     expect(playedIds(caller)).toMatch(/conference-ended\.wav.*goodbye\.wav/);
@@ -96,7 +96,7 @@ describe('a caller with a valid PIN', () => {
       expect(response.finalStatus).toBe(200);
     }
     const caller = h.media.endpoints[0]!;
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(caller.collects).toHaveLength(1);
     dialog.receiveBye();
     await done;
@@ -212,7 +212,7 @@ describe('the Jigasi leg', () => {
     const { done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(h.srf.invitesSent.map((invite) => [invite.uri, invite.outcome])).toEqual([
       [JIGASI_1, 503],
       [JIGASI_2, 200],
@@ -242,7 +242,7 @@ describe('the Jigasi leg', () => {
     const { done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(caller.played.some((files) => files[0]!.endsWith('connecting.wav') && files[1]!.startsWith('tone_stream://'))).toBe(true);
     const breakIndex = caller.apiCalls.findIndex((call) => call.command === 'uuid_break');
     expect(breakIndex).toBeGreaterThanOrEqual(0);
@@ -366,7 +366,7 @@ describe('ending a call from any side', () => {
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     h.registry.abandonAll();
     await done;
     expectCleanTeardown(h);

@@ -20,7 +20,7 @@ async function inConference(role?: 'listener'): Promise<InConference> {
   await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
   const caller = h.media.endpoints[0]!;
   caller.pressKeys(`${pin.pin}#`);
-  await until(() => caller.bridgedWith !== undefined, 'the bridge');
+  await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
   return { h, caller, jigasi: h.srf.invitesSent[0]!.dialog!, callId: call.id, done };
 }
 
@@ -124,7 +124,7 @@ describe('a room that starts muted', () => {
     await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
     const caller = h.media.endpoints[0]!;
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.bridgedWith !== undefined, 'the bridge');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(caller.readMuted).toBe(true);
     const jigasi = h.srf.invitesSent[0]!.dialog!;
     await until(() => infosTo(jigasi).length === 1, 'Jigasi told of the mute');
@@ -133,6 +133,52 @@ describe('a room that starts muted', () => {
     await until(() => infosTo(jigasi).length === 2, 'the unmute request');
     await jigasi.receiveInfo('application/json', muteResponseBody(infosTo(jigasi)[1].id, false, true));
     await until(() => !caller.readMuted, 'the unmute');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
+describe('the lobby and password-protected rooms', () => {
+  it('tells the caller to wait in the lobby, then that they are in', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":3}');
+    await until(() => c.caller.displaced.length === 1, 'the lobby prompt');
+    expect(c.caller.displaced).toEqual(['/prompts/de/lobby-waiting.wav']);
+    await c.jigasi.receiveInfo('application/json', '{"i":1,"t":6}');
+    await until(() => c.caller.displaced.length === 2, 'the admitted prompt');
+    expect(c.caller.displaced[1]).toBe('/prompts/de/lobby-admitted.wav');
+    await hangUp(c);
+  });
+
+  it('says goodbye and hangs up when a moderator rejects the caller', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":3}');
+    await c.jigasi.receiveInfo('application/json', '{"i":1,"t":7}');
+    await c.done;
+    expect(c.caller.played.flat().join(' ')).toMatch(/lobby-rejected\.wav.*goodbye\.wav/);
+    expect(c.jigasi.byesSent).toBe(1);
+    expect(c.h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expectCleanTeardown(c.h);
+    expect(await c.h.record(c.callId)).toMatchObject({ outcome: 'completed' });
+    await c.h.close();
+  });
+
+  it("answers Jigasi's room-access request with the stored password, never logging it", async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
+    await h.directory.putRoom('rat', { password: 'Kennwort-2468' }, 'test');
+    const pin = await h.directory.createPin('rat', {}, 'test');
+    const { done } = h.invite();
+    await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
+    const caller = h.media.endpoints[0]!;
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    const jigasi = h.srf.invitesSent[0]!.dialog!;
+    await jigasi.receiveInfo('application/json', '{"i":2,"t":4}');
+    await until(() => jigasi.requests.length === 1, 'the password');
+    expect(JSON.parse(jigasi.requests[0]!.body!)).toEqual({ i: 1, t: 4, d: { pwd: 'Kennwort-2468' } });
+    expect(h.logs.text).not.toContain('Kennwort-2468');
     h.srf.uasDialogs[0]!.receiveBye();
     await done;
     expectCleanTeardown(h);
