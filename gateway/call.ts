@@ -156,7 +156,9 @@ export class Call implements RegisteredCall {
   private lobbyReminder?: NodeJS.Timeout;
   private messagesToJigasi = 0;
   /** Why the conference leg ended: Jigasi left, or a moderator refused the caller in the lobby. */
-  private conferenceEndReason: 'ended' | 'rejected' = 'ended';
+  private conferenceEndReason: 'ended' | 'rejected' | 'wrong-password' = 'ended';
+  private askingForPassword = false;
+  private passwordAsks = 0;
 
   constructor(
     private readonly deps: CallDependencies,
@@ -244,7 +246,8 @@ export class Call implements RegisteredCall {
     this.log.info({ reason: this.conferenceEndReason }, 'the conference leg ended');
     await this.destroyOnce(this.jigasiDialog);
     await this.destroyOnce(this.jigasiEndpoint);
-    await this.announce(this.conferenceEndReason === 'rejected' ? 'lobby-rejected' : 'conference-ended', 'goodbye');
+    const farewell = ({ ended: 'conference-ended', rejected: 'lobby-rejected', 'wrong-password': 'invalid-room-password' } as const)[this.conferenceEndReason];
+    await this.announce(farewell, 'goodbye');
     return 'completed';
   }
 
@@ -461,7 +464,47 @@ export class Call implements RegisteredCall {
         return;
       case ROOM_ACCESS_REQUEST:
         if (this.pin?.password) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, this.pin.password));
-        else this.log.warn('Jigasi asks for a room password, but the room has none stored');
+        else void this.askCallerForRoomPassword();
+    }
+  }
+
+  /**
+   * Jitsi wants a room password the gateway does not know: the caller leaves the bridge, types
+   * it (numeric passwords only) and goes back in. Jigasi asks again after a wrong one; after
+   * PIN_ATTEMPTS asks the caller hears "the password is not correct" and goodbye.
+   */
+  private async askCallerForRoomPassword(): Promise<void> {
+    if (this.askingForPassword || this.state !== 'bridged') return;
+    this.askingForPassword = true;
+    try {
+      if (++this.passwordAsks > this.deps.settings.pinAttempts) {
+        this.conferenceEndReason = 'wrong-password';
+        this.resolveConferenceEnd();
+        return;
+      }
+      const caller = this.callerEndpoint!;
+      await this.guard(caller.unbridge());
+      const entry = await this.guard(
+        caller.playCollect({
+          file: this.deps.prompts.file(this.passwordAsks === 1 ? 'enter-room-password' : 'invalid-room-password'),
+          min: 1,
+          max: 32,
+          tries: 1,
+          timeout: FIRST_DIGIT_TIMEOUT_MS,
+          digitTimeout: BETWEEN_DIGITS_TIMEOUT_MS,
+          terminators: '#',
+          invalidFile: 'silence_stream://250',
+          regexp: '^\\d+$',
+          varName: 'dialin_room_password',
+        }),
+      );
+      await this.guard(caller.api('uuid_flush_dtmf', caller.uuid));
+      await this.guard(caller.bridge(this.jigasiEndpoint!));
+      if (entry.digits) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, entry.digits));
+    } catch (error) {
+      if (!(error instanceof CallEnded)) this.log.error({ err: error }, 'asking for the room password failed');
+    } finally {
+      this.askingForPassword = false;
     }
   }
 

@@ -100,6 +100,8 @@ export interface MediaEndpoint {
   api(command: string, args?: string | string[]): Promise<unknown>;
   execute(app: string, arg?: string): Promise<unknown>;
   bridge(other: MediaEndpoint): Promise<void>;
+  /** Parks both legs of this endpoint's bridge (uuid_transfer -both park). */
+  unbridge(): Promise<void>;
   modify(sdp: string): Promise<unknown>;
   destroy(): Promise<void>;
   on(event: 'destroy', listener: () => void): unknown;

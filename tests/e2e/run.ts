@@ -167,6 +167,13 @@ function cases(): Case[] {
       outcome: 'completed',
     },
     {
+      name: 'Jitsi asks for a room password the gateway lacks: the caller types it, it goes to Jigasi',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Rat' }, 'ohne-kennwort') }),
+      jigasi: [{ ...jigasiAnswers('Rat'), room: `ohne-kennwort@${MUC}`, password: undefined, info: 'ask-password' }],
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: [...pcapSteps(work, [`${pin}#`, '97531#'], 6000), { pause: 5000 }, { bye: true }], expect: 'none' }),
+      outcome: 'completed',
+    },
+    {
       name: 'an INVITE from an untrusted source gets 403',
       jigasi: [],
       callerAddress: '127.0.0.2',

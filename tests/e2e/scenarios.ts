@@ -163,7 +163,7 @@ export type JigasiBehaviour =
        * After the answer: 'moderator-mute' sends a muteRequest and expects the gateway's
        * muteResponse OK; 'expect-mute-request' expects the gateway's muteRequest (caller pressed *6).
        */
-      info?: 'moderator-mute' | 'expect-mute-request';
+      info?: 'moderator-mute' | 'expect-mute-request' | 'ask-password';
     }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
@@ -234,7 +234,7 @@ Content-Length: 0`)}
       ? ''
       : `<ereg regexp="^ *${escapeRegex(behaviour.password)}$" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it="true" assign_to="pass_seen"/>`,
     // Only needed to address our own requests; sipp refuses variables that are set but never used.
-    behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
+    behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' && behaviour.info !== 'ask-password' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
     `<log message="checked [$room_seen] [$from_seen]${behaviour.password === undefined ? '' : ' [$pass_seen]'}"/>`,
   ].join('\n      ');
   const okToLast = `  <send>
@@ -253,9 +253,7 @@ Content-Length: 0`)}
     </action>
   </recv>
 ${okToLast}`;
-  const infoExchange =
-    behaviour.info === 'moderator-mute'
-      ? `  <pause milliseconds="1000"/>
+  const sendInfo = (json: string) => `  <pause milliseconds="1000"/>
   <send retrans="500">
 ${message(`INFO sip:dialin@${drachtio} SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -267,13 +265,17 @@ Max-Forwards: 70
 Content-Type: application/json
 Content-Length: [len]
 
-{"type":"muteRequest","data":{"audio":true},"id":"e2e-moderator-1"}`)}
+${json}`)}
   </send>
-  <recv response="200"/>
-${expectInfo('muteResponse.*OK.*e2e-moderator-1')}`
-      : behaviour.info === 'expect-mute-request'
-        ? expectInfo('muteRequest.*audio.:true')
-        : '';
+  <recv response="200"/>`;
+  const infoExchange = {
+    'moderator-mute': `${sendInfo('{"type":"muteRequest","data":{"audio":true},"id":"e2e-moderator-1"}')}
+${expectInfo('muteResponse.*OK.*e2e-moderator-1')}`,
+    'expect-mute-request': expectInfo('muteRequest.*audio.:true'),
+    'ask-password': `${sendInfo('{"i":0,"t":4}')}
+${expectInfo('.t.:4.*pwd.:.97531')}`,
+    none: '',
+  }[behaviour.info ?? 'none'];
   const hangUp =
     behaviour.holdMs !== undefined
       ? `  <pause milliseconds="${behaviour.holdMs}"/>

@@ -30,6 +30,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   readonly executed: Array<{ app: string; arg?: string }> = [];
   readonly modified: string[] = [];
   bridgedWith?: FakeEndpoint;
+  unbridges = 0;
   /** Whether FreeSWITCH drops what the caller says (uuid_audio … read mute). */
   readMuted = false;
   /** Files mixed into what the caller hears (uuid_displace). */
@@ -138,6 +139,13 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
 
   async bridge(other: MediaEndpoint): Promise<void> {
     this.bridgedWith = other as FakeEndpoint;
+    await tick();
+  }
+
+  async unbridge(): Promise<void> {
+    this.unbridges++;
+    if (this.bridgedWith) this.bridgedWith.bridgedWith = undefined;
+    this.bridgedWith = undefined;
     await tick();
   }
 

@@ -186,6 +186,38 @@ describe('the lobby and password-protected rooms', () => {
   });
 });
 
+describe('a room password the gateway does not know', () => {
+  it('is typed by the caller outside the bridge and passed to Jigasi; the caller goes back in', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":4}');
+    await until(() => c.caller.collects.length === 2, 'the password prompt');
+    expect(c.caller.unbridges).toBe(1);
+    expect(c.caller.collects[1]!.file).toBe('/prompts/de/enter-room-password.wav');
+    c.caller.pressKeys('97531#');
+    await until(() => c.jigasi.requests.length === 1, 'the password to Jigasi');
+    expect(JSON.parse(c.jigasi.requests[0]!.body!)).toEqual({ i: 1, t: 4, d: { pwd: '97531' } });
+    expect(c.caller.bridgedWith).toBeDefined();
+    expect(c.h.logs.text).not.toContain('97531');
+    await hangUp(c);
+  });
+
+  it('ends the call after PIN_ATTEMPTS wrong passwords', async () => {
+    const c = await inConference();
+    for (let ask = 1; ask <= 3; ask++) {
+      await c.jigasi.receiveInfo('application/json', `{"i":${ask},"t":4}`);
+      await until(() => c.caller.collects.length === ask + 1, `password prompt ${ask}`);
+      c.caller.pressKeys('1111#');
+      await until(() => c.jigasi.requests.length === ask, `password ${ask} to Jigasi`);
+    }
+    await c.jigasi.receiveInfo('application/json', '{"i":4,"t":4}');
+    await c.done;
+    expect(c.caller.collects[2]!.file).toBe('/prompts/de/invalid-room-password.wav');
+    expect(c.caller.played.flat().join(' ')).toMatch(/invalid-room-password\.wav.*goodbye\.wav$/);
+    expectCleanTeardown(c.h);
+    await c.h.close();
+  });
+});
+
 describe("Jigasi's INFO messages", () => {
   it('a moderator mutes the caller: muted in FreeSWITCH, "a moderator muted you", muteResponse OK with the same id', async () => {
     const c = await inConference();
