@@ -231,6 +231,18 @@ describe("Jigasi's INFO messages", () => {
     await hangUp(c);
   });
 
+  it('handles a mute request while an in-call prompt plays', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":3}');
+    await c.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":true},"id":"mod-2"}');
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteResponse');
+    expect(infosTo(c.jigasi)[0]).toMatchObject({ type: 'muteResponse', status: 'OK', id: 'mod-2' });
+    await until(() => c.caller.displaced.length === 2, 'both prompts');
+    expect(c.caller.displaced).toEqual(['/prompts/de/lobby-waiting.wav', '/prompts/de/moderator-muted.wav']);
+    expect(c.caller.readMuted).toBe(true);
+    await hangUp(c);
+  });
+
   it('answers the heartbeat so the call survives HEARTBEAT_SECONDS', async () => {
     const c = await inConference();
     expect((await c.jigasi.receiveInfo('application/json', '{"t":11}')).finalStatus).toBe(200);
