@@ -24,7 +24,7 @@ import {
 import { JigasiUnreachable, inviteJigasi, type JigasiPool, type PendingInvite } from './jigasi';
 import type { PromptId, PromptSet } from './prompts';
 import { screen } from './screening';
-import type { MediaEndpoint, MediaServer, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
+import type { MediaEndpoint, MediaServer, PlayCollectOptions, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
 
 /**
  * One phone call, from INVITE to the last BYE (SPEC §4). `run()` tells the story top to
@@ -50,6 +50,7 @@ export type HangUpReason = 'caller-hung-up' | 'cancelled' | 'jigasi-hung-up' | '
 /** The PIN digits a caller may type: SPEC §3 allows 6–12. One more is collected to tell "too long". */
 const PIN_PATTERN = '^\\d{6,12}$';
 const MAX_COLLECTED_DIGITS = 13;
+const MAX_ROOM_PASSWORD_DIGITS = 32;
 const FIRST_DIGIT_TIMEOUT_MS = 10_000;
 const BETWEEN_DIGITS_TIMEOUT_MS = 5_000;
 /** A human presses at most a few keys a second; more SIP INFO digits than this are a flood. */
@@ -330,18 +331,9 @@ export class Call implements RegisteredCall {
     const endpoint = this.callerEndpoint!;
     await this.guard(this.flushingKeys);
     const result = await this.guard(
-      endpoint.playCollect({
-        file: `file_string://${prompts.map((id) => this.deps.prompts.file(id)).join('!')}`,
-        min: 1,
-        max: MAX_COLLECTED_DIGITS,
-        tries: 1,
-        timeout: FIRST_DIGIT_TIMEOUT_MS,
-        digitTimeout: BETWEEN_DIGITS_TIMEOUT_MS,
-        terminators: '#',
-        invalidFile: 'silence_stream://250',
-        regexp: PIN_PATTERN,
-        varName: 'dialin_pin',
-      }),
+      endpoint.playCollect(
+        keypadEntry(`file_string://${prompts.map((id) => this.deps.prompts.file(id)).join('!')}`, MAX_COLLECTED_DIGITS, PIN_PATTERN, 'dialin_pin'),
+      ),
     );
     this.pinEnteredAt = performance.now();
     // Awaited before the next entry only: a right PIN must not wait for it.
@@ -485,18 +477,14 @@ export class Call implements RegisteredCall {
       const caller = this.callerEndpoint!;
       await this.guard(caller.unbridge());
       const entry = await this.guard(
-        caller.playCollect({
-          file: this.deps.prompts.file(this.passwordAsks === 1 ? 'enter-room-password' : 'invalid-room-password'),
-          min: 1,
-          max: 32,
-          tries: 1,
-          timeout: FIRST_DIGIT_TIMEOUT_MS,
-          digitTimeout: BETWEEN_DIGITS_TIMEOUT_MS,
-          terminators: '#',
-          invalidFile: 'silence_stream://250',
-          regexp: '^\\d+$',
-          varName: 'dialin_room_password',
-        }),
+        caller.playCollect(
+          keypadEntry(
+            this.deps.prompts.file(this.passwordAsks === 1 ? 'enter-room-password' : 'invalid-room-password'),
+            MAX_ROOM_PASSWORD_DIGITS,
+            '^\\d+$',
+            'dialin_room_password',
+          ),
+        ),
       );
       await this.guard(caller.api('uuid_flush_dtmf', caller.uuid));
       await this.guard(caller.bridge(this.jigasiEndpoint!));
@@ -734,6 +722,25 @@ export class Call implements RegisteredCall {
     }
     this.log.info({ outcome, seconds: Math.round((endedAt - this.startedAt) / 1000) }, 'call ended');
   }
+}
+
+/**
+ * One keypad entry through play_and_get_digits: the prompt stops at the first key, "#" ends
+ * the entry, SPEC §4's 10 s for the first key and 5 s between keys.
+ */
+function keypadEntry(file: string, max: number, regexp: string, varName: string): PlayCollectOptions {
+  return {
+    file,
+    min: 1,
+    max,
+    tries: 1,
+    timeout: FIRST_DIGIT_TIMEOUT_MS,
+    digitTimeout: BETWEEN_DIGITS_TIMEOUT_MS,
+    terminators: '#',
+    invalidFile: 'silence_stream://250',
+    regexp,
+    varName,
+  };
 }
 
 function safeFrom(req: SipRequest) {

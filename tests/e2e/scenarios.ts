@@ -23,6 +23,17 @@ function message(text: string): string {
   return `    <![CDATA[\n${lines.join('\n')}\n\n    ]]>`;
 }
 
+/** 200 OK to the request just received (a BYE, an INFO). */
+const OK_TO_LAST_REQUEST = `  <send>
+${message(`SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0`)}
+  </send>`;
+
 /** One step of what the caller does after the call is answered. */
 export type CallerStep =
   | { pause: number }
@@ -61,20 +72,23 @@ ${SDP}`)}
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>`;
 
-  if (plan.refusedWith !== undefined) {
-    return `${HEADER}
-<scenario name="refused caller">
-${invite}
-  <recv response="${plan.refusedWith}"/>
-  <send>
-${message(`ACK sip:+494136123456@[remote_ip]:[remote_port] SIP/2.0
+  const ack = (uri: string) =>
+    message(`ACK ${uri} SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: ${from(plan.callerNumber)}
 [last_To:]
 Call-ID: [call_id]
 CSeq: 1 ACK
 Max-Forwards: 70
-Content-Length: 0`)}
+Content-Length: 0`);
+
+  if (plan.refusedWith !== undefined) {
+    return `${HEADER}
+<scenario name="refused caller">
+${invite}
+  <recv response="${plan.refusedWith}"/>
+  <send>
+${ack('sip:+494136123456@[remote_ip]:[remote_port]')}
   </send>
 </scenario>
 `;
@@ -116,15 +130,7 @@ Content-Length: 0`)}
   const ending =
     plan.expect === 'bye'
       ? `  <recv request="BYE" timeout="120000"/>
-  <send>
-${message(`SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0`)}
-  </send>`
+${OK_TO_LAST_REQUEST}`
       : '';
 
   return `${HEADER}
@@ -132,14 +138,7 @@ Content-Length: 0`)}
 ${invite}
   <recv response="200" rtd="true" rrs="true"/>
   <send>
-${message(`ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: ${from(plan.callerNumber)}
-[last_To:]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0`)}
+${ack('[next_url]')}
   </send>
 ${steps}
 ${ending}
@@ -237,22 +236,13 @@ Content-Length: 0`)}
     behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' && behaviour.info !== 'ask-password' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
     `<log message="checked [$room_seen] [$from_seen]${behaviour.password === undefined ? '' : ' [$pass_seen]'}"/>`,
   ].join('\n      ');
-  const okToLast = `  <send>
-${message(`SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0`)}
-  </send>`;
   const expectInfo = (pattern: string) => `  <recv request="INFO" timeout="30000">
     <action>
       <ereg regexp="${pattern}" search_in="body" check_it="true" assign_to="info_seen"/>
       <log message="INFO [$info_seen]"/>
     </action>
   </recv>
-${okToLast}`;
+${OK_TO_LAST_REQUEST}`;
   const sendInfo = (json: string) => `  <pause milliseconds="1000"/>
   <send retrans="500">
 ${message(`INFO sip:dialin@${drachtio} SIP/2.0
@@ -292,15 +282,7 @@ Content-Length: 0`)}
   </send>
   <recv response="200"/>`
       : `  <recv request="BYE" timeout="120000"/>
-  <send>
-${message(`SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0`)}
-  </send>`;
+${OK_TO_LAST_REQUEST}`;
   return `${HEADER}
 <scenario name="jigasi answers">
   <recv request="INVITE">

@@ -1,6 +1,7 @@
 import type { FakeDialog } from '../fakes/drachtio';
 import type { FakeEndpoint } from '../fakes/freeswitch';
 import { HEARTBEAT_BODY, muteResponseBody } from '../../gateway/jigasi-info';
+import type { RoomChanges } from '../../provisioning/store/store';
 import { JIGASI_1, expectCleanTeardown, harness, until, type Harness } from './harness';
 
 /** In the conference (SPEC §4 step 8): *6, *1, listeners, and Jigasi's JSON INFO messages. */
@@ -13,8 +14,10 @@ interface InConference {
   done: Promise<void>;
 }
 
-async function inConference(role?: 'listener'): Promise<InConference> {
+/** A caller bridged into room "rat"; `room` sets the room up first (password, startMuted). */
+async function inConference(role?: 'listener', room?: RoomChanges): Promise<InConference> {
   const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
+  if (room) await h.directory.putRoom('rat', room, 'test');
   const pin = await h.directory.createPin('rat', { role }, 'test');
   const { call, done } = h.invite();
   await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
@@ -117,26 +120,15 @@ describe('a listener', () => {
 
 describe('a room that starts muted', () => {
   it('mutes every caller at the bridge and tells Jigasi; a speaker may unmute with *6', async () => {
-    const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
-    await h.directory.putRoom('rat', { startMuted: true }, 'test');
-    const pin = await h.directory.createPin('rat', {}, 'test');
-    const { done } = h.invite();
-    await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
-    const caller = h.media.endpoints[0]!;
-    caller.pressKeys(`${pin.pin}#`);
-    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
-    expect(caller.readMuted).toBe(true);
-    const jigasi = h.srf.invitesSent[0]!.dialog!;
-    await until(() => infosTo(jigasi).length === 1, 'Jigasi told of the mute');
-    expect(infosTo(jigasi)[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
-    caller.pressKeys('*6');
-    await until(() => infosTo(jigasi).length === 2, 'the unmute request');
-    await jigasi.receiveInfo('application/json', muteResponseBody(infosTo(jigasi)[1].id, false, true));
-    await until(() => !caller.readMuted, 'the unmute');
-    h.srf.uasDialogs[0]!.receiveBye();
-    await done;
-    expectCleanTeardown(h);
-    await h.close();
+    const c = await inConference(undefined, { startMuted: true });
+    expect(c.caller.readMuted).toBe(true);
+    await until(() => infosTo(c.jigasi).length === 1, 'Jigasi told of the mute');
+    expect(infosTo(c.jigasi)[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
+    c.caller.pressKeys('*6');
+    await until(() => infosTo(c.jigasi).length === 2, 'the unmute request');
+    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[1].id, false, true));
+    await until(() => !c.caller.readMuted, 'the unmute');
+    await hangUp(c);
   });
 });
 
@@ -166,23 +158,12 @@ describe('the lobby and password-protected rooms', () => {
   });
 
   it("answers Jigasi's room-access request with the stored password, never logging it", async () => {
-    const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
-    await h.directory.putRoom('rat', { password: 'Kennwort-2468' }, 'test');
-    const pin = await h.directory.createPin('rat', {}, 'test');
-    const { done } = h.invite();
-    await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
-    const caller = h.media.endpoints[0]!;
-    caller.pressKeys(`${pin.pin}#`);
-    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
-    const jigasi = h.srf.invitesSent[0]!.dialog!;
-    await jigasi.receiveInfo('application/json', '{"i":2,"t":4}');
-    await until(() => jigasi.requests.length === 1, 'the password');
-    expect(JSON.parse(jigasi.requests[0]!.body!)).toEqual({ i: 1, t: 4, d: { pwd: 'Kennwort-2468' } });
-    expect(h.logs.text).not.toContain('Kennwort-2468');
-    h.srf.uasDialogs[0]!.receiveBye();
-    await done;
-    expectCleanTeardown(h);
-    await h.close();
+    const c = await inConference(undefined, { password: 'Kennwort-2468' });
+    await c.jigasi.receiveInfo('application/json', '{"i":2,"t":4}');
+    await until(() => c.jigasi.requests.length === 1, 'the password');
+    expect(JSON.parse(c.jigasi.requests[0]!.body!)).toEqual({ i: 1, t: 4, d: { pwd: 'Kennwort-2468' } });
+    expect(c.h.logs.text).not.toContain('Kennwort-2468');
+    await hangUp(c);
   });
 });
 
