@@ -13,7 +13,7 @@ import type { MediaServer, SipRequest, SipResponse, SipServer } from './sip';
  */
 
 /** Once a server is back, /readyz must turn 200 within 5 s (SPEC §1). */
-export const RECONNECT_MAX_DELAY_MS = 2_000;
+const RECONNECT_MAX_DELAY_MS = 2_000;
 const RECONNECT_FIRST_DELAY_MS = 250;
 
 export interface DrachtioConnection {

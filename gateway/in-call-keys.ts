@@ -5,7 +5,7 @@
 export type InCallCommand = 'toggle-mute' | 'help';
 
 const COMMANDS: Record<string, InCallCommand> = { '6': 'toggle-mute', '1': 'help' };
-export const COMMAND_WINDOW_MS = 3_000;
+const COMMAND_WINDOW_MS = 3_000;
 
 export class InCallKeys {
   private starAt?: number;

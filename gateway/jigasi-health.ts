@@ -12,8 +12,8 @@ import type { JigasiPool } from './jigasi';
  */
 export type OptionsPing = (uri: string) => Promise<number | undefined | null>;
 
-export const JIGASI_HEALTH_INTERVAL_MS = 30_000;
-export const JIGASI_HEALTH_TIMEOUT_MS = 5_000;
+const JIGASI_HEALTH_INTERVAL_MS = 30_000;
+const JIGASI_HEALTH_TIMEOUT_MS = 5_000;
 
 function withTimeout(ping: Promise<number | undefined | null>, ms: number): Promise<number | undefined | null> {
   let timer: NodeJS.Timeout | undefined;

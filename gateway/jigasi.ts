@@ -7,7 +7,7 @@ import { sipStatusOf, type SipDialog, type SipRequest, type SipServer } from './
  */
 
 /** Longer than Jigasi's own JVB_INVITE_TIMEOUT (30 s), so Jigasi decides, not us. */
-export const JIGASI_ANSWER_TIMEOUT_MS = 40_000;
+const JIGASI_ANSWER_TIMEOUT_MS = 40_000;
 
 export class JigasiPool {
   private readonly active = new Map<string, number>();
@@ -75,7 +75,7 @@ export class JigasiUnreachable extends Error {
   }
 }
 
-export class InviteAbandoned extends Error {
+class InviteAbandoned extends Error {
   constructor() {
     super('the call ended while Jigasi was being invited');
     this.name = 'InviteAbandoned';

@@ -50,7 +50,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Collisions among random PINs are rare; this bound only guards against a nearly full PIN space. */
 const GENERATION_ATTEMPTS = 50;
 
-export function newPinId(): string {
+function newPinId(): string {
   return `pin_${randomBytes(9).toString('base64url')}`;
 }
 

@@ -5,8 +5,8 @@ import { randomInt } from 'node:crypto';
  * Uniqueness is the directory's job, since it needs the store.
  */
 
-export const CUSTOM_PIN_MIN_LENGTH = 6;
-export const CUSTOM_PIN_MAX_LENGTH = 12;
+const CUSTOM_PIN_MIN_LENGTH = 6;
+const CUSTOM_PIN_MAX_LENGTH = 12;
 
 /** Draws a digit 0–9 (or 1–9 for the first position) from a cryptographic source. */
 export type DigitSource = (minInclusive: number, maxExclusive: number) => number;

@@ -4,7 +4,7 @@
  * encode only when talking to Jigasi.
  */
 
-export const ROOM_NAME_MAX_LENGTH = 128;
+const ROOM_NAME_MAX_LENGTH = 128;
 
 export type RoomNameResult =
   | { ok: true; room: string }

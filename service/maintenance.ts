@@ -4,7 +4,7 @@ import type { PinResolver } from '../provisioning/pin-resolver';
 import type { Store } from '../provisioning/store/store';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface MaintenanceParts {
   store: Store;

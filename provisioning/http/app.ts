@@ -15,11 +15,11 @@ import { buildOpenApiDocument } from './openapi';
 import { defineRoute, mountRoutes, type RouteSpec } from './route';
 
 /** Admin bodies are a few hundred bytes; anything near this limit is a mistake or an attack. */
-export const BODY_LIMIT_BYTES = 16 * 1024;
+const BODY_LIMIT_BYTES = 16 * 1024;
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-export const API_VERSION = '1.0.0';
+const API_VERSION = '1.0.0';
 
 /** Every route the service answers, in the order they are matched. */
 export function allRoutes(deps: ApiDependencies): RouteSpec[] {

@@ -35,7 +35,7 @@ export function defineRoute<Body extends z.ZodType, Query extends z.ZodType>(spe
 }
 
 /** zod issues as one readable sentence: "label: Too big: expected string to have <=64 characters". */
-export function describeIssues(error: z.ZodError, where: string): string {
+function describeIssues(error: z.ZodError, where: string): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`)
