@@ -62,6 +62,14 @@ const MUTE_RESPONSE_TIMEOUT_MS = 5_000;
 /** European ringback (425 Hz, 1 s on, 4 s off) while Jigasi sets the conference up. */
 const RINGBACK = 'tone_stream://%(1000,4000,425);loops=-1';
 
+/**
+ * Several files as one FreeSWITCH playback. fsmrf would otherwise run a "set playback_delimiter"
+ * application first, and every application costs two events carrying all channel variables.
+ */
+function playlist(files: string[]): string {
+  return files.length === 1 ? files[0]! : `file_string://${files.join('!')}`;
+}
+
 export interface PinDirectoryForCalls {
   resolve(digits: string): Promise<PinResolution>;
   isLockedOut(callerNumber: string | undefined): Promise<boolean>;
@@ -332,7 +340,7 @@ export class Call implements RegisteredCall {
     await this.guard(this.flushingKeys);
     const result = await this.guard(
       endpoint.playCollect(
-        keypadEntry(`file_string://${prompts.map((id) => this.deps.prompts.file(id)).join('!')}`, MAX_COLLECTED_DIGITS, PIN_PATTERN, 'dialin_pin'),
+        keypadEntry(playlist(prompts.map((id) => this.deps.prompts.file(id))), MAX_COLLECTED_DIGITS, PIN_PATTERN, 'dialin_pin'),
       ),
     );
     this.pinEnteredAt = performance.now();
@@ -349,7 +357,7 @@ export class Call implements RegisteredCall {
     const pin = this.pin!;
     const callerEndpoint = this.callerEndpoint!;
     // Not awaited: it plays until Jigasi answers and uuid_break stops it.
-    callerEndpoint.play([this.deps.prompts.file('connecting'), RINGBACK]).catch(() => undefined);
+    callerEndpoint.play(playlist([this.deps.prompts.file('connecting'), RINGBACK])).catch(() => undefined);
 
     const jigasiEndpoint = await this.guard(this.jigasiEndpointCreation!);
     const { settings } = this.deps;
@@ -604,7 +612,7 @@ export class Call implements RegisteredCall {
   private async announce(...prompts: PromptId[]): Promise<void> {
     const endpoint = this.callerEndpoint;
     if (!endpoint || this.gone.has(endpoint)) return;
-    await this.guard(endpoint.play(prompts.map((id) => this.deps.prompts.file(id))));
+    await this.guard(endpoint.play(playlist(prompts.map((id) => this.deps.prompts.file(id)))));
   }
 
   /** Ends the call from outside; the story stops at its next await. */

@@ -4,7 +4,7 @@ import Mrf from 'drachtio-fsmrf';
 import type { Logger } from 'pino';
 import type { Config } from '../service/config';
 import type { Readiness } from '../service/readiness';
-import type { MediaServer, SipRequest, SipResponse, SipServer } from './sip';
+import type { MediaEndpoint, MediaServer, SipRequest, SipResponse, SipServer } from './sip';
 
 /**
  * The two servers the gateway drives: drachtio-server (SIP) and FreeSWITCH (media). Both are
@@ -15,6 +15,14 @@ import type { MediaServer, SipRequest, SipResponse, SipServer } from './sip';
 /** Once a server is back, /readyz must turn 200 within 5 s (SPEC §1). */
 const RECONNECT_MAX_DELAY_MS = 2_000;
 const RECONNECT_FIRST_DELAY_MS = 250;
+
+/**
+ * drachtio-fsmrf subscribes every endpoint to these although the call never listens for them.
+ * Each CHANNEL_EXECUTE or PLAYBACK_* event carries all channel variables (6–12 KB of text);
+ * dropping them halves what the gateway parses per call and what FreeSWITCH filters for every
+ * open event socket.
+ */
+const UNUSED_ENDPOINT_EVENTS = 'CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP DETECTED_TONE CUSTOM';
 
 export interface DrachtioConnection {
   srf: SipServer;
@@ -87,6 +95,17 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   };
 }
 
+/** The media server as the call sees it: endpoints without the events the call never reads. */
+function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
+  return {
+    createEndpoint: async (options) => {
+      const endpoint = (await mediaServer.createEndpoint(options)) as Mrf.Endpoint;
+      await new Promise((done) => endpoint.conn.sendRecv(`nixevent ${UNUSED_ENDPOINT_EVENTS}`, done));
+      return endpoint as unknown as MediaEndpoint;
+    },
+  };
+}
+
 export interface FreeswitchConnection {
   /** The connected media server, or undefined while FreeSWITCH is down. */
   current(): MediaServer | undefined;
@@ -146,7 +165,7 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
 
   void attempt();
   return {
-    current: () => current as unknown as MediaServer | undefined,
+    current: () => current && leanEndpoints(current),
     close: () => {
       closed = true;
       clearTimeout(timer);

@@ -94,7 +94,8 @@ export interface PlayCollectResult {
 export interface MediaEndpoint {
   readonly uuid: string;
   readonly local: { sdp: string };
-  play(file: string | string[]): Promise<unknown>;
+  /** One file, or several as file_string://a!b. */
+  play(file: string): Promise<unknown>;
   playCollect(options: PlayCollectOptions): Promise<PlayCollectResult>;
   /** A FreeSWITCH API command with this endpoint's connection; resolves with its event. */
   api(command: string, args?: string | string[]): Promise<unknown>;

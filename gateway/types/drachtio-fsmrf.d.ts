@@ -13,6 +13,12 @@ declare module 'drachtio-fsmrf' {
       profile?: string;
     }
 
+    /** What connections.ts touches of an endpoint; the call uses it through gateway/sip.ts. */
+    interface Endpoint {
+      /** drachtio-modesl's outbound event-socket connection for this channel. */
+      conn: { sendRecv(command: string, callback: (reply: unknown) => void): void };
+    }
+
     class MediaServer extends EventEmitter {
       createEndpoint(options?: { remoteSdp?: string }): Promise<unknown>;
       api(command: string): Promise<string>;

@@ -8,6 +8,7 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
  *   (type-ahead), "#" ends the entry, collection stops at `max` digits, an entry that does not
  *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
  * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them, uuid_break stops playback;
+ * - file_string://a!b plays a, then b;
  * - every key also raises a "dtmf" event, as FreeSWITCH's DTMF events do;
  * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
  *   mixes a file into what the caller hears, both without touching a bridge;
@@ -18,6 +19,8 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
  */
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const playedFiles = (file: string): string[] => (file.startsWith('file_string://') ? file.slice('file_string://'.length).split('!') : [file]);
 
 let endpointCounter = 0;
 
@@ -72,10 +75,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.emit('destroy');
   }
 
-  async play(file: string | string[]): Promise<unknown> {
-    this.played.push(Array.isArray(file) ? file : [file]);
+  async play(file: string): Promise<unknown> {
+    const files = playedFiles(file);
+    this.played.push(files);
     if (this.dead) return new Promise(() => undefined);
-    const endless = (Array.isArray(file) ? file : [file]).some((entry) => entry.includes('loops=-1'));
+    const endless = files.some((entry) => entry.includes('loops=-1'));
     await new Promise<void>((resolve) => {
       this.breakPlayback = resolve;
       if (!endless) setTimeout(resolve, 20 * this.timeScale * 1000);
@@ -87,7 +91,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
 
   async playCollect(options: PlayCollectOptions): Promise<PlayCollectResult> {
     this.collects.push(options);
-    this.played.push([options.file]);
+    this.played.push(playedFiles(options.file));
     if (this.dead) return new Promise(() => undefined);
     let collected = '';
     let terminated = false;
