@@ -100,7 +100,9 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
   return {
     createEndpoint: async (options) => {
       const endpoint = (await mediaServer.createEndpoint(options)) as Mrf.Endpoint;
-      await new Promise((done) => endpoint.conn.sendRecv(`nixevent ${UNUSED_ENDPOINT_EVENTS}`, done));
+      // Not awaited: FreeSWITCH handles an event socket's commands in order, and a channel that
+      // hangs up right now would never send the reply.
+      endpoint.conn.sendRecv(`nixevent ${UNUSED_ENDPOINT_EVENTS}`, () => undefined);
       return endpoint as unknown as MediaEndpoint;
     },
   };
