@@ -142,7 +142,7 @@ export class PinDirectory {
 
   /** The room of a PIN that works now or later, for Jitsi Meet's reverse lookup. */
   async roomOfPin(digits: string): Promise<string | undefined> {
-    const pin = await this.store.findPinByDigits(digits);
+    const pin = await this.store.findRoomOfPin(digits);
     if (!pin || (pin.validUntil !== null && pin.validUntil <= this.now())) return undefined;
     return pin.room;
   }

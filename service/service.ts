@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { CallRegistry } from '../gateway/call-registry';
 import { startGateway } from '../gateway/gateway';
 import { PinDirectory } from '../provisioning/directory';
-import { createApp } from '../provisioning/http/app';
+import { createHttpApi, type HttpApi } from '../provisioning/http/app';
 import { PinResolver } from '../provisioning/pin-resolver';
 import { SqliteStore } from '../provisioning/store/sqlite';
 import type { Config } from './config';
@@ -16,6 +16,7 @@ export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080 */
   url: string;
   server: Server;
+  http: HttpApi;
   directory: PinDirectory;
   resolver: PinResolver;
   calls: CallRegistry;
@@ -48,7 +49,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const calls = new CallRegistry();
   const readiness = new Readiness(SIP_DEPENDENCIES);
   const metrics = createMetrics();
-  const app = createApp({ config, directory, liveCalls: calls, readiness, metrics, store }, logger);
+  const http = createHttpApi({ config, directory, liveCalls: calls, readiness, metrics, store }, logger);
 
   if (config.sipTrustedSources.entries.length === 0) {
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
@@ -62,7 +63,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     logger,
   });
 
-  const server = createServer(app);
+  const server = createServer(http.handle);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -78,6 +79,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     server,
+    http,
     directory,
     resolver,
     calls,

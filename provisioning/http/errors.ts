@@ -26,7 +26,7 @@ const BODY_PARSER_ERRORS: Record<string, ApiError> = {
   'request.size.invalid': new ApiError(400, 'malformed-body', 'the body length does not match Content-Length'),
 };
 
-function toApiError(error: unknown): ApiError | undefined {
+export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof DirectoryError) return new ApiError(DIRECTORY_STATUS[error.kind], error.kind, error.message);
   const type = (error as { type?: unknown })?.type;
@@ -36,8 +36,15 @@ function toApiError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
+export function errorBody(error: ApiError): { error: { code: string; message: string } } {
+  return { error: { code: error.code, message: error.message } };
+}
+
+/** For an error nobody foresaw: the log gets the details, the client the request id. */
+export const INTERNAL_ERROR = new ApiError(500, 'internal', 'internal error; the request id in the X-Request-Id header helps the operator find it');
+
 export function sendError(res: Parameters<RequestHandler>[1], error: ApiError): void {
-  res.status(error.status).json({ error: { code: error.code, message: error.message } });
+  res.status(error.status).json(errorBody(error));
 }
 
 export function notFoundHandler(): RequestHandler {
@@ -56,6 +63,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     logger.error({ err: error, requestId: res.locals.requestId, method: req.method, path: req.path }, 'request failed');
-    sendError(res, new ApiError(500, 'internal', 'internal error; the request id in the X-Request-Id header helps the operator find it'));
+    sendError(res, INTERNAL_ERROR);
   };
 }

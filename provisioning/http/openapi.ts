@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RouteSpec } from './route';
+import type { RouteDescription } from './route';
 
 /** Express path syntax to OpenAPI's: /rooms/:room → /rooms/{room}. */
 export function openApiPath(expressPath: string): string {
@@ -23,7 +23,7 @@ function queryParameters(schema: z.ZodType | undefined) {
   }));
 }
 
-function operation(route: RouteSpec) {
+function operation(route: RouteDescription) {
   const pathParameters = [...route.path.matchAll(/:([A-Za-z_]\w*)/g)].map((match) => ({
     name: match[1],
     in: 'path',
@@ -55,7 +55,7 @@ function operation(route: RouteSpec) {
 }
 
 /** The OpenAPI 3 document of exactly the routes given. */
-export function buildOpenApiDocument(routes: RouteSpec[], version: string) {
+export function buildOpenApiDocument(routes: RouteDescription[], version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = openApiPath(route.path);

@@ -5,19 +5,25 @@ import { requireScope, type Scope } from './auth';
 import { ApiError } from './errors';
 
 /**
- * One HTTP route: how it is served and how it is described in the OpenAPI document.
- * Both come from this one description so they cannot drift apart.
+ * What the OpenAPI document says about a route. Every route is described once, next to how it
+ * is served, so the two cannot drift apart.
  */
-export interface RouteSpec<Body extends z.ZodType = z.ZodType, Query extends z.ZodType = z.ZodType> {
+export interface RouteDescription {
   method: 'get' | 'put' | 'post' | 'patch' | 'delete';
   /** Express syntax: /api/v1/rooms/:room */
   path: string;
   scope?: Scope;
   summary: string;
-  body?: Body;
-  query?: Query;
+  body?: z.ZodType;
+  query?: z.ZodType;
   /** Status codes this route answers with, beyond the error codes every route shares. */
   responses: Record<number, string>;
+}
+
+/** A route served by Express: the admin API, health and metrics. */
+export interface RouteSpec<Body extends z.ZodType = z.ZodType, Query extends z.ZodType = z.ZodType> extends RouteDescription {
+  body?: Body;
+  query?: Query;
   handle: (call: RouteCall<z.infer<Body>, z.infer<Query>>) => Promise<void> | void;
 }
 
@@ -42,7 +48,7 @@ function describeIssues(error: z.ZodError, where: string): string {
     .join('; ');
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ApiError(422, 'invalid', describeIssues(result.error, where));
   return result.data;
@@ -65,8 +71,8 @@ export function mountRoutes(app: Express, routes: RouteSpec[], auth: AuthConfig,
     if (route.scope) middleware.push(requireScope(auth, route.scope));
     if (route.body) middleware.push(requireJsonBody, jsonParser);
     app[route.method](route.path, ...middleware, async (req: Request, res: Response) => {
-      const body = route.body ? parse(route.body, req.body ?? {}, 'body') : undefined;
-      const query = route.query ? parse(route.query, req.query, 'query') : undefined;
+      const body = route.body ? parseInput(route.body, req.body ?? {}, 'body') : undefined;
+      const query = route.query ? parseInput(route.query, req.query, 'query') : undefined;
       await route.handle({ req, res, body, query, actor: String(res.locals.sub ?? 'anonymous') });
     });
   }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ApiError } from '../http/errors';
 import { WindowCounter } from '../http/rate-limit';
-import { defineRoute, type RouteSpec } from '../http/route';
+import { definePublicRoute, type PublicRouteSpec } from '../http/public-route';
 import { normaliseRoomName, roomJid } from '../room-name';
 import type { ApiDependencies } from './deps';
 
@@ -23,7 +23,7 @@ const MINUTE_MS = 60_000;
 const LOOKUP_MISSES_PER_MINUTE = 30;
 const MAPPER_CREATIONS_PER_MINUTE = 30;
 
-export function jitsiRoutes({ directory, config }: ApiDependencies, now: () => number = Date.now): RouteSpec[] {
+export function jitsiRoutes({ directory, config }: ApiDependencies, now: () => number = Date.now): PublicRouteSpec[] {
   const lookupMisses = new WindowCounter(LOOKUP_MISSES_PER_MINUTE, MINUTE_MS, now);
   const creations = new WindowCounter(MAPPER_CREATIONS_PER_MINUTE, MINUTE_MS, now);
   const tooMany = () => new ApiError(429, 'rate-limited', 'too many requests from this address; try again in a minute');
@@ -59,35 +59,31 @@ export function jitsiRoutes({ directory, config }: ApiDependencies, now: () => n
   }
 
   return [
-    defineRoute({
+    definePublicRoute({
       method: 'get',
       path: '/conferenceMapper',
       summary: "Jitsi Meet's conference mapper: ?conference=room@muc gives the room's PIN, ?id=PIN gives the room",
       query: mapperQuery,
       responses: { 200: 'the mapping', 404: 'unknown MUC domain, or no PIN and auto-creation is off', 429: 'too many lookups' },
-      handle: async ({ req, res, query }) => {
-        const client = req.ip ?? 'unknown';
-        if (query.id !== undefined) res.json(await byPin(query.id, client));
-        else if (query.conference !== undefined) res.json(await byConference(query.conference, client));
-        else throw new ApiError(400, 'malformed-request', 'pass ?conference=room@muc or ?id=PIN');
+      answer: ({ query, client }) => {
+        if (query.id !== undefined) return byPin(query.id, client);
+        if (query.conference !== undefined) return byConference(query.conference, client);
+        throw new ApiError(400, 'malformed-request', 'pass ?conference=room@muc or ?id=PIN');
       },
     }),
-    defineRoute({
+    definePublicRoute({
       method: 'get',
       path: '/phoneNumberList',
       summary: "Jitsi Meet's dial-in number list (array shape)",
       query: phoneNumberQuery,
       responses: { 200: 'the numbers' },
-      handle: ({ res }) => {
-        res.json(
-          config.dialInNumbers.map((number, index) => ({
-            countryCode: number.countryCode,
-            tollFree: false,
-            formattedNumber: number.formattedNumber,
-            default: index === 0,
-          })),
-        );
-      },
+      answer: () =>
+        config.dialInNumbers.map((number, index) => ({
+          countryCode: number.countryCode,
+          tollFree: false,
+          formattedNumber: number.formattedNumber,
+          default: index === 0,
+        })),
     }),
   ];
 }

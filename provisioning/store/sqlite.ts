@@ -156,6 +156,7 @@ export class SqliteStore implements Store {
         `SELECT pins.*, rooms.password AS room_password, rooms.start_muted AS room_start_muted
          FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
       ),
+      findRoomOfPin: db.prepare<[string], { room: string; validUntil: number | null }>('SELECT room, valid_until AS validUntil FROM pins WHERE pin = ?'),
       findPublicPin: db.prepare<{ room: string; now: number }, PinRow>(
         `SELECT * FROM pins
          WHERE room = @room AND label IS NULL AND role = 'speaker'
@@ -285,6 +286,10 @@ export class SqliteStore implements Store {
   async findPinByDigits(digits: string): Promise<PinWithRoom | undefined> {
     const row = this.statements.findPinWithRoom.get(digits);
     return row && { ...toPin(row), roomPassword: row.room_password, roomStartMuted: row.room_start_muted === 1 };
+  }
+
+  async findRoomOfPin(digits: string) {
+    return this.statements.findRoomOfPin.get(digits);
   }
 
   async findPublicPin(room: string, now: number) {

@@ -111,6 +111,8 @@ export interface Store {
   updatePin(id: string, changes: PinChanges): Promise<PinRecord | undefined>;
   deletePin(id: string): Promise<boolean>;
   findPinByDigits(digits: string): Promise<PinWithRoom | undefined>;
+  /** Only the room and the end of validity of a PIN: what every Jitsi Meet reverse lookup needs. */
+  findRoomOfPin(digits: string): Promise<{ room: string; validUntil: number | null } | undefined>;
   /** The oldest label-less speaker PIN of the room that works at `now`. */
   findPublicPin(room: string, now: number): Promise<PinRecord | undefined>;
   markPinUsed(id: string, at: number): Promise<void>;

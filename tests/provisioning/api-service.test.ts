@@ -27,7 +27,8 @@ describe('calls, health and privacy of the running service', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService(join(dir.path, 'service.sqlite'));
+    // debug: the most the log ever says, so the privacy check below covers every level
+    service = await startTestService(join(dir.path, 'service.sqlite'), { LOG_LEVEL: 'debug' });
   });
   afterAll(async () => {
     await service.stop();

@@ -87,6 +87,26 @@ describe("Jitsi Meet's conference mapper and number list", () => {
     expect(api.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('keeps no info-level log line of a successful lookup, but logs a refused one', async () => {
+    const before = service.logs.lines.length;
+    expect((await service.request(`/conferenceMapper?conference=protokoll@${MUC}`, { headers: { 'x-request-id': 'lookup-ok' } })).status).toBe(200);
+    expect((await service.request('/phoneNumberList', { headers: { 'x-request-id': 'numbers-ok' } })).status).toBe(200);
+    const refused = await service.request('/conferenceMapper?id=12ab', { headers: { 'x-request-id': 'lookup-refused' } });
+    expect(refused.headers.get('x-request-id')).toBe('lookup-refused');
+    const written = service.logs.lines.slice(before).join('\n');
+    expect(written).not.toMatch(/lookup-ok|numbers-ok/);
+    expect(written).toMatch(/"requestId":"lookup-refused".*"status":400/);
+  });
+
+  it('answers HEAD without a body and refuses other methods in the error format', async () => {
+    const head = await service.request('/phoneNumberList', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    const post = await service.request('/conferenceMapper?id=1', { method: 'POST' });
+    expect(post.status).toBe(404);
+    expect(await readJson(post)).toEqual({ error: { code: 'not-found', message: expect.any(String) } });
+  });
+
   it('slows down someone guessing PINs through the reverse lookup', async () => {
     const statuses: number[] = [];
     for (let guess = 0; guess < 35; guess++) {
