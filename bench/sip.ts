@@ -2,9 +2,10 @@
  * npm run bench:sip — calls through the whole flow (answer, prompts, PIN by RFC 2833, Jigasi
  * bridge, 20 s of audio, hang-up) at rising call rates, against the drachtio-server and
  * FreeSWITCH of the end-to-end suite. Prints figures; asserts nothing.
- * BENCH_RATES [2,5,10] calls/s, BENCH_INJECT_SECONDS [20] per rate.
+ * BENCH_RATES [2,5,10] calls/s, BENCH_INJECT_SECONDS [20] per rate, BENCH_AUDIO_SECONDS [21]
+ * of audio per call (longer calls hold more of them bridged at once).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeDtmfPcap } from '../tests/e2e/dtmf-pcap';
@@ -13,9 +14,37 @@ import { JIGASI_PORTS, MUC, ROOT, SIP_ADDRESS, api, freeswitchApi, preflight, ru
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
+const AUDIO_SECONDS = Number(process.env.BENCH_AUDIO_SECONDS ?? 21);
 const AUDIO_PCAP = join(ROOT, 'node_modules/drachtio-srf/test/scenarios/pcap/g711a.pcap');
 const AUDIO_PCAP_MS = 7000;
 const CLOCK_TICKS = 100;
+
+/** Busy share of all cores since the last call: what says whether the machine itself is the limit. */
+function machineBusy(): () => number {
+  const sample = () => {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = fields[3]! + fields[4]!;
+    return { idle, total: fields.reduce((sum, value) => sum + value, 0) };
+  };
+  const start = sample();
+  return () => {
+    const end = sample();
+    return 1 - (end.idle - start.idle) / Math.max(1, end.total - start.total);
+  };
+}
+
+/** FreeSWITCH's process when it runs on this machine (the e2e test bed), for its CPU figure. */
+function localFreeswitchPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'freeswitch') return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}
 
 function processFigures(pid: number): { cpuSeconds: number; rssKb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -74,7 +103,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'dialin-bench-sip-'));
   const gateway = await startGateway(work, { MAX_CALLS: '2000', PIN_FAILURES_PER_HOUR: '1000', LOG_LEVEL: 'warn', JIGASI_URIS: `sip:jigasi@127.0.0.1:${JIGASI_PORTS[0]}` });
   const pid = gateway.process.pid!;
-  process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model}; node ${process.version}; ${INJECT_SECONDS} s of calls per rate\n`);
+  process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model}; node ${process.version}; ${INJECT_SECONDS} s of calls per rate, ${AUDIO_SECONDS} s of audio each\n`);
   try {
     const pin = ((await (await api(gateway, 'POST', '/api/v1/rooms/bench/pins', { label: 'Bench' })).json()) as { pin: string }).pin;
     const pinPcap = join(work, 'pin.pcap');
@@ -93,11 +122,14 @@ async function main(): Promise<void> {
         { pause: 500 },
         { pcap: pinPcap },
         { pause: dtmfPcapDurationMs(`${pin}#`) + 1500 },
-        ...[0, 1, 2].flatMap(() => [{ pcap: AUDIO_PCAP }, { pause: AUDIO_PCAP_MS }]),
+        ...Array.from({ length: Math.max(1, Math.round((AUDIO_SECONDS * 1000) / AUDIO_PCAP_MS)) }, () => [{ pcap: AUDIO_PCAP }, { pause: AUDIO_PCAP_MS }]).flat(),
         { bye: true as const },
       ];
       const latencyBefore = await inviteLatencyBuckets(gateway);
       const before = processFigures(pid);
+      const freeswitchPid = localFreeswitchPid();
+      const freeswitchBefore = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
+      const busy = machineBusy();
       const caller = runSipp(work, `caller-${rate}`, callerScenario({ callerNumber: '+494136550000', steps, expect: 'none' }), [
         SIP_ADDRESS, '-i', '127.0.0.1', '-p', '5071', '-mp', '40000', '-r', String(rate), '-m', String(calls),
         '-trace_stat', '-stf', statFile, '-fd', '1', '-timeout', String(INJECT_SECONDS + 90),
@@ -106,13 +138,19 @@ async function main(): Promise<void> {
       let peakRssKb = before.rssKb;
       let running = true;
       void caller.exit.then(() => (running = false));
+      let peakBusy = 0;
+      let second = machineBusy();
       while (running) {
+        peakBusy = Math.max(peakBusy, second());
+        second = machineBusy();
         const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> };
         peakBridged = Math.max(peakBridged, items.filter((call) => call.state === 'bridged').length);
         peakRssKb = Math.max(peakRssKb, processFigures(pid).rssKb);
         await sleep(1000);
       }
       const after = processFigures(pid);
+      const machineBusyShare = busy();
+      const freeswitchSeconds = freeswitchBefore && processFigures(freeswitchPid!).cpuSeconds - freeswitchBefore.cpuSeconds;
       let leftover = -1;
       for (let attempt = 0; attempt < 40 && leftover !== 0; attempt++) {
         await sleep(500);
@@ -127,7 +165,9 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${String(rate).padStart(3)} calls/s: ${successful}/${calls} ok, ${failed} failed, ${leftover} channels left; ` +
           `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
-          `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call; RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call\n`,
+          `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call; RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call; ` +
+          `machine ${(machineBusyShare * 100).toFixed(0)} % busy (peak second ${(peakBusy * 100).toFixed(0)} %)` +
+          `${freeswitchSeconds === undefined ? '' : `, FreeSWITCH CPU ${freeswitchSeconds.toFixed(0)} s (${((freeswitchSeconds * 1000) / Math.max(1, successful + failed)).toFixed(0)} ms/call)`}\n`,
       );
       await sleep(2000);
     }
