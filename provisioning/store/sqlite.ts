@@ -157,12 +157,13 @@ export class SqliteStore implements Store {
          FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
       ),
       findRoomOfPin: db.prepare<[string], { room: string; validUntil: number | null }>('SELECT room, valid_until AS validUntil FROM pins WHERE pin = ?'),
+      // Ties go to the first inserted (rowid), which the room index yields without a sort.
       findPublicPin: db.prepare<{ room: string; now: number }, PinRow>(
         `SELECT * FROM pins
          WHERE room = @room AND label IS NULL AND role = 'speaker'
            AND (valid_from IS NULL OR valid_from <= @now)
            AND (valid_until IS NULL OR valid_until > @now)
-         ORDER BY created_at, id LIMIT 1`,
+         ORDER BY created_at, rowid LIMIT 1`,
       ),
       markPinUsed: db.prepare<[number, string]>('UPDATE pins SET last_used_at = ? WHERE id = ?'),
       purgeMapperPins: db.prepare<[number]>(
