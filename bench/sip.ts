@@ -141,12 +141,12 @@ async function main(): Promise<void> {
       let peakBusy = 0;
       let second = machineBusy();
       while (running) {
-        peakBusy = Math.max(peakBusy, second());
-        second = machineBusy();
         const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> };
         peakBridged = Math.max(peakBridged, items.filter((call) => call.state === 'bridged').length);
         peakRssKb = Math.max(peakRssKb, processFigures(pid).rssKb);
         await sleep(1000);
+        peakBusy = Math.max(peakBusy, second());
+        second = machineBusy();
       }
       const after = processFigures(pid);
       const machineBusyShare = busy();

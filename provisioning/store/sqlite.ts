@@ -98,10 +98,19 @@ function migrate(db: Database.Database): void {
   });
 }
 
+/** Distinct PINs whose room is kept in memory; past this the memory starts over. */
+const ROOM_OF_PIN_MEMORY_LIMIT = 100_000;
+
 /** The Store on an embedded SQLite file in WAL mode. Every query is a prepared statement. */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements;
+  /**
+   * Jitsi Meet's reverse lookups (digits → room), answered from memory: inside a busy HTTP
+   * server a SQLite read costs three times what it does alone. This process is the only writer
+   * of the file, and every method that changes pins or rooms calls forgetPinLookups().
+   */
+  private readonly roomOfPin = new Map<string, { room: string; validUntil: number | null } | null>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -237,10 +246,12 @@ export class SqliteStore implements Store {
   }
 
   async deleteRoom(name: string) {
+    this.forgetPinLookups();
     return this.statements.deleteRoom.run(name).changes > 0;
   }
 
   async insertPin(pin: NewPin, now: number) {
+    this.forgetPinLookups();
     return this.db.transaction(() => {
       const holder = this.statements.getPinByDigits.get(pin.pin);
       if (holder) {
@@ -267,6 +278,7 @@ export class SqliteStore implements Store {
   }
 
   async updatePin(id: string, changes: PinChanges) {
+    this.forgetPinLookups();
     const result = this.statements.updatePin.run({
       id,
       setLabel: changes.label !== undefined ? 1 : 0,
@@ -281,6 +293,7 @@ export class SqliteStore implements Store {
   }
 
   async deletePin(id: string) {
+    this.forgetPinLookups();
     return this.statements.deletePin.run(id).changes > 0;
   }
 
@@ -290,7 +303,17 @@ export class SqliteStore implements Store {
   }
 
   async findRoomOfPin(digits: string) {
-    return this.statements.findRoomOfPin.get(digits);
+    let found = this.roomOfPin.get(digits);
+    if (found === undefined) {
+      found = this.statements.findRoomOfPin.get(digits) ?? null;
+      if (this.roomOfPin.size >= ROOM_OF_PIN_MEMORY_LIMIT) this.roomOfPin.clear();
+      this.roomOfPin.set(digits, found);
+    }
+    return found ?? undefined;
+  }
+
+  private forgetPinLookups(): void {
+    this.roomOfPin.clear();
   }
 
   async findPublicPin(room: string, now: number) {
@@ -303,6 +326,7 @@ export class SqliteStore implements Store {
   }
 
   async purgeUnusedMapperPins(before: number) {
+    this.forgetPinLookups();
     return this.db.transaction(() => {
       const removed = this.statements.purgeMapperPins.run(before).changes;
       this.statements.purgeEmptyMapperRooms.run();

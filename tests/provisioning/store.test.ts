@@ -76,6 +76,32 @@ describe('the SQLite store', () => {
     await store.close();
   });
 
+  it('answers the room of a PIN as it is now after every kind of change to pins and rooms', async () => {
+    const store = new SqliteStore(join(dir.path, 'room-of-pin.sqlite'));
+    const now = 200 * DAY;
+    await store.insertPin(pin('a', '31415926', 'rat'), now);
+    expect(await store.findRoomOfPin('31415926')).toEqual({ room: 'rat', validUntil: null });
+    expect(await store.findRoomOfPin('27182818')).toBeUndefined();
+
+    await store.insertPin(pin('b', '27182818', 'chor'), now);
+    expect(await store.findRoomOfPin('27182818')).toEqual({ room: 'chor', validUntil: null });
+
+    await store.updatePin('a', { validUntil: now + DAY });
+    expect(await store.findRoomOfPin('31415926')).toEqual({ room: 'rat', validUntil: now + DAY });
+
+    await store.deletePin('a');
+    expect(await store.findRoomOfPin('31415926')).toBeUndefined();
+
+    await store.deleteRoom('chor');
+    expect(await store.findRoomOfPin('27182818')).toBeUndefined();
+
+    await store.insertPin(pin('m', '16180339', 'besuch', { source: 'mapper', createdAt: now - 100 * DAY }), now);
+    expect(await store.findRoomOfPin('16180339')).toEqual({ room: 'besuch', validUntil: null });
+    await store.purgeUnusedMapperPins(now - 90 * DAY);
+    expect(await store.findRoomOfPin('16180339')).toBeUndefined();
+    await store.close();
+  });
+
   it('keeps call records until their retention ends', async () => {
     const store = new SqliteStore(join(dir.path, 'calls.sqlite'));
     await store.insertCallRecord({ id: 'old', startedAt: 1_000, endedAt: null, outcome: null, room: null, pinId: null, caller: '…12' });
