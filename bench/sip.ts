@@ -15,6 +15,8 @@ import { JIGASI_PORTS, MUC, ROOT, SIP_ADDRESS, api, freeswitchApi, preflight, ru
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
 const AUDIO_SECONDS = Number(process.env.BENCH_AUDIO_SECONDS ?? 21);
+const IDLE_SECONDS = 10;
+const STARTUP_SETTLE_MS = 15_000;
 const AUDIO_PCAP = join(ROOT, 'node_modules/drachtio-srf/test/scenarios/pcap/g711a.pcap');
 const AUDIO_PCAP_MS = 7000;
 const CLOCK_TICKS = 100;
@@ -90,6 +92,11 @@ function sippCounts(statFile: string): { successful: number; failed: number } {
   return { successful: column('SuccessfulCall(C)'), failed: column('FailedCall(C)') };
 }
 
+async function bridgedCalls(gateway: Gateway): Promise<number> {
+  const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> };
+  return items.filter((call) => call.state === 'bridged').length;
+}
+
 async function channels(): Promise<number> {
   return Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
 }
@@ -111,8 +118,17 @@ async function main(): Promise<void> {
     const jigasi = runSipp(work, 'jigasi', jigasiScenario({ kind: 'answer', room: `bench@${MUC}`, displayName: 'Bench', answerAfterMs: 200 }, SIP_ADDRESS), [
       '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-mp', '30000',
     ]);
-    await sleep(500);
+    // What the gateway spends without calls (its own timers and this script's polling of the
+    // calls API), measured once start-up work has settled; subtracted for the net CPU figure.
+    await sleep(STARTUP_SETTLE_MS);
     const idle = processFigures(pid);
+    const idleStarted = performance.now();
+    for (let second = 0; second < IDLE_SECONDS; second++) {
+      await bridgedCalls(gateway);
+      await sleep(1000);
+    }
+    const idleCpuPerSecond = (processFigures(pid).cpuSeconds - idle.cpuSeconds) / ((performance.now() - idleStarted) / 1000);
+    process.stdout.write(`gateway without calls, polled once a second: ${(idleCpuPerSecond * 1000).toFixed(1)} ms CPU per second\n`);
     let best = 0;
     const failures: number[] = [];
     for (const rate of RATES) {
@@ -127,6 +143,7 @@ async function main(): Promise<void> {
       ];
       const latencyBefore = await inviteLatencyBuckets(gateway);
       const before = processFigures(pid);
+      const started = performance.now();
       const freeswitchPid = localFreeswitchPid();
       const freeswitchBefore = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
       const busy = machineBusy();
@@ -141,14 +158,14 @@ async function main(): Promise<void> {
       let peakBusy = 0;
       let second = machineBusy();
       while (running) {
-        const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> };
-        peakBridged = Math.max(peakBridged, items.filter((call) => call.state === 'bridged').length);
+        peakBridged = Math.max(peakBridged, await bridgedCalls(gateway));
         peakRssKb = Math.max(peakRssKb, processFigures(pid).rssKb);
         await sleep(1000);
         peakBusy = Math.max(peakBusy, second());
         second = machineBusy();
       }
       const after = processFigures(pid);
+      const elapsedSeconds = (performance.now() - started) / 1000;
       const machineBusyShare = busy();
       const freeswitchSeconds = freeswitchBefore && processFigures(freeswitchPid!).cpuSeconds - freeswitchBefore.cpuSeconds;
       let leftover = -1;
@@ -159,13 +176,14 @@ async function main(): Promise<void> {
       const { successful, failed } = sippCounts(statFile);
       const latencyAfter = await inviteLatencyBuckets(gateway);
       const cpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, successful + failed);
+      const netCpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds - idleCpuPerSecond * elapsedSeconds) * 1000) / Math.max(1, successful + failed);
       const rssPerCallKb = peakBridged > 0 ? (peakRssKb - idle.rssKb) / peakBridged : 0;
       if (failed === 0 && leftover === 0 && successful === calls) best = Math.max(best, rate);
       else failures.push(rate);
       process.stdout.write(
         `${String(rate).padStart(3)} calls/s: ${successful}/${calls} ok, ${failed} failed, ${leftover} channels left; ` +
           `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
-          `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call; RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call; ` +
+          `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call (${netCpuMsPerCall.toFixed(1)} net of idle); RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call; ` +
           `machine ${(machineBusyShare * 100).toFixed(0)} % busy (peak second ${(peakBusy * 100).toFixed(0)} %)` +
           `${freeswitchSeconds === undefined ? '' : `, FreeSWITCH CPU ${freeswitchSeconds.toFixed(0)} s (${((freeswitchSeconds * 1000) / Math.max(1, successful + failed)).toFixed(0)} ms/call)`}\n`,
       );
