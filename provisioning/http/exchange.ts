@@ -10,7 +10,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * How a finished request is logged: "info" one line each; "debug" successful ones only at
  * debug level (failures still warn); "off" never (health checks, metrics scrapes).
  */
-export type RequestLogging = 'info' | 'debug' | 'off';
+type RequestLogging = 'info' | 'debug' | 'off';
 
 export interface Observation {
   logger: Logger;
