@@ -118,7 +118,7 @@ export interface FreeswitchConnection {
 export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, readiness: Readiness, logger: Logger): FreeswitchConnection {
   const log = logger.child({ component: 'freeswitch' });
   const mrf = new Mrf(drachtio.raw);
-  let current: Mrf.MediaServer | undefined;
+  let current: { raw: Mrf.MediaServer; lean: MediaServer } | undefined;
   let closed = false;
   let delay = RECONNECT_FIRST_DELAY_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -144,7 +144,7 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
         mediaServer.disconnect();
         return;
       }
-      current = mediaServer;
+      current = { raw: mediaServer, lean: leanEndpoints(mediaServer) };
       delay = RECONNECT_FIRST_DELAY_MS;
       reported = false;
       readiness.markUp('freeswitch');
@@ -167,11 +167,11 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
 
   void attempt();
   return {
-    current: () => current && leanEndpoints(current),
+    current: () => current?.lean,
     close: () => {
       closed = true;
       clearTimeout(timer);
-      current?.disconnect();
+      current?.raw.disconnect();
       current = undefined;
     },
   };

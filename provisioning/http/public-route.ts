@@ -45,7 +45,7 @@ export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metr
   const byPath = new Map(routes.map((route) => [route.path, route]));
   const cors = corsFor(corsOrigins);
 
-  async function answer(route: PublicRouteSpec, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
+  async function respond(route: PublicRouteSpec, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
     let status = 200;
     let body: unknown;
     try {
@@ -75,7 +75,7 @@ export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metr
         writeJson(req, res, 404, errorBody(new ApiError(404, 'not-found', `no route for ${req.method} ${route.path}`)));
         return true;
       }
-      void answer(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1));
+      void respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1));
       return true;
     },
   };
