@@ -26,7 +26,7 @@ const BODY_PARSER_ERRORS: Record<string, ApiError> = {
   'request.size.invalid': new ApiError(400, 'malformed-body', 'the body length does not match Content-Length'),
 };
 
-export function toApiError(error: unknown): ApiError | undefined {
+function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof DirectoryError) return new ApiError(DIRECTORY_STATUS[error.kind], error.kind, error.message);
   const type = (error as { type?: unknown })?.type;
@@ -41,14 +41,26 @@ export function errorBody(error: ApiError): { error: { code: string; message: st
 }
 
 /** For an error nobody foresaw: the log gets the details, the client the request id. */
-export const INTERNAL_ERROR = new ApiError(500, 'internal', 'internal error; the request id in the X-Request-Id header helps the operator find it');
+const INTERNAL_ERROR = new ApiError(500, 'internal', 'internal error; the request id in the X-Request-Id header helps the operator find it');
+
+/** What a client is told about an error; one nobody foresaw is logged with its details first. */
+export function answerFor(error: unknown, logger: Logger, context: { requestId: string; method?: string; path: string }): ApiError {
+  const known = toApiError(error);
+  if (known) return known;
+  logger.error({ err: error, ...context }, 'request failed');
+  return INTERNAL_ERROR;
+}
+
+export function noRoute(method: string | undefined, path: string): ApiError {
+  return new ApiError(404, 'not-found', `no route for ${method} ${path}`);
+}
 
 export function sendError(res: Parameters<RequestHandler>[1], error: ApiError): void {
   res.status(error.status).json(errorBody(error));
 }
 
 export function notFoundHandler(): RequestHandler {
-  return (req, res) => sendError(res, new ApiError(404, 'not-found', `no route for ${req.method} ${req.path}`));
+  return (req, res) => sendError(res, noRoute(req.method, req.path));
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -57,12 +69,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    const known = toApiError(error);
-    if (known) {
-      sendError(res, known);
-      return;
-    }
-    logger.error({ err: error, requestId: res.locals.requestId, method: req.method, path: req.path }, 'request failed');
-    sendError(res, INTERNAL_ERROR);
+    sendError(res, answerFor(error, logger, { requestId: String(res.locals.requestId), method: req.method, path: req.path }));
   };
 }

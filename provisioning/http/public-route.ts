@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Metrics } from '../../service/metrics';
 import { corsFor } from './cors';
-import { ApiError, INTERNAL_ERROR, errorBody, toApiError } from './errors';
+import { answerFor, errorBody, noRoute } from './errors';
 import { observeExchange } from './exchange';
 import { parseInput, type RouteDescription } from './route';
 
@@ -45,19 +45,14 @@ export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metr
   const byPath = new Map(routes.map((route) => [route.path, route]));
   const cors = corsFor(corsOrigins);
 
-  async function respond(route: PublicRouteSpec, req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
-    let status = 200;
-    let body: unknown;
+  async function respond(route: PublicRouteSpec, req: IncomingMessage, res: ServerResponse, rawQuery: string, requestId: string): Promise<void> {
     try {
       const query = parseInput(route.query, parseQueryString(rawQuery), 'query');
-      body = await route.answer({ query, client: req.socket.remoteAddress ?? 'unknown' });
+      writeJson(req, res, 200, await route.answer({ query, client: req.socket.remoteAddress ?? 'unknown' }));
     } catch (error) {
-      const known = toApiError(error);
-      if (!known) logger.error({ err: error, method: req.method, path: route.path }, 'request failed');
-      status = (known ?? INTERNAL_ERROR).status;
-      body = errorBody(known ?? INTERNAL_ERROR);
+      const answer = answerFor(error, logger, { requestId, method: req.method, path: route.path });
+      writeJson(req, res, answer.status, errorBody(answer));
     }
-    writeJson(req, res, status, body);
   }
 
   return {
@@ -69,13 +64,13 @@ export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metr
       const queryStart = url.indexOf('?');
       const route = byPath.get(queryStart === -1 ? url : url.slice(0, queryStart));
       if (!route) return false;
-      observeExchange(req, res, { logger, metrics, logging: 'debug', route: () => route.path });
+      const requestId = observeExchange(req, res, { logger, metrics, logging: 'debug', route: () => route.path });
       if (cors(req, res)) return true;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        writeJson(req, res, 404, errorBody(new ApiError(404, 'not-found', `no route for ${req.method} ${route.path}`)));
+        writeJson(req, res, 404, errorBody(noRoute(req.method, route.path)));
         return true;
       }
-      void respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1));
+      void respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1), requestId);
       return true;
     },
   };

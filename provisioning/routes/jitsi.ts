@@ -26,6 +26,12 @@ const MAPPER_CREATIONS_PER_MINUTE = 30;
 export function jitsiRoutes({ directory, config }: ApiDependencies, now: () => number = Date.now): PublicRouteSpec[] {
   const lookupMisses = new WindowCounter(LOOKUP_MISSES_PER_MINUTE, MINUTE_MS, now);
   const creations = new WindowCounter(MAPPER_CREATIONS_PER_MINUTE, MINUTE_MS, now);
+  const dialInNumbers = config.dialInNumbers.map((number, index) => ({
+    countryCode: number.countryCode,
+    tollFree: false,
+    formattedNumber: number.formattedNumber,
+    default: index === 0,
+  }));
   const tooMany = () => new ApiError(429, 'rate-limited', 'too many requests from this address; try again in a minute');
 
   async function byPin(id: string, client: string) {
@@ -77,13 +83,7 @@ export function jitsiRoutes({ directory, config }: ApiDependencies, now: () => n
       summary: "Jitsi Meet's dial-in number list (array shape)",
       query: phoneNumberQuery,
       responses: { 200: 'the numbers' },
-      answer: () =>
-        config.dialInNumbers.map((number, index) => ({
-          countryCode: number.countryCode,
-          tollFree: false,
-          formattedNumber: number.formattedNumber,
-          default: index === 0,
-        })),
+      answer: () => dialInNumbers,
     }),
   ];
 }

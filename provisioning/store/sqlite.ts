@@ -13,6 +13,7 @@ import {
   type PinWithRoom,
   type PinSource,
   type RoomChanges,
+  type RoomOfPin,
   type RoomRecord,
   type RoomSummary,
   type Store,
@@ -110,7 +111,7 @@ export class SqliteStore implements Store {
    * server a SQLite read costs three times what it does alone. This process is the only writer
    * of the file, and every method that changes pins or rooms calls forgetPinLookups().
    */
-  private readonly roomOfPin = new Map<string, { room: string; validUntil: number | null } | null>();
+  private readonly roomOfPin = new Map<string, RoomOfPin | null>();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -165,7 +166,7 @@ export class SqliteStore implements Store {
         `SELECT pins.*, rooms.password AS room_password, rooms.start_muted AS room_start_muted
          FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
       ),
-      findRoomOfPin: db.prepare<[string], { room: string; validUntil: number | null }>('SELECT room, valid_until AS validUntil FROM pins WHERE pin = ?'),
+      findRoomOfPin: db.prepare<[string], RoomOfPin>('SELECT room, valid_until AS validUntil FROM pins WHERE pin = ?'),
       // Ties go to the first inserted (rowid), which the room index yields without a sort.
       findPublicPin: db.prepare<{ room: string; now: number }, PinRow>(
         `SELECT * FROM pins

@@ -51,6 +51,12 @@ export interface RoomChanges {
 }
 
 /** A PIN joined with what a call needs of its room, from one indexed lookup. */
+/** Only what Jitsi Meet's reverse lookup needs of a PIN. */
+export interface RoomOfPin {
+  room: string;
+  validUntil: number | null;
+}
+
 export interface PinWithRoom extends PinRecord {
   roomPassword: string | null;
   roomStartMuted: boolean;
@@ -112,7 +118,7 @@ export interface Store {
   deletePin(id: string): Promise<boolean>;
   findPinByDigits(digits: string): Promise<PinWithRoom | undefined>;
   /** Only the room and the end of validity of a PIN: what every Jitsi Meet reverse lookup needs. */
-  findRoomOfPin(digits: string): Promise<{ room: string; validUntil: number | null } | undefined>;
+  findRoomOfPin(digits: string): Promise<RoomOfPin | undefined>;
   /** The oldest label-less speaker PIN of the room that works at `now`. */
   findPublicPin(room: string, now: number): Promise<PinRecord | undefined>;
   markPinUsed(id: string, at: number): Promise<void>;
