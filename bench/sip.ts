@@ -8,17 +8,15 @@
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtmfPcapDurationMs, writeDtmfPcap } from '../tests/e2e/dtmf-pcap';
+import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tests/e2e/rtp-pcap';
 import { callerScenario, jigasiScenario } from '../tests/e2e/scenarios';
-import { JIGASI_PORTS, MUC, ROOT, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
 const AUDIO_SECONDS = Number(process.env.BENCH_AUDIO_SECONDS ?? 21);
 const IDLE_SECONDS = 10;
 const STARTUP_SETTLE_MS = 15_000;
-const AUDIO_PCAP = join(ROOT, 'node_modules/drachtio-srf/test/scenarios/pcap/g711a.pcap');
-const AUDIO_PCAP_MS = 7000;
 const CLOCK_TICKS = 100;
 
 /** Busy share of all cores since the last call: what says whether the machine itself is the limit. */
@@ -115,6 +113,9 @@ async function main(): Promise<void> {
     const pin = ((await (await api(gateway, 'POST', '/api/v1/rooms/bench/pins', { label: 'Bench' })).json()) as { pin: string }).pin;
     const pinPcap = join(work, 'pin.pcap');
     writeDtmfPcap(pinPcap, `${pin}#`);
+    const audioStartMs = dtmfPcapDurationMs(`${pin}#`) + 1500;
+    const audioPcap = join(work, 'audio.pcap');
+    writeAudioPcap(audioPcap, AUDIO_SECONDS * 1000, audioStartMs);
     const jigasi = runSipp(work, 'jigasi', jigasiScenario({ kind: 'answer', room: `bench@${MUC}`, displayName: 'Bench', answerAfterMs: 200 }, SIP_ADDRESS), [
       '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-mp', '30000',
     ]);
@@ -137,8 +138,9 @@ async function main(): Promise<void> {
       const steps = [
         { pause: 500 },
         { pcap: pinPcap },
-        { pause: dtmfPcapDurationMs(`${pin}#`) + 1500 },
-        ...Array.from({ length: Math.max(1, Math.round((AUDIO_SECONDS * 1000) / AUDIO_PCAP_MS)) }, () => [{ pcap: AUDIO_PCAP }, { pause: AUDIO_PCAP_MS }]).flat(),
+        { pause: audioStartMs },
+        { pcap: audioPcap },
+        { pause: AUDIO_SECONDS * 1000 },
         { bye: true as const },
       ];
       const latencyBefore = await inviteLatencyBuckets(gateway);

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { dtmfPcapDurationMs, writeDtmfPcap } from './dtmf-pcap';
+import { dtmfPcapDurationMs, writeDtmfPcap } from './rtp-pcap';
 import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from './scenarios';
 import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
 
