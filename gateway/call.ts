@@ -659,11 +659,12 @@ export class Call implements RegisteredCall {
       case 'bridged':
         return 'completed';
       case 'connecting':
-        return reason === 'caller-hung-up' ? 'cancelled' : 'jigasi-failed';
+        if (reason === 'caller-hung-up') return 'cancelled';
+        return reason === 'media-lost' ? 'media-failed' : 'jigasi-failed';
       case 'collecting':
         return this.wrongPins > 0 ? 'pin-failed' : 'answered-no-pin';
       default:
-        return 'cancelled';
+        return reason === 'media-lost' ? 'media-failed' : 'cancelled';
     }
   }
 

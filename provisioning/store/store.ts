@@ -68,6 +68,8 @@ export type CallOutcome =
   | 'locked-out'
   | 'not-open'
   | 'jigasi-failed'
+  /** FreeSWITCH could not give the call its media before the conference (e.g. no endpoint). */
+  | 'media-failed'
   | 'completed'
   | 'cancelled'
   | 'kicked';

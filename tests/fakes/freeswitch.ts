@@ -176,11 +176,19 @@ export class FakeMediaServer implements MediaServer {
   readonly endpoints: FakeEndpoint[] = [];
   /** Lets a test hold endpoint creation until it calls the function. */
   createGate?: Promise<void>;
+  /**
+   * Errors for endpoint creations in the order they are asked for (the caller's first, then the
+   * Jigasi leg's): drachtio-fsmrf rejects with "Connection timeout" when FreeSWITCH never connects back.
+   */
+  createFailures: Array<Error | undefined> = [];
+  private creations = 0;
 
   constructor(private readonly timeScale = 0.001) {}
 
   async createEndpoint(options: { remoteSdp?: string } = {}): Promise<MediaEndpoint> {
     await (this.createGate ?? tick());
+    const failure = this.createFailures[this.creations++];
+    if (failure) throw failure;
     const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale);
     this.endpoints.push(endpoint);
     return endpoint;

@@ -360,6 +360,32 @@ describe('ending a call from any side', () => {
     await h.close();
   });
 
+  it("FreeSWITCH never sets up the caller's endpoint: 480 to the caller, recorded as media-failed", async () => {
+    const h = await harness();
+    h.media.createFailures = [new Error('Connection timeout')];
+    const { call, res, done } = h.invite();
+    await done;
+    expect(res.sent.map(({ status }) => status)).toEqual([480]);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'media-failed' });
+    await h.close();
+  });
+
+  it("FreeSWITCH never sets up the Jigasi leg's endpoint: no INVITE to Jigasi, recorded as media-failed", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    h.media.createFailures = [undefined, new Error('Connection timeout')];
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await done;
+    expect(h.srf.invitesSent).toEqual([]);
+    expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'media-failed' });
+    await h.close();
+  });
+
   it('drachtio-server goes away during the conference: every call is ended and recorded', async () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);
