@@ -10,12 +10,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tests/e2e/rtp-pcap';
 import { callerScenario, jigasiScenario } from '../tests/e2e/scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
 const AUDIO_SECONDS = Number(process.env.BENCH_AUDIO_SECONDS ?? 21);
 const IDLE_SECONDS = 10;
+const SETTLE_ATTEMPTS = 80;
 const STARTUP_SETTLE_MS = 15_000;
 const CLOCK_TICKS = 100;
 
@@ -82,17 +83,20 @@ function quantileMs(before: Map<number, number>, after: Map<number, number>, q: 
   return 'n/a';
 }
 
-function sippCounts(statFile: string): { successful: number; failed: number } {
-  const lines = readFileSync(statFile, 'utf8').trim().split('\n');
-  const header = lines[0]!.split(';');
-  const last = lines[lines.length - 1]!.split(';');
-  const column = (name: string) => Number(last[header.indexOf(name)] ?? NaN);
-  return { successful: column('SuccessfulCall(C)'), failed: column('FailedCall(C)') };
+/** Calls not completed, by the outcome of their call record ("no record" for INVITEs that never became a call). */
+function shortfall(outcomes: Array<string | null>, placed: number): string {
+  const counts = new Map<string, number>();
+  for (const outcome of outcomes) if (outcome !== 'completed') counts.set(outcome ?? 'unfinished', (counts.get(outcome ?? 'unfinished') ?? 0) + 1);
+  if (placed > outcomes.length) counts.set('no record', placed - outcomes.length);
+  return [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
+}
+
+async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>> {
+  return ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> }).items;
 }
 
 async function bridgedCalls(gateway: Gateway): Promise<number> {
-  const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> };
-  return items.filter((call) => call.state === 'bridged').length;
+  return (await gatewayCalls(gateway)).filter((call) => call.state === 'bridged').length;
 }
 
 async function channels(): Promise<number> {
@@ -134,7 +138,6 @@ async function main(): Promise<void> {
     const failures: number[] = [];
     for (const rate of RATES) {
       const calls = rate * INJECT_SECONDS;
-      const statFile = join(work, `caller-${rate}.csv`);
       const steps = [
         { pause: 500 },
         { pcap: pinPcap },
@@ -146,12 +149,13 @@ async function main(): Promise<void> {
       const latencyBefore = await inviteLatencyBuckets(gateway);
       const before = processFigures(pid);
       const started = performance.now();
+      const rateStartedAt = Date.now();
       const freeswitchPid = localFreeswitchPid();
       const freeswitchBefore = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
       const busy = machineBusy();
       const caller = runSipp(work, `caller-${rate}`, callerScenario({ callerNumber: '+494136550000', steps, expect: 'none' }), [
         SIP_ADDRESS, '-i', '127.0.0.1', '-p', '5071', '-mp', '40000', '-r', String(rate), '-m', String(calls),
-        '-trace_stat', '-stf', statFile, '-fd', '1', '-timeout', String(INJECT_SECONDS + 90),
+        '-timeout', String(INJECT_SECONDS + 90),
       ]);
       let peakBridged = 0;
       let peakRssKb = before.rssKb;
@@ -170,28 +174,33 @@ async function main(): Promise<void> {
       const elapsedSeconds = (performance.now() - started) / 1000;
       const machineBusyShare = busy();
       const freeswitchSeconds = freeswitchBefore && processFigures(freeswitchPid!).cpuSeconds - freeswitchBefore.cpuSeconds;
+      // A call whose far end stopped answering ends when SIP gives up on its BYE (timer F, 32 s).
       let leftover = -1;
-      for (let attempt = 0; attempt < 40 && leftover !== 0; attempt++) {
+      let openCalls = -1;
+      for (let attempt = 0; attempt < SETTLE_ATTEMPTS && (leftover !== 0 || openCalls !== 0); attempt++) {
         await sleep(500);
         leftover = await channels();
+        openCalls = (await gatewayCalls(gateway)).length;
       }
-      const { successful, failed } = sippCounts(statFile);
+      const outcomes = callOutcomes(gateway, rateStartedAt);
+      const completed = outcomes.filter((outcome) => outcome === 'completed').length;
+      const missing = shortfall(outcomes, calls);
       const latencyAfter = await inviteLatencyBuckets(gateway);
-      const cpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds) * 1000) / Math.max(1, successful + failed);
-      const netCpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds - idleCpuPerSecond * elapsedSeconds) * 1000) / Math.max(1, successful + failed);
+      const cpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds) * 1000) / calls;
+      const netCpuMsPerCall = ((after.cpuSeconds - before.cpuSeconds - idleCpuPerSecond * elapsedSeconds) * 1000) / calls;
       const rssPerCallKb = peakBridged > 0 ? (peakRssKb - idle.rssKb) / peakBridged : 0;
-      if (failed === 0 && leftover === 0 && successful === calls) best = Math.max(best, rate);
+      if (completed === calls && leftover === 0 && openCalls === 0) best = Math.max(best, rate);
       else failures.push(rate);
       process.stdout.write(
-        `${String(rate).padStart(3)} calls/s: ${successful}/${calls} ok, ${failed} failed, ${leftover} channels left; ` +
+        `${String(rate).padStart(3)} calls/s: ${completed}/${calls} completed${missing ? ` (${missing})` : ''}, ${leftover} channels and ${openCalls} calls left; ` +
           `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
           `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call (${netCpuMsPerCall.toFixed(1)} net of idle); RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call; ` +
           `machine ${(machineBusyShare * 100).toFixed(0)} % busy (peak second ${(peakBusy * 100).toFixed(0)} %)` +
-          `${freeswitchSeconds === undefined ? '' : `, FreeSWITCH CPU ${freeswitchSeconds.toFixed(0)} s (${((freeswitchSeconds * 1000) / Math.max(1, successful + failed)).toFixed(0)} ms/call)`}\n`,
+          `${freeswitchSeconds === undefined ? '' : `, FreeSWITCH CPU ${freeswitchSeconds.toFixed(0)} s (${((freeswitchSeconds * 1000) / calls).toFixed(0)} ms/call)`}\n`,
       );
       await sleep(2000);
     }
-    process.stdout.write(`highest rate with zero failed calls and no leaked channel: ${best} calls/s\n`);
+    process.stdout.write(`highest rate with every call completed (bridged to Jigasi, ended by the caller) and no leaked channel: ${best} calls/s\n`);
     jigasi.kill();
     if (failures.length > 0) {
       const reasons = new Map<string, number>();

@@ -12,10 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { dtmfPcapDurationMs, writeDtmfPcap } from './rtp-pcap';
 import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from './scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
 
 interface Case {
   name: string;
@@ -194,16 +193,6 @@ async function expectCallerMutedInFreeswitch(): Promise<void> {
   throw new Error('no FreeSWITCH channel was muted');
 }
 
-async function latestOutcome(gateway: Gateway): Promise<string | null | undefined> {
-  const db = new Database(gateway.dbPath, { readonly: true });
-  try {
-    const row = db.prepare('SELECT outcome FROM call_records ORDER BY started_at DESC LIMIT 1').get() as { outcome: string | null } | undefined;
-    return row?.outcome;
-  } finally {
-    db.close();
-  }
-}
-
 async function settled(gateway: Gateway): Promise<string | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: unknown[] };
@@ -217,7 +206,7 @@ async function settled(gateway: Gateway): Promise<string | undefined> {
 
 async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Promise<string | undefined> {
   const work = caseWork;
-  const before = await latestOutcome(gateway).catch(() => undefined);
+  const before = callOutcomes(gateway)[0];
   const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
   const jigasis = testCase.jigasi.map((behaviour, index) =>
     behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', '1', '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
@@ -239,9 +228,9 @@ async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Prom
   const leftovers = await settled(gateway);
   if (leftovers) problems.push(leftovers);
   if (testCase.outcome !== undefined) {
-    const outcome = await latestOutcome(gateway);
+    const outcome = callOutcomes(gateway)[0];
     if (outcome !== testCase.outcome) problems.push(`call record outcome ${outcome}, expected ${testCase.outcome}`);
-  } else if ((await latestOutcome(gateway)) !== before) {
+  } else if (callOutcomes(gateway)[0] !== before) {
     problems.push('a call record was written for a refused INVITE');
   }
   return problems.length > 0 ? problems.join('; ') : undefined;

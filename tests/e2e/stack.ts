@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import jwt from 'jsonwebtoken';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -123,6 +124,17 @@ export async function startGateway(work: string, overrides: Record<string, strin
 }
 
 const adminToken = () => jwt.sign({ scope: 'dialin:admin' }, SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, subject: 'e2e' });
+
+/** Outcomes of the call records begun at or after `sinceMs` (epoch ms), newest first. */
+export function callOutcomes(gateway: Gateway, sinceMs = 0): Array<string | null> {
+  const db = new Database(gateway.dbPath, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT outcome FROM call_records WHERE started_at >= ? ORDER BY started_at DESC').all(sinceMs) as Array<{ outcome: string | null }>;
+    return rows.map((row) => row.outcome);
+  } finally {
+    db.close();
+  }
+}
 
 export async function api(gateway: Gateway, method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${gateway.url}${path}`, {
