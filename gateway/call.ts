@@ -399,6 +399,7 @@ export class Call implements RegisteredCall {
     if (startMuted) await this.guard(this.setMuted(true));
     await this.guard(callerEndpoint.bridge(jigasiEndpoint));
     callerEndpoint.on('dtmf', ({ dtmf }) => this.onInCallKey(dtmf));
+    callerEndpoint.receiveKeys();
     if (startMuted) void this.askJigasi(true);
     return true;
   }

@@ -17,12 +17,13 @@ const RECONNECT_MAX_DELAY_MS = 2_000;
 const RECONNECT_FIRST_DELAY_MS = 250;
 
 /**
- * drachtio-fsmrf subscribes every endpoint to these although the call never listens for them.
- * Each CHANNEL_EXECUTE or PLAYBACK_* event carries all channel variables (6–12 KB of text);
- * dropping them halves what the gateway parses per call and what FreeSWITCH filters for every
- * open event socket.
+ * drachtio-fsmrf subscribes every endpoint to these although the call never listens for them
+ * (DTMF only once the caller is in the conference: receiveKeys). Each event carries all channel
+ * variables (4–12 KB of text); dropping them halves what the gateway parses per call and what
+ * FreeSWITCH filters for every open event socket.
  */
-const UNUSED_ENDPOINT_EVENTS = 'CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP DETECTED_TONE CUSTOM';
+// FreeSWITCH reads every name after CUSTOM as a custom subclass, so CUSTOM goes last.
+const UNSUBSCRIBED_ENDPOINT_EVENTS = 'CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP DETECTED_TONE DTMF CUSTOM conference::maintenance';
 
 export interface DrachtioConnection {
   srf: SipServer;
@@ -95,15 +96,26 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   };
 }
 
-/** The media server as the call sees it: endpoints without the events the call never reads. */
+/** The media server as the call sees it: endpoints without the events and reads the call never uses. */
 function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
   return {
     createEndpoint: async (options) => {
       const endpoint = (await mediaServer.createEndpoint(options)) as Mrf.Endpoint;
       // Not awaited: FreeSWITCH handles an event socket's commands in order, and a channel that
       // hangs up right now would never send the reply.
-      endpoint.conn.sendRecv(`nixevent ${UNUSED_ENDPOINT_EVENTS}`, () => undefined);
-      return endpoint as unknown as MediaEndpoint;
+      endpoint.conn.sendRecv(`nixevent ${UNSUBSCRIBED_ENDPOINT_EVENTS}`, () => undefined);
+      // fsmrf's modify() follows the re-INVITE with uuid_set_media_stats and a uuid_dump of every
+      // channel variable (~10 KB to parse) to refresh SDP fields the call never reads again.
+      endpoint.modify = (sdp) => endpoint.dialog.modify(sdp);
+      // A channel's last events (the hangup's EXECUTE_COMPLETE, the HANGUP call state) repeat
+      // every variable and nobody reads them: fsmrf's destroy() resolves on FreeSWITCH's BYE.
+      const destroy = endpoint.destroy.bind(endpoint);
+      endpoint.destroy = () => {
+        if (endpoint.connected) endpoint.conn.sendRecv('nixevent CHANNEL_EXECUTE_COMPLETE CHANNEL_CALLSTATE', () => undefined);
+        return destroy();
+      };
+      const receiveKeys = () => endpoint.conn.sendRecv('event json DTMF', () => undefined);
+      return Object.assign(endpoint, { receiveKeys }) as unknown as MediaEndpoint;
     },
   };
 }

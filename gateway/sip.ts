@@ -106,7 +106,12 @@ export interface MediaEndpoint {
   modify(sdp: string): Promise<unknown>;
   destroy(): Promise<void>;
   on(event: 'destroy', listener: () => void): unknown;
-  /** A key FreeSWITCH decoded from the caller's RFC 2833/4733 events. */
+  /**
+   * Subscribes to FreeSWITCH's DTMF events, off until then: during PIN entry
+   * play_and_get_digits takes the keys itself and each event would carry every channel variable.
+   */
+  receiveKeys(): void;
+  /** A key FreeSWITCH decoded from the caller's RFC 2833/4733 events, once receiveKeys() was called. */
   on(event: 'dtmf', listener: (event: { dtmf: string }) => void): unknown;
 }
 

@@ -17,6 +17,11 @@ declare module 'drachtio-fsmrf' {
     interface Endpoint {
       /** drachtio-modesl's outbound event-socket connection for this channel. */
       conn: { sendRecv(command: string, callback: (reply: unknown) => void): void };
+      /** The SIP dialog between drachtio and FreeSWITCH for this channel (a drachtio-srf Dialog). */
+      dialog: { modify(sdp: string): Promise<unknown> };
+      readonly connected: boolean;
+      modify(sdp: string): Promise<unknown>;
+      destroy(): Promise<void>;
     }
 
     class MediaServer extends EventEmitter {

@@ -9,7 +9,7 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
  *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
  * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them, uuid_break stops playback;
  * - file_string://a!b plays a, then b;
- * - every key also raises a "dtmf" event, as FreeSWITCH's DTMF events do;
+ * - a key raises a "dtmf" event only once receiveKeys() subscribed to FreeSWITCH's DTMF events;
  * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
  *   mixes a file into what the caller hears, both without touching a bridge;
  * - Endpoint#destroy hangs up and emits nothing; a hang-up from FreeSWITCH emits "destroy";
@@ -46,6 +46,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   private breakPlayback?: () => void;
   private keyArrived?: () => void;
   private dead = false;
+  private receivingKeys = false;
 
   constructor(
     readonly remoteSdp: string | undefined,
@@ -63,9 +64,13 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   pressKeys(keys: string): void {
     for (const key of keys) {
       this.keys.push(key);
-      this.emit('dtmf', { dtmf: key, duration: '160', source: 'RTP' });
+      if (this.receivingKeys) this.emit('dtmf', { dtmf: key, duration: '160', source: 'RTP' });
     }
     this.keyArrived?.();
+  }
+
+  receiveKeys(): void {
+    this.receivingKeys = true;
   }
 
   /** FreeSWITCH hangs the channel up (media timeout, crash, fs_cli). */
