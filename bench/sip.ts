@@ -91,8 +91,18 @@ function shortfall(outcomes: Array<string | null>, placed: number): string {
   return [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
 }
 
+/** The gateway's calls. On a saturated machine one poll can fail (a reset connection); only a third in a row ends the bench. */
 async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>> {
-  return ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> }).items;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> }).items;
+    } catch (error) {
+      if (attempt === 3 || gateway.process.exitCode !== null) {
+        throw new Error(`polling the gateway's calls failed ${attempt} times; gateway ${gateway.process.exitCode === null ? 'running' : `exited with ${gateway.process.exitCode}`}`, { cause: error });
+      }
+      await sleep(200);
+    }
+  }
 }
 
 async function bridgedCalls(gateway: Gateway): Promise<number> {
