@@ -8,6 +8,8 @@ export interface RegisteredCall {
   kick(): void;
   /** drachtio-server went away: nothing can be signalled any more, so the call just ends. */
   abandon(): void;
+  /** The service stops: the call is hung up on every side. */
+  end(): void;
 }
 
 /** The calls in progress on this node; feeds GET/DELETE /api/v1/calls and MAX_CALLS. */
@@ -32,6 +34,13 @@ export class CallRegistry implements LiveCalls {
 
   abandonAll(): void {
     for (const call of [...this.calls.values()]) call.abandon();
+  }
+
+  /** Hangs every call up and resolves once all have ended, or after `withinMs`. */
+  async endAll(withinMs: number): Promise<void> {
+    for (const call of [...this.calls.values()]) call.end();
+    const deadline = Date.now() + withinMs;
+    while (this.calls.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   hangUp(id: string): boolean {

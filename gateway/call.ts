@@ -45,7 +45,7 @@ const TRANSITIONS: Record<CallState, CallState[]> = {
   ended: [],
 };
 
-export type HangUpReason = 'caller-hung-up' | 'cancelled' | 'jigasi-hung-up' | 'kicked' | 'media-lost' | 'signalling-lost';
+export type HangUpReason = 'caller-hung-up' | 'cancelled' | 'jigasi-hung-up' | 'kicked' | 'media-lost' | 'service-stopping' | 'signalling-lost';
 
 /** The PIN digits a caller may type: SPEC §3 allows 6–12. One more is collected to tell "too long". */
 const PIN_PATTERN = '^\\d{6,12}$';
@@ -633,6 +633,10 @@ export class Call implements RegisteredCall {
     this.hangUp('signalling-lost');
   }
 
+  end(): void {
+    this.hangUp('service-stopping');
+  }
+
   view(): LiveCallView {
     return {
       id: this.id,
@@ -655,6 +659,7 @@ export class Call implements RegisteredCall {
 
   private outcomeOfHangUp(reason: HangUpReason): CallOutcome {
     if (reason === 'kicked') return 'kicked';
+    if (reason === 'service-stopping') return 'service-stopped';
     if (reason === 'cancelled') return 'cancelled';
     switch (this.state) {
       case 'bridged':

@@ -33,8 +33,14 @@ export function callSettings(config: Config): CallSettings {
   };
 }
 
+/**
+ * Calls still up when the service stops are hung up on every side, so no FreeSWITCH channel and
+ * no Jigasi participant outlives the gateway; within Docker's default 10 s stop grace.
+ */
+const CALLS_END_WITHIN_MS = 5_000;
+
 /** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
-export function startGateway({ config, resolver, store, registry, readiness, metrics, logger }: GatewayParts): { stop(): void } {
+export function startGateway({ config, resolver, store, registry, readiness, metrics, logger }: GatewayParts): { stop(): Promise<void> } {
   const log = logger.child({ component: 'gateway' });
   const promptsDir = config.promptsDir ?? builtInPromptsDir();
   const prompts = new PromptSet(promptsDir, config.language);
@@ -45,7 +51,12 @@ export function startGateway({ config, resolver, store, registry, readiness, met
   const drachtio = connectDrachtio(config, readiness, logger);
   const freeswitch = connectFreeswitch(config, drachtio, readiness, logger);
 
+  let stopping = false;
   drachtio.onInvite((req, res) => {
+    if (stopping) {
+      res.send(503);
+      return;
+    }
     const call = new Call(
       {
         srf: drachtio.srf,
@@ -69,8 +80,10 @@ export function startGateway({ config, resolver, store, registry, readiness, met
     config.jigasiHealthCheckSeconds > 0 ? watchJigasiHealth(jigasi, drachtio.ping, logger, config.jigasiHealthCheckSeconds * 1000) : () => undefined;
 
   return {
-    stop() {
+    async stop() {
+      stopping = true;
       stopHealthChecks();
+      await registry.endAll(CALLS_END_WITHIN_MS);
       freeswitch.close();
       drachtio.close();
     },

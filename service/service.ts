@@ -86,7 +86,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     readiness,
     async stop() {
       stopMaintenance();
-      gateway?.stop();
+      await gateway?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

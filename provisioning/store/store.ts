@@ -72,7 +72,9 @@ export type CallOutcome =
   | 'media-failed'
   | 'completed'
   | 'cancelled'
-  | 'kicked';
+  | 'kicked'
+  /** The gateway was stopped during the call and hung it up. */
+  | 'service-stopped';
 
 export interface CallRecord {
   id: string;

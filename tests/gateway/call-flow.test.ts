@@ -386,6 +386,26 @@ describe('ending a call from any side', () => {
     await h.close();
   });
 
+  it('the service stops: calls in the conference and in PIN entry are hung up on every side before it returns', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const conference = h.invite();
+    const inConference = await callerEndpoint(h);
+    inConference.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    const typing = h.invite();
+    await until(() => h.registry.list().some((view) => view.state === 'collecting'), 'the second caller in PIN entry');
+    await h.registry.endAll(5_000);
+    expect(h.registry.size).toBe(0);
+    expect(h.srf.invitesSent[0]!.dialog!.byesSent).toBe(1);
+    expect(h.srf.uasDialogs.map((dialog) => dialog.byesSent)).toEqual([1, 1]);
+    expect(h.media.endpoints.every((endpoint) => endpoint.destroyCalls === 1)).toBe(true);
+    await Promise.all([conference.done, typing.done]);
+    expect(await h.record(conference.call.id)).toMatchObject({ outcome: 'service-stopped' });
+    expect(await h.record(typing.call.id)).toMatchObject({ outcome: 'service-stopped' });
+    await h.close();
+  });
+
   it('drachtio-server goes away during the conference: every call is ended and recorded', async () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);

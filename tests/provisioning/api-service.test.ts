@@ -20,6 +20,9 @@ class RecordingCall implements RegisteredCall {
   abandon(): void {
     throw new Error('not expected in this test');
   }
+  end(): void {
+    throw new Error('not expected in this test');
+  }
 }
 
 describe('calls, health and privacy of the running service', () => {
