@@ -280,14 +280,33 @@ export class Call implements RegisteredCall {
     this.log.info('answered');
     // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
     // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
-    this.jigasiEndpointCreation = this.own(this.media().createEndpoint(), (created) => {
+    this.jigasiEndpointCreation = this.createJigasiEndpoint();
+  }
+
+  private createJigasiEndpoint(): Promise<MediaEndpoint> {
+    const creation = this.own(this.media().createEndpoint(), (created) => {
       this.jigasiEndpoint = created;
       created.on('destroy', () => {
         this.gone.add(created);
         this.onJigasiGone();
       });
     });
-    this.jigasiEndpointCreation.catch(() => undefined);
+    creation.catch(() => undefined);
+    return creation;
+  }
+
+  /**
+   * The endpoint made while the caller typed, or, if FreeSWITCH failed it (it is busiest just
+   * then, setting up the calls arriving), one made now: a second failure ends the call.
+   */
+  private async jigasiEndpointForBridge(): Promise<MediaEndpoint> {
+    try {
+      return await this.guard(this.jigasiEndpointCreation!);
+    } catch (error) {
+      if (error instanceof CallEnded) throw error;
+      this.log.warn({ err: error }, "the Jigasi leg's endpoint failed; making it once more");
+      return this.guard(this.createJigasiEndpoint());
+    }
   }
 
   /** SPEC §4 steps 3–5: greeting, PIN by keypad with type-ahead, lockout, validity. */
@@ -359,7 +378,7 @@ export class Call implements RegisteredCall {
     // Not awaited: it plays until Jigasi answers and uuid_break stops it.
     callerEndpoint.play(playlist([this.deps.prompts.file('connecting'), RINGBACK])).catch(() => undefined);
 
-    const jigasiEndpoint = await this.guard(this.jigasiEndpointCreation!);
+    const jigasiEndpoint = await this.jigasiEndpointForBridge();
     const { settings } = this.deps;
     this.deps.metrics.pinToJigasiInvite.observe((performance.now() - this.pinEnteredAt) / 1000);
     // Adopted even when the call has ended meanwhile: a 200 OK that crossed our CANCEL needs its BYE.

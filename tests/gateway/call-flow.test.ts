@@ -371,10 +371,28 @@ describe('ending a call from any side', () => {
     await h.close();
   });
 
-  it("FreeSWITCH never sets up the Jigasi leg's endpoint: no INVITE to Jigasi, recorded as media-failed", async () => {
+  it("the Jigasi leg's endpoint made during PIN entry fails: a second one is made and the caller gets in", async () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);
     h.media.createFailures = [undefined, new Error('Connection timeout')];
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(h.media.endpoints).toHaveLength(2);
+    expect(caller.bridgedWith).toBe(h.media.endpoints[1]);
+    expect(h.srf.invitesSent).toHaveLength(1);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+
+  it("FreeSWITCH fails the Jigasi leg's endpoint twice: no INVITE to Jigasi, recorded as media-failed", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    h.media.createFailures = [undefined, new Error('Connection timeout'), new Error('Connection timeout')];
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
