@@ -65,7 +65,7 @@ const maskedName = (number: string) => `Telefon ...${number.slice(-2)}`;
 
 function cases(): Case[] {
   const lockedOutCaller = nextCaller();
-  const [infoCaller, failoverCaller, kickedCaller] = [nextCaller(), nextCaller(), nextCaller()];
+  const [infoCaller, failoverCaller, kickedCaller, stoppedCaller] = [nextCaller(), nextCaller(), nextCaller(), nextCaller()];
   return [
     {
       name: 'valid PIN by RFC 2833: bridged to Jigasi, headers checked, Jigasi hangs up',
@@ -134,17 +134,8 @@ function cases(): Case[] {
       jigasi: [jigasiAnswers(maskedName(kickedCaller))],
       caller: ({ pin, work }) => ({ callerNumber: kickedCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
       during: async (gateway) => {
-        for (let attempt = 0; attempt < 100; attempt++) {
-          const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ id: string; state: string }> };
-          const bridged = items.find((call) => call.state === 'bridged');
-          if (bridged) {
-            const response = await api(gateway, 'DELETE', `/api/v1/calls/${bridged.id}`);
-            if (response.status !== 204) throw new Error(`kick answered ${response.status}`);
-            return;
-          }
-          await sleep(200);
-        }
-        throw new Error('the call never reached the conference');
+        const response = await api(gateway, 'DELETE', `/api/v1/calls/${await bridgedCallId(gateway)}`);
+        if (response.status !== 204) throw new Error(`kick answered ${response.status}`);
       },
       outcome: 'kicked',
     },
@@ -178,6 +169,20 @@ function cases(): Case[] {
       callerAddress: '127.0.0.2',
       caller: () => ({ callerNumber: nextCaller(), steps: [], expect: 'none', refusedWith: 403 }),
     },
+    {
+      // Last: the gateway does not come back.
+      name: 'the gateway is stopped during the conference: caller and Jigasi get BYE, no FreeSWITCH channel stays',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
+      jigasi: [jigasiAnswers(maskedName(stoppedCaller))],
+      caller: ({ pin, work }) => ({ callerNumber: stoppedCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      during: async (gateway) => {
+        await bridgedCallId(gateway);
+        const exited = new Promise((resolve) => gateway.process.once('exit', resolve));
+        gateway.process.kill('SIGTERM');
+        await exited;
+      },
+      outcome: 'service-stopped',
+    },
   ];
 }
 
@@ -193,9 +198,21 @@ async function expectCallerMutedInFreeswitch(): Promise<void> {
   throw new Error('no FreeSWITCH channel was muted');
 }
 
+/** The id of the first call that reaches the conference. */
+async function bridgedCallId(gateway: Gateway): Promise<string> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ id: string; state: string }> };
+    const bridged = items.find((call) => call.state === 'bridged');
+    if (bridged) return bridged.id;
+    await sleep(200);
+  }
+  throw new Error('the call never reached the conference');
+}
+
 async function settled(gateway: Gateway): Promise<string | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: unknown[] };
+    const stopped = gateway.process.exitCode !== null;
+    const { items } = stopped ? { items: [] } : ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: unknown[] });
     const channels = Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
     if (items.length === 0 && channels === 0) return undefined;
     if (attempt === 49) return `left behind: ${items.length} calls in the API, ${channels} FreeSWITCH channels`;
