@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tests/e2e/rtp-pcap';
 import { callerScenario, jigasiScenario } from '../tests/e2e/scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
@@ -95,7 +95,7 @@ function shortfall(outcomes: Array<string | null>, placed: number): string {
 async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ state: string }> }).items;
+      return await liveCalls(gateway);
     } catch (error) {
       if (attempt === 3 || gateway.process.exitCode !== null) {
         throw new Error(`polling the gateway's calls failed ${attempt} times; gateway ${gateway.process.exitCode === null ? 'running' : `exited with ${gateway.process.exitCode}`}`, { cause: error });
@@ -107,10 +107,6 @@ async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>>
 
 async function bridgedCalls(gateway: Gateway): Promise<number> {
   return (await gatewayCalls(gateway)).filter((call) => call.state === 'bridged').length;
-}
-
-async function channels(): Promise<number> {
-  return Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
 }
 
 async function main(): Promise<void> {
@@ -189,7 +185,7 @@ async function main(): Promise<void> {
       let openCalls = -1;
       for (let attempt = 0; attempt < SETTLE_ATTEMPTS && (leftover !== 0 || openCalls !== 0); attempt++) {
         await sleep(500);
-        leftover = await channels();
+        leftover = await freeswitchChannelCount();
         openCalls = (await gatewayCalls(gateway)).length;
       }
       const outcomes = callOutcomes(gateway, rateStartedAt);

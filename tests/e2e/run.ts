@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeDtmfPcap } from './rtp-pcap';
 import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from './scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
 
 interface Case {
   name: string;
@@ -201,8 +201,7 @@ async function expectCallerMutedInFreeswitch(): Promise<void> {
 /** The id of the first call that reaches the conference. */
 async function bridgedCallId(gateway: Gateway): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const { items } = (await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ id: string; state: string }> };
-    const bridged = items.find((call) => call.state === 'bridged');
+    const bridged = (await liveCalls(gateway)).find((call) => call.state === 'bridged');
     if (bridged) return bridged.id;
     await sleep(200);
   }
@@ -212,8 +211,8 @@ async function bridgedCallId(gateway: Gateway): Promise<string> {
 async function settled(gateway: Gateway): Promise<string | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const stopped = gateway.process.exitCode !== null;
-    const { items } = stopped ? { items: [] } : ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: unknown[] });
-    const channels = Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
+    const items = stopped ? [] : await liveCalls(gateway);
+    const channels = await freeswitchChannelCount();
     if (items.length === 0 && channels === 0) return undefined;
     if (attempt === 49) return `left behind: ${items.length} calls in the API, ${channels} FreeSWITCH channels`;
     await sleep(200);

@@ -136,6 +136,16 @@ export function callOutcomes(gateway: Gateway, sinceMs = 0): Array<string | null
   }
 }
 
+/** FreeSWITCH's open channels (`show channels count`), -1 if the answer has no count. */
+export async function freeswitchChannelCount(): Promise<number> {
+  return Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
+}
+
+/** GET /api/v1/calls: the gateway's calls in progress. */
+export async function liveCalls(gateway: Gateway): Promise<Array<{ id: string; state: string }>> {
+  return ((await (await api(gateway, 'GET', '/api/v1/calls')).json()) as { items: Array<{ id: string; state: string }> }).items;
+}
+
 export async function api(gateway: Gateway, method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${gateway.url}${path}`, {
     method,
