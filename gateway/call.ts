@@ -24,7 +24,7 @@ import {
 import { JigasiUnreachable, inviteJigasi, type JigasiPool, type PendingInvite } from './jigasi';
 import type { PromptId, PromptSet } from './prompts';
 import { screen } from './screening';
-import type { MediaEndpoint, MediaServer, PlayCollectOptions, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
+import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
 
 /**
  * One phone call, from INVITE to the last BYE (SPEC §4). `run()` tells the story top to
@@ -121,6 +121,11 @@ class CallEnded extends Error {
     super(`call ended: ${reason}`);
     this.name = 'CallEnded';
   }
+}
+
+/** A keypad entry FreeSWITCH holds; `result` settles when the caller has typed it or timed out. */
+interface PendingEntry {
+  result: Promise<PlayCollectResult>;
 }
 
 type PinOutcome = { kind: 'open'; pin: Extract<PinResolution, { found: true }> } | { kind: 'end'; outcome: CallOutcome };
@@ -235,10 +240,10 @@ export class Call implements RegisteredCall {
     this.log.info('call admitted');
 
     this.transition('answering');
-    await this.answer();
+    const firstEntry = await this.answer();
 
     this.transition('collecting');
-    const pin = await this.collectPin();
+    const pin = await this.collectPin(firstEntry);
     if (pin.kind === 'end') return pin.outcome;
     this.pin = pin.pin;
 
@@ -260,16 +265,21 @@ export class Call implements RegisteredCall {
     return 'completed';
   }
 
-  /** SPEC §4 step 3: an endpoint for the caller's SDP, then our 200 OK with FreeSWITCH's answer. */
-  private async answer(): Promise<void> {
-    const endpoint = await this.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
+  /**
+   * SPEC §4 step 3: an endpoint for the caller's SDP, then our 200 OK with FreeSWITCH's answer.
+   * A parked FreeSWITCH channel drops every key it receives, and callers who know their PIN type
+   * at once: the 200 OK leaves only when FreeSWITCH holds the first entry (none: locked out).
+   */
+  private async answer(): Promise<PendingEntry | undefined> {
+    await this.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
       this.callerEndpoint = created;
       created.on('destroy', () => {
         this.gone.add(created);
         this.hangUp('media-lost');
       });
     });
-    await this.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: endpoint.local.sdp }), (dialog) => {
+    const firstEntry = await this.startEntry(['greeting', 'enter-pin']);
+    await this.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: this.callerEndpoint!.local.sdp }), (dialog) => {
       this.caller = dialog;
       dialog.on('destroy', () => {
         this.gone.add(dialog);
@@ -281,6 +291,7 @@ export class Call implements RegisteredCall {
     // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
     // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
     this.jigasiEndpointCreation = this.createJigasiEndpoint();
+    return firstEntry;
   }
 
   private createJigasiEndpoint(): Promise<MediaEndpoint> {
@@ -310,58 +321,69 @@ export class Call implements RegisteredCall {
   }
 
   /** SPEC §4 steps 3–5: greeting, PIN by keypad with type-ahead, lockout, validity. */
-  private async collectPin(): Promise<PinOutcome> {
-    let heard: PromptId[] = ['greeting', 'enter-pin'];
+  private async collectPin(firstEntry: PendingEntry | undefined): Promise<PinOutcome> {
+    let pending = firstEntry;
     let enteredAnything = false;
-    for (let attempt = 1; attempt <= this.deps.settings.pinAttempts; attempt++) {
-      if (await this.guard(this.deps.directory.isLockedOut(this.callerNumber))) {
+    for (let attempt = 1; ; attempt++) {
+      if (!pending) {
         this.log.warn('caller is locked out after too many wrong PINs');
         await this.announce('service-unavailable', 'goodbye');
         return { kind: 'end', outcome: 'locked-out' };
       }
-      const entry = await this.readDigits(heard);
+      const entry = await this.readEntry(pending);
+      let retryPrompt: PromptId;
       if (entry.kind === 'nothing') {
         this.log.info({ attempt }, 'no PIN entered');
-        heard = ['no-input', 'enter-pin'];
-        continue;
+        retryPrompt = 'no-input';
+      } else {
+        enteredAnything = true;
+        const resolution = entry.kind === 'pin' ? await this.guard(this.deps.directory.resolve(entry.digits)) : { found: false as const };
+        if (resolution.found && resolution.openNow) {
+          this.deps.directory.recordSuccess(resolution.pinId).catch((error: unknown) => this.log.error({ err: error }, 'could not record the PIN as used'));
+          this.log.info({ attempt, pinId: resolution.pinId, room: resolution.room }, 'PIN accepted');
+          return { kind: 'open', pin: resolution };
+        }
+        if (resolution.found) {
+          this.log.info({ pinId: resolution.pinId }, 'PIN valid but not open now');
+          await this.announce('not-open', 'goodbye');
+          return { kind: 'end', outcome: 'not-open' };
+        }
+        // Only a wrong PIN of a possible shape is a guess; a stray * or a too-long entry is not.
+        if (entry.kind === 'pin') {
+          this.wrongPins++;
+          await this.guard(this.deps.directory.recordFailure(this.callerNumber));
+        }
+        this.log.info({ attempt, shape: entry.kind }, 'PIN refused');
+        retryPrompt = 'invalid-pin';
       }
-      enteredAnything = true;
-      const resolution = entry.kind === 'pin' ? await this.guard(this.deps.directory.resolve(entry.digits)) : { found: false as const };
-      if (resolution.found && resolution.openNow) {
-        this.deps.directory.recordSuccess(resolution.pinId).catch((error: unknown) => this.log.error({ err: error }, 'could not record the PIN as used'));
-        this.log.info({ attempt, pinId: resolution.pinId, room: resolution.room }, 'PIN accepted');
-        return { kind: 'open', pin: resolution };
-      }
-      if (resolution.found) {
-        this.log.info({ pinId: resolution.pinId }, 'PIN valid but not open now');
-        await this.announce('not-open', 'goodbye');
-        return { kind: 'end', outcome: 'not-open' };
-      }
-      // Only a wrong PIN of a possible shape is a guess; a stray * or a too-long entry is not.
-      if (entry.kind === 'pin') {
-        this.wrongPins++;
-        await this.guard(this.deps.directory.recordFailure(this.callerNumber));
-      }
-      this.log.info({ attempt, shape: entry.kind }, 'PIN refused');
-      heard = ['invalid-pin', 'enter-pin'];
+      if (attempt >= this.deps.settings.pinAttempts) break;
+      pending = await this.startEntry([retryPrompt, 'enter-pin']);
     }
     await this.announce('attempts-exhausted', 'goodbye');
     return { kind: 'end', outcome: enteredAnything ? 'pin-failed' : 'answered-no-pin' };
   }
 
   /**
-   * One entry through FreeSWITCH's play_and_get_digits: the prompts play until the first key,
-   * digits typed during them count (type-ahead), "#" ends the entry. Leftover digits are
-   * flushed so a flood or a too-long entry does not spill into the next attempt.
+   * One entry through FreeSWITCH's play_and_get_digits, unless the caller is locked out: the
+   * prompts play until the first key, digits typed during them count (type-ahead), "#" ends the
+   * entry. Resolves once FreeSWITCH holds the collect, so no key typed from then on is lost.
    */
-  private async readDigits(prompts: PromptId[]): Promise<{ kind: 'pin'; digits: string } | { kind: 'malformed' } | { kind: 'nothing' }> {
+  private async startEntry(prompts: PromptId[]): Promise<PendingEntry | undefined> {
+    if (await this.guard(this.deps.directory.isLockedOut(this.callerNumber))) return undefined;
     const endpoint = this.callerEndpoint!;
     await this.guard(this.flushingKeys);
-    const result = await this.guard(
-      endpoint.playCollect(
-        keypadEntry(playlist(prompts.map((id) => this.deps.prompts.file(id))), MAX_COLLECTED_DIGITS, PIN_PATTERN, 'dialin_pin'),
-      ),
+    const result = endpoint.playCollect(
+      keypadEntry(playlist(prompts.map((id) => this.deps.prompts.file(id))), MAX_COLLECTED_DIGITS, PIN_PATTERN, 'dialin_pin'),
     );
+    result.catch(() => undefined);
+    await this.guard(endpoint.commandsTaken());
+    return { result };
+  }
+
+  /** Leftover digits are flushed so a flood or a too-long entry does not spill into the next attempt. */
+  private async readEntry(pending: PendingEntry): Promise<{ kind: 'pin'; digits: string } | { kind: 'malformed' } | { kind: 'nothing' }> {
+    const endpoint = this.callerEndpoint!;
+    const result = await this.guard(pending.result);
     this.pinEnteredAt = performance.now();
     // Awaited before the next entry only: a right PIN must not wait for it.
     this.flushingKeys = endpoint.api('uuid_flush_dtmf', endpoint.uuid);

@@ -115,7 +115,12 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
         return destroy();
       };
       const receiveKeys = () => endpoint.conn.sendRecv('event json DTMF', () => undefined);
-      return Object.assign(endpoint, { receiveKeys }) as unknown as MediaEndpoint;
+      // The event socket answers an API command only after the commands before it (a sendmsg
+      // reply means the application is queued on the channel); uuid_exists is the cheapest.
+      const commandsTaken = async () => {
+        await endpoint.api('uuid_exists', endpoint.uuid);
+      };
+      return Object.assign(endpoint, { receiveKeys, commandsTaken }) as unknown as MediaEndpoint;
     },
   };
 }

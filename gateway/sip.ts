@@ -97,6 +97,11 @@ export interface MediaEndpoint {
   /** One file, or several as file_string://a!b. */
   play(file: string): Promise<unknown>;
   playCollect(options: PlayCollectOptions): Promise<PlayCollectResult>;
+  /**
+   * Resolves once FreeSWITCH has read every command sent before on this endpoint's connection,
+   * so an application sent is queued on the channel. Until it runs, the parked channel drops keys.
+   */
+  commandsTaken(): Promise<void>;
   /** A FreeSWITCH API command with this endpoint's connection; resolves with its event. */
   api(command: string, args?: string | string[]): Promise<unknown>;
   execute(app: string, arg?: string): Promise<unknown>;

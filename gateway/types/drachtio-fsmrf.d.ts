@@ -20,6 +20,8 @@ declare module 'drachtio-fsmrf' {
       /** The SIP dialog between drachtio and FreeSWITCH for this channel (a drachtio-srf Dialog). */
       dialog: { modify(sdp: string): Promise<unknown> };
       readonly connected: boolean;
+      readonly uuid: string;
+      api(command: string, args?: string | string[]): Promise<unknown>;
       modify(sdp: string): Promise<unknown>;
       destroy(): Promise<void>;
     }

@@ -34,12 +34,12 @@ const nextCaller = () => `+49413655${String(numberCounter++).padStart(4, '0')}`;
  * Entries typed as RFC 4733 events; each waits until the previous one has played, plus
  * `gapMs` for the gateway to check it (or, for in-call keys, for the bridge to come up).
  */
-function pcapSteps(work: string, entries: string[], gapMs = 1500): CallerPlan['steps'] {
+function pcapSteps(work: string, entries: string[], gapMs = 1500, firstPauseMs = 1000): CallerPlan['steps'] {
   let previousMs = 0;
   let clockMs = 0;
   return entries.flatMap((keys) => {
     const path = join(work, `keys-${randomBytes(4).toString('hex')}.pcap`);
-    const pause = previousMs === 0 ? 1000 : previousMs + gapMs;
+    const pause = previousMs === 0 ? firstPauseMs : previousMs + gapMs;
     clockMs += pause;
     writeDtmfPcap(path, keys, clockMs);
     previousMs = dtmfPcapDurationMs(keys);
@@ -72,6 +72,13 @@ function cases(): Case[] {
       prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Frau Müller' }) }),
       jigasi: [jigasiAnswers('Frau Müller', 4000)],
       caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      outcome: 'completed',
+    },
+    {
+      name: 'PIN typed the moment the 200 OK arrives: no key lost',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Herr Schulz' }) }),
+      jigasi: [jigasiAnswers('Herr Schulz', 3000)],
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`], 1500, 0), expect: 'bye' }),
       outcome: 'completed',
     },
     {

@@ -90,6 +90,8 @@ export class FakeRequest extends EventEmitter implements SipRequest {
 
 export class FakeResponse implements SipResponse {
   readonly sent: Array<{ status: number; reason?: string }> = [];
+  /** Runs as the final response leaves: what the caller does the moment it arrives. */
+  onFinalResponse?: (status: number) => void;
 
   get finalResponseSent(): boolean {
     return this.sent.some(({ status }) => status >= 200);
@@ -98,6 +100,7 @@ export class FakeResponse implements SipResponse {
   send(status: number, reason?: string): void {
     if (this.finalResponseSent) throw new Error(`a final response was already sent; tried ${status}`);
     this.sent.push({ status, reason });
+    if (status >= 200) this.onFinalResponse?.(status);
   }
 
   get finalStatus(): number | undefined {

@@ -4,6 +4,9 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
 /**
  * Fakes of drachtio-fsmrf's MediaServer and Endpoint (lib/mediaserver.js, lib/endpoint.js of
  * drachtio-fsmrf 4.1), with the FreeSWITCH behaviour the call flow relies on:
+ * - a channel drops the keys that arrive while no play_and_get_digits holds it (FreeSWITCH's
+ *   park loop dequeues and discards them); playCollect holds it once FreeSWITCH has read it,
+ *   which commandsTaken() waits for;
  * - playCollect is play_and_get_digits: keys already queued stop the prompt and count
  *   (type-ahead), "#" ends the entry, collection stops at `max` digits, an entry that does not
  *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
@@ -19,6 +22,8 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
  */
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** FreeSWITCH reads a command off the event socket a moment after it was sent, in order. */
+const commandRead = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
 const playedFiles = (file: string): string[] => (file.startsWith('file_string://') ? file.slice('file_string://'.length).split('!') : [file]);
 
@@ -47,6 +52,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   private keyArrived?: () => void;
   private dead = false;
   private receivingKeys = false;
+  private collecting = false;
 
   constructor(
     readonly remoteSdp: string | undefined,
@@ -63,7 +69,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   /** The caller presses keys (RFC 2833 events FreeSWITCH decodes into the channel's DTMF queue). */
   pressKeys(keys: string): void {
     for (const key of keys) {
-      this.keys.push(key);
+      if (this.collecting) this.keys.push(key);
       if (this.receivingKeys) this.emit('dtmf', { dtmf: key, duration: '160', source: 'RTP' });
     }
     this.keyArrived?.();
@@ -95,9 +101,19 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   }
 
   async playCollect(options: PlayCollectOptions): Promise<PlayCollectResult> {
+    await commandRead();
     this.collects.push(options);
     this.played.push(playedFiles(options.file));
     if (this.dead) return new Promise(() => undefined);
+    this.collecting = true;
+    try {
+      return await this.collect(options);
+    } finally {
+      this.collecting = false;
+    }
+  }
+
+  private async collect(options: PlayCollectOptions): Promise<PlayCollectResult> {
     let collected = '';
     let terminated = false;
     const take = () => {
@@ -125,6 +141,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     if (collected === '') return { terminatorUsed: terminated ? '#' : undefined };
     const valid = collected.length >= options.min && new RegExp(options.regexp).test(collected);
     return valid ? { digits: collected, terminatorUsed: terminated ? '#' : undefined } : { invalidDigits: collected };
+  }
+
+  async commandsTaken(): Promise<void> {
+    if (this.dead) throw new Error('endpoint no longer active');
+    await commandRead();
   }
 
   async api(command: string, args?: string | string[]): Promise<unknown> {

@@ -53,6 +53,19 @@ describe('a caller with a valid PIN', () => {
     await h.close();
   });
 
+  it('who types the moment the 200 OK arrives loses no key: FreeSWITCH already holds the entry', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { call, res, done } = h.invite();
+    res.onFinalResponse = () => h.media.endpoints[0]!.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(h.media.endpoints[0]!.collects).toHaveLength(1);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed', pinId: pin.id });
+    await h.close();
+  });
+
   it('never sends the raw number to Jitsi: a label-less PIN shows the masked caller', async () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);

@@ -20,7 +20,7 @@ async function inConference(role?: 'listener', room?: RoomChanges): Promise<InCo
   if (room) await h.directory.putRoom('rat', room, 'test');
   const pin = await h.directory.createPin('rat', { role }, 'test');
   const { call, done } = h.invite();
-  await until(() => h.media.endpoints.length > 0, 'the caller endpoint');
+  await until(() => h.srf.uasDialogs.length > 0, 'the call to be answered');
   const caller = h.media.endpoints[0]!;
   caller.pressKeys(`${pin.pin}#`);
   await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
