@@ -97,9 +97,10 @@ async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>>
     try {
       return await liveCalls(gateway);
     } catch (error) {
-      if (attempt === 3 || gateway.process.exitCode !== null) {
-        throw new Error(`polling the gateway's calls failed ${attempt} times; gateway ${gateway.process.exitCode === null ? 'running' : `exited with ${gateway.process.exitCode}`}`, { cause: error });
+      if (gateway.process.exitCode !== null) {
+        throw new Error(`the gateway exited with ${gateway.process.exitCode}; its last output:\n${gateway.log.join('').slice(-4000)}`, { cause: error });
       }
+      if (attempt === 3) throw new Error(`polling the gateway's calls failed ${attempt} times`, { cause: error });
       await sleep(200);
     }
   }
@@ -211,9 +212,12 @@ async function main(): Promise<void> {
     if (failures.length > 0) {
       const reasons = new Map<string, number>();
       for (const line of gateway.log.join('').split('\n')) {
+        if (line.trim() === '') continue;
         const message = /"msg":"([^"]+)"/.exec(line)?.[1];
         const error = /"err":\{"type":"[^"]*","message":"([^"]{0,80})/.exec(line)?.[1] ?? /"err":"([^"]{0,80})/.exec(line)?.[1];
-        if (message) reasons.set(`${message}${error ? `: ${error}` : ''}`, (reasons.get(`${message}${error ? `: ${error}` : ''}`) ?? 0) + 1);
+        // Lines that are not our JSON log come from the libraries (fsmrf's console.error), per channel.
+        const reason = message ? `${message}${error ? `: ${error}` : ''}` : line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').slice(0, 100);
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
       process.stdout.write(`gateway warnings and errors during the runs:\n${[...reasons].map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp logs kept in ${work}\n`);
     }

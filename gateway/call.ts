@@ -271,13 +271,7 @@ export class Call implements RegisteredCall {
    * at once: the 200 OK leaves only when FreeSWITCH holds the first entry (none: locked out).
    */
   private async answer(): Promise<PendingEntry | undefined> {
-    await this.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
-      this.callerEndpoint = created;
-      created.on('destroy', () => {
-        this.gone.add(created);
-        this.hangUp('media-lost');
-      });
-    });
+    await this.endpointOnceMoreIfFailed('caller', this.createCallerEndpoint(), () => this.createCallerEndpoint());
     const firstEntry = await this.startEntry(['greeting', 'enter-pin']);
     await this.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: this.callerEndpoint!.local.sdp }), (dialog) => {
       this.caller = dialog;
@@ -294,6 +288,16 @@ export class Call implements RegisteredCall {
     return firstEntry;
   }
 
+  private createCallerEndpoint(): Promise<MediaEndpoint> {
+    return this.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
+      this.callerEndpoint = created;
+      created.on('destroy', () => {
+        this.gone.add(created);
+        this.hangUp('media-lost');
+      });
+    });
+  }
+
   private createJigasiEndpoint(): Promise<MediaEndpoint> {
     const creation = this.own(this.media().createEndpoint(), (created) => {
       this.jigasiEndpoint = created;
@@ -306,17 +310,23 @@ export class Call implements RegisteredCall {
     return creation;
   }
 
+  /** The endpoint made while the caller typed, or one made now if FreeSWITCH failed it. */
+  private jigasiEndpointForBridge(): Promise<MediaEndpoint> {
+    return this.endpointOnceMoreIfFailed('Jigasi leg', this.jigasiEndpointCreation!, () => this.createJigasiEndpoint());
+  }
+
   /**
-   * The endpoint made while the caller typed, or, if FreeSWITCH failed it (it is busiest just
-   * then, setting up the calls arriving), one made now: a second failure ends the call.
+   * An endpoint FreeSWITCH did not connect back within drachtio-fsmrf's 4 s ("Connection
+   * timeout") comes from a FreeSWITCH too busy just then, setting up the calls arriving: one
+   * more is made, and a second failure ends the call.
    */
-  private async jigasiEndpointForBridge(): Promise<MediaEndpoint> {
+  private async endpointOnceMoreIfFailed(leg: string, first: Promise<MediaEndpoint>, makeAgain: () => Promise<MediaEndpoint>): Promise<MediaEndpoint> {
     try {
-      return await this.guard(this.jigasiEndpointCreation!);
+      return await this.guard(first);
     } catch (error) {
       if (error instanceof CallEnded) throw error;
-      this.log.warn({ err: error }, "the Jigasi leg's endpoint failed; making it once more");
-      return this.guard(this.createJigasiEndpoint());
+      this.log.warn({ err: error }, `the ${leg}'s endpoint failed; making it once more`);
+      return this.guard(makeAgain());
     }
   }
 

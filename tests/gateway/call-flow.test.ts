@@ -373,9 +373,26 @@ describe('ending a call from any side', () => {
     await h.close();
   });
 
-  it("FreeSWITCH never sets up the caller's endpoint: 480 to the caller, recorded as media-failed", async () => {
-    const h = await harness();
+  it("FreeSWITCH fails the caller's endpoint once: a second one answers the call", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
     h.media.createFailures = [new Error('Connection timeout')];
+    const { call, res, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    expect(res.sent.map(({ status }) => status)).toEqual([200]);
+    expect(h.srf.uasDialogs[0]!.local.sdp).toBe(caller.local.sdp);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+
+  it("FreeSWITCH fails the caller's endpoint twice: 480 to the caller, recorded as media-failed", async () => {
+    const h = await harness();
+    h.media.createFailures = [new Error('Connection timeout'), new Error('Connection timeout')];
     const { call, res, done } = h.invite();
     await done;
     expect(res.sent.map(({ status }) => status)).toEqual([480]);
