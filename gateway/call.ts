@@ -271,7 +271,7 @@ export class Call implements RegisteredCall {
    * at once: the 200 OK leaves only when FreeSWITCH holds the first entry (none: locked out).
    */
   private async answer(): Promise<PendingEntry | undefined> {
-    await this.endpointOnceMoreIfFailed('caller', this.createCallerEndpoint(), () => this.createCallerEndpoint());
+    await this.endpointOnceMoreIfFailed('caller', () => this.createCallerEndpoint());
     const firstEntry = await this.startEntry(['greeting', 'enter-pin']);
     await this.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: this.callerEndpoint!.local.sdp }), (dialog) => {
       this.caller = dialog;
@@ -284,7 +284,8 @@ export class Call implements RegisteredCall {
     this.log.info('answered');
     // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
     // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
-    this.jigasiEndpointCreation = this.createJigasiEndpoint();
+    this.jigasiEndpointCreation = this.endpointOnceMoreIfFailed('Jigasi leg', () => this.createJigasiEndpoint());
+    this.jigasiEndpointCreation.catch(() => undefined);
     return firstEntry;
   }
 
@@ -299,20 +300,13 @@ export class Call implements RegisteredCall {
   }
 
   private createJigasiEndpoint(): Promise<MediaEndpoint> {
-    const creation = this.own(this.media().createEndpoint(), (created) => {
+    return this.own(this.media().createEndpoint(), (created) => {
       this.jigasiEndpoint = created;
       created.on('destroy', () => {
         this.gone.add(created);
         this.onJigasiGone();
       });
     });
-    creation.catch(() => undefined);
-    return creation;
-  }
-
-  /** The endpoint made while the caller typed, or one made now if FreeSWITCH failed it. */
-  private jigasiEndpointForBridge(): Promise<MediaEndpoint> {
-    return this.endpointOnceMoreIfFailed('Jigasi leg', this.jigasiEndpointCreation!, () => this.createJigasiEndpoint());
   }
 
   /**
@@ -320,13 +314,13 @@ export class Call implements RegisteredCall {
    * timeout") comes from a FreeSWITCH too busy just then, setting up the calls arriving: one
    * more is made, and a second failure ends the call.
    */
-  private async endpointOnceMoreIfFailed(leg: string, first: Promise<MediaEndpoint>, makeAgain: () => Promise<MediaEndpoint>): Promise<MediaEndpoint> {
+  private async endpointOnceMoreIfFailed(leg: string, make: () => Promise<MediaEndpoint>): Promise<MediaEndpoint> {
     try {
-      return await this.guard(first);
+      return await this.guard(make());
     } catch (error) {
       if (error instanceof CallEnded) throw error;
       this.log.warn({ err: error }, `the ${leg}'s endpoint failed; making it once more`);
-      return this.guard(makeAgain());
+      return this.guard(make());
     }
   }
 
@@ -410,7 +404,7 @@ export class Call implements RegisteredCall {
     // Not awaited: it plays until Jigasi answers and uuid_break stops it.
     callerEndpoint.play(playlist([this.deps.prompts.file('connecting'), RINGBACK])).catch(() => undefined);
 
-    const jigasiEndpoint = await this.jigasiEndpointForBridge();
+    const jigasiEndpoint = await this.guard(this.jigasiEndpointCreation!);
     const { settings } = this.deps;
     this.deps.metrics.pinToJigasiInvite.observe((performance.now() - this.pinEnteredAt) / 1000);
     // Adopted even when the call has ended meanwhile: a 200 OK that crossed our CANCEL needs its BYE.

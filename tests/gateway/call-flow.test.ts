@@ -401,12 +401,13 @@ describe('ending a call from any side', () => {
     await h.close();
   });
 
-  it("the Jigasi leg's endpoint made during PIN entry fails: a second one is made and the caller gets in", async () => {
+  it("the Jigasi leg's endpoint made during PIN entry fails: a second one is made at once and the caller gets in", async () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);
     h.media.createFailures = [undefined, new Error('Connection timeout')];
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
+    await until(() => h.media.endpoints.length === 2, 'the second Jigasi-leg endpoint, while the caller has typed nothing yet');
     caller.pressKeys(`${pin.pin}#`);
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(h.media.endpoints).toHaveLength(2);
