@@ -25,6 +25,20 @@ const RECONNECT_FIRST_DELAY_MS = 250;
 // FreeSWITCH reads every name after CUSTOM as a custom subclass, so CUSTOM goes last.
 const UNSUBSCRIBED_ENDPOINT_EVENTS = 'CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP DETECTED_TONE DTMF CUSTOM conference::maintenance';
 
+/**
+ * drachtio-fsmrf gives up on an endpoint FreeSWITCH did not connect back within 4 s and sends
+ * its BYE without awaiting it (lib/mediaserver.js, timeoutFn). When FreeSWITCH has ended that
+ * dialog meanwhile, drachtio-server answers "unable to find dialog" (drachtio-srf's ENODIALOG)
+ * and nobody catches the rejection: under load that stopped the whole service. Only that race
+ * is logged and dropped; any other unhandled rejection still ends the process.
+ */
+export function unhandledRejectionHandler(logger: Logger): (reason: unknown) => void {
+  return (reason) => {
+    if ((reason as { code?: unknown } | null | undefined)?.code !== 'ENODIALOG') throw reason;
+    logger.warn({ err: reason }, 'a library ended a SIP dialog drachtio-server had already closed');
+  };
+}
+
 export interface DrachtioConnection {
   srf: SipServer;
   /** OPTIONS to a URI; the final status, or null while drachtio-server is not connected. */

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { unhandledRejectionHandler } from '../gateway/connections';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { startService } from './service';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  process.on('unhandledRejection', unhandledRejectionHandler(logger));
   const service = await startService(config, logger);
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
