@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tests/e2e/rtp-pcap';
 import { callerScenario, jigasiScenario } from '../tests/e2e/scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from '../tests/e2e/stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway, type SippRun } from '../tests/e2e/stack';
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
@@ -119,6 +119,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'dialin-bench-sip-'));
   const gateway = await startGateway(work, { MAX_CALLS: '2000', PIN_FAILURES_PER_HOUR: '1000', LOG_LEVEL: 'warn', JIGASI_URIS: `sip:jigasi@127.0.0.1:${JIGASI_PORTS[0]}` });
   const pid = gateway.process.pid!;
+  // Killed however the bench ends: a sipp left behind holds its ports and breaks the next run.
+  const sipps: SippRun[] = [];
   process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model}; node ${process.version}; ${INJECT_SECONDS} s of calls per rate, ${AUDIO_SECONDS} s of audio each\n`);
   try {
     const pin = ((await (await api(gateway, 'POST', '/api/v1/rooms/bench/pins', { label: 'Bench' })).json()) as { pin: string }).pin;
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     const jigasi = runSipp(work, 'jigasi', jigasiScenario({ kind: 'answer', room: `bench@${MUC}`, displayName: 'Bench', answerAfterMs: 200 }, SIP_ADDRESS), [
       '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-mp', '30000',
     ]);
+    sipps.push(jigasi);
     // What the gateway spends without calls (its own timers and this script's polling of the
     // calls API), measured once start-up work has settled; subtracted for the net CPU figure.
     await sleep(STARTUP_SETTLE_MS);
@@ -164,6 +167,7 @@ async function main(): Promise<void> {
         SIP_ADDRESS, '-i', '127.0.0.1', '-p', '5071', '-mp', '40000', '-r', String(rate), '-m', String(calls),
         '-timeout', String(INJECT_SECONDS + 90),
       ]);
+      sipps.push(caller);
       let peakBridged = 0;
       let peakRssKb = before.rssKb;
       let running = true;
@@ -208,7 +212,6 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
     process.stdout.write(`highest rate with every call completed (bridged to Jigasi, ended by the caller) and no leaked channel: ${best} calls/s\n`);
-    jigasi.kill();
     if (failures.length > 0) {
       const reasons = new Map<string, number>();
       for (const line of gateway.log.join('').split('\n')) {
@@ -222,6 +225,7 @@ async function main(): Promise<void> {
       process.stdout.write(`gateway warnings and errors during the runs:\n${[...reasons].map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp logs kept in ${work}\n`);
     }
   } finally {
+    for (const sipp of sipps) sipp.kill();
     gateway.process.kill('SIGTERM');
   }
 }
