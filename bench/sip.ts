@@ -3,9 +3,10 @@
  * bridge, 20 s of audio, hang-up) at rising call rates, against the drachtio-server and
  * FreeSWITCH of the end-to-end suite. Prints figures; asserts nothing.
  * BENCH_RATES [2,5,10] calls/s, BENCH_INJECT_SECONDS [20] per rate, BENCH_AUDIO_SECONDS [21]
- * of audio per call (longer calls hold more of them bridged at once).
+ * of audio per call (longer calls hold more of them bridged at once), BENCH_LOG_LEVEL [warn]
+ * of the gateway, whose log is kept with sipp's in the work directory.
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tests/e2e/rtp-pcap';
@@ -106,6 +107,13 @@ async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>>
   }
 }
 
+/** "3 answering, 2 collecting": the gateway's calls by state. */
+function countedStates(calls: Array<{ state: string }>): string {
+  const counts = new Map<string, number>();
+  for (const { state } of calls) counts.set(state, (counts.get(state) ?? 0) + 1);
+  return [...counts].map(([state, count]) => `${count} ${state}`).join(', ') || 'none';
+}
+
 async function bridgedCalls(gateway: Gateway): Promise<number> {
   return (await gatewayCalls(gateway)).filter((call) => call.state === 'bridged').length;
 }
@@ -117,7 +125,7 @@ async function main(): Promise<void> {
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'dialin-bench-sip-'));
-  const gateway = await startGateway(work, { MAX_CALLS: '2000', PIN_FAILURES_PER_HOUR: '1000', LOG_LEVEL: 'warn', JIGASI_URIS: `sip:jigasi@127.0.0.1:${JIGASI_PORTS[0]}` });
+  const gateway = await startGateway(work, { MAX_CALLS: '2000', PIN_FAILURES_PER_HOUR: '1000', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', JIGASI_URIS: `sip:jigasi@127.0.0.1:${JIGASI_PORTS[0]}` });
   const pid = gateway.process.pid!;
   // Killed however the bench ends: a sipp left behind holds its ports and breaks the next run.
   const sipps: SippRun[] = [];
@@ -174,7 +182,15 @@ async function main(): Promise<void> {
       void caller.exit.then(() => (running = false));
       let peakBusy = 0;
       let second = machineBusy();
+      // sipp waits forever for an answer that never comes; the bench must end and say which calls hung.
+      const deadline = performance.now() + (INJECT_SECONDS + AUDIO_SECONDS + 60) * 1000;
+      let hung = '';
       while (running) {
+        if (performance.now() > deadline) {
+          hung = countedStates(await gatewayCalls(gateway));
+          caller.kill();
+          break;
+        }
         peakBridged = Math.max(peakBridged, await bridgedCalls(gateway));
         peakRssKb = Math.max(peakRssKb, processFigures(pid).rssKb);
         await sleep(1000);
@@ -204,6 +220,7 @@ async function main(): Promise<void> {
       else failures.push(rate);
       process.stdout.write(
         `${String(rate).padStart(3)} calls/s: ${completed}/${calls} completed${missing ? ` (${missing})` : ''}, ${leftover} channels and ${openCalls} calls left; ` +
+          `${hung ? `sipp killed after waiting ${INJECT_SECONDS + AUDIO_SECONDS + 60} s, gateway calls then: ${hung}; ` : ''}` +
           `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
           `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call (${netCpuMsPerCall.toFixed(1)} net of idle); RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call; ` +
           `machine ${(machineBusyShare * 100).toFixed(0)} % busy (peak second ${(peakBusy * 100).toFixed(0)} %)` +
@@ -222,11 +239,12 @@ async function main(): Promise<void> {
         const reason = message ? `${message}${error ? `: ${error}` : ''}` : line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').slice(0, 100);
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       }
-      process.stdout.write(`gateway warnings and errors during the runs:\n${[...reasons].map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp logs kept in ${work}\n`);
+      process.stdout.write(`gateway warnings and errors during the runs:\n${[...reasons].map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp and gateway logs kept in ${work}\n`);
     }
   } finally {
     for (const sipp of sipps) sipp.kill();
     gateway.process.kill('SIGTERM');
+    writeFileSync(join(work, 'gateway.log'), gateway.log.join(''));
   }
 }
 
