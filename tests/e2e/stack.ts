@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -88,7 +88,8 @@ export async function startGateway(work: string, overrides: Record<string, strin
   const port = await freePort();
   const dbPath = join(work, 'gateway.sqlite');
   const log: string[] = [];
-  const child = spawn(process.execPath, [...(env.GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), 'dist/service/main.js'], {
+  const nodeFlags = [...startFlags(), ...(env.GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean)];
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/service/main.js'], {
     cwd: ROOT,
     env: {
       ...env,
@@ -121,6 +122,12 @@ export async function startGateway(work: string, overrides: Record<string, strin
   }
   child.kill();
   throw new Error(`the gateway did not become ready within 15 s:\n${log.join('').slice(-2000)}`);
+}
+
+/** Node's flags in `npm start` (as in the Docker image): the suite and the bench run the service as it runs. */
+function startFlags(): string[] {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return scripts.start.split(' ').filter((word) => word.startsWith('--'));
 }
 
 const adminToken = () => jwt.sign({ scope: 'dialin:admin' }, SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, subject: 'e2e' });
