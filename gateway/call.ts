@@ -300,7 +300,7 @@ export class Call implements RegisteredCall {
   }
 
   private createJigasiEndpoint(): Promise<MediaEndpoint> {
-    return this.own(this.media().createEndpoint(), (created) => {
+    return this.own(this.media().createEndpoint({ bridgeOnly: true }), (created) => {
       this.jigasiEndpoint = created;
       created.on('destroy', () => {
         this.gone.add(created);

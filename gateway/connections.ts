@@ -114,10 +114,12 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
 function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
   return {
     createEndpoint: async (options) => {
-      const endpoint = (await mediaServer.createEndpoint(options)) as Mrf.Endpoint;
+      const endpoint = (await mediaServer.createEndpoint({ remoteSdp: options?.remoteSdp })) as Mrf.Endpoint;
       // Not awaited: FreeSWITCH handles an event socket's commands in order, and a channel that
-      // hangs up right now would never send the reply.
-      endpoint.conn.sendRecv(`nixevent ${UNSUBSCRIBED_ENDPOINT_EVENTS}`, () => undefined);
+      // hangs up right now would never send the reply. A bridge-only endpoint needs no
+      // EXECUTE_COMPLETE: the one its parked socket application sends when bridged is ~18 KB.
+      const unsubscribed = options?.bridgeOnly ? `CHANNEL_EXECUTE_COMPLETE ${UNSUBSCRIBED_ENDPOINT_EVENTS}` : UNSUBSCRIBED_ENDPOINT_EVENTS;
+      endpoint.conn.sendRecv(`nixevent ${unsubscribed}`, () => undefined);
       // fsmrf's modify() follows the re-INVITE with uuid_set_media_stats and a uuid_dump of every
       // channel variable (~10 KB to parse) to refresh SDP fields the call never reads again.
       endpoint.modify = (sdp) => endpoint.dialog.modify(sdp);

@@ -120,9 +120,18 @@ export interface MediaEndpoint {
   on(event: 'dtmf', listener: (event: { dtmf: string }) => void): unknown;
 }
 
-export interface MediaServer {
+export interface EndpointOptions {
   /** Without remoteSdp the endpoint is created 3pcc: its local SDP is an offer. */
-  createEndpoint(options?: { remoteSdp?: string }): Promise<MediaEndpoint>;
+  remoteSdp?: string;
+  /**
+   * The endpoint is only ever bridged: FreeSWITCH runs no application on it (play, playCollect
+   * and execute never complete), so it does not send the event that ends each application.
+   */
+  bridgeOnly?: boolean;
+}
+
+export interface MediaServer {
+  createEndpoint(options?: EndpointOptions): Promise<MediaEndpoint>;
 }
 
 export interface SipError {

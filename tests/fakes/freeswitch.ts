@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult } from '../../gateway/sip';
+import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult } from '../../gateway/sip';
 
 /**
  * Fakes of drachtio-fsmrf's MediaServer and Endpoint (lib/mediaserver.js, lib/endpoint.js of
@@ -15,6 +15,8 @@ import type { MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult 
  * - a key raises a "dtmf" event only once receiveKeys() subscribed to FreeSWITCH's DTMF events;
  * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
  *   mixes a file into what the caller hears, both without touching a bridge;
+ * - an endpoint made bridgeOnly gets no EXECUTE_COMPLETE, so running an application on it is a
+ *   bug of the call flow: the fake refuses it instead of hanging;
  * - Endpoint#destroy hangs up and emits nothing; a hang-up from FreeSWITCH emits "destroy";
  * - after FreeSWITCH hung up a channel, play and playCollect never settle (the real ESL
  *   callback never fires), which is why the gateway races them against the call's end.
@@ -57,6 +59,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   constructor(
     readonly remoteSdp: string | undefined,
     private readonly timeScale: number,
+    readonly bridgeOnly: boolean,
   ) {
     super();
     this.local = { sdp: remoteSdp ? `v=0 fs-answer-to(${remoteSdp})` : 'v=0 fs-offer' };
@@ -87,6 +90,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   }
 
   async play(file: string): Promise<unknown> {
+    this.refuseApplicationIfBridgeOnly();
     const files = playedFiles(file);
     this.played.push(files);
     if (this.dead) return new Promise(() => undefined);
@@ -101,6 +105,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   }
 
   async playCollect(options: PlayCollectOptions): Promise<PlayCollectResult> {
+    this.refuseApplicationIfBridgeOnly();
     await commandRead();
     this.collects.push(options);
     this.played.push(playedFiles(options.file));
@@ -162,6 +167,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   }
 
   async execute(app: string, arg?: string): Promise<unknown> {
+    this.refuseApplicationIfBridgeOnly();
     this.executed.push({ app, arg });
     await tick();
     return {};
@@ -192,6 +198,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     await tick();
   }
 
+  /** The real endpoint would wait forever for the EXECUTE_COMPLETE it no longer receives. */
+  private refuseApplicationIfBridgeOnly(): void {
+    if (this.bridgeOnly) throw new Error(`${this.uuid} is bridge-only: FreeSWITCH would never report an application on it as done`);
+  }
+
   /** Keys still queued in the channel. */
   get queuedKeys(): string {
     return this.keys.join('');
@@ -211,11 +222,11 @@ export class FakeMediaServer implements MediaServer {
 
   constructor(private readonly timeScale = 0.001) {}
 
-  async createEndpoint(options: { remoteSdp?: string } = {}): Promise<MediaEndpoint> {
+  async createEndpoint(options: EndpointOptions = {}): Promise<MediaEndpoint> {
     await (this.createGate ?? tick());
     const failure = this.createFailures[this.creations++];
     if (failure) throw failure;
-    const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale);
+    const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale, options.bridgeOnly ?? false);
     this.endpoints.push(endpoint);
     return endpoint;
   }
