@@ -86,10 +86,15 @@ function quantileMs(before: Map<number, number>, after: Map<number, number>, q: 
 
 /** Calls not completed, by the outcome of their call record ("no record" for INVITEs that never became a call). */
 function shortfall(outcomes: Array<string | null>, placed: number): string {
+  const unrecorded = Array<string>(Math.max(0, placed - outcomes.length)).fill('no record');
+  return tally([...outcomes.filter((outcome) => outcome !== 'completed').map((outcome) => outcome ?? 'unfinished'), ...unrecorded]);
+}
+
+/** "3 answering, 2 collecting": how often each label occurs, in the order first seen. */
+function tally(labels: string[]): string {
   const counts = new Map<string, number>();
-  for (const outcome of outcomes) if (outcome !== 'completed') counts.set(outcome ?? 'unfinished', (counts.get(outcome ?? 'unfinished') ?? 0) + 1);
-  if (placed > outcomes.length) counts.set('no record', placed - outcomes.length);
-  return [...counts].map(([outcome, count]) => `${count} ${outcome}`).join(', ');
+  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return [...counts].map(([label, count]) => `${count} ${label}`).join(', ');
 }
 
 /** The gateway's calls. On a saturated machine one poll can fail (a reset connection); only a third in a row ends the bench. */
@@ -105,13 +110,6 @@ async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>>
       await sleep(200);
     }
   }
-}
-
-/** "3 answering, 2 collecting": the gateway's calls by state. */
-function countedStates(calls: Array<{ state: string }>): string {
-  const counts = new Map<string, number>();
-  for (const { state } of calls) counts.set(state, (counts.get(state) ?? 0) + 1);
-  return [...counts].map(([state, count]) => `${count} ${state}`).join(', ') || 'none';
 }
 
 async function bridgedCalls(gateway: Gateway): Promise<number> {
@@ -187,7 +185,7 @@ async function main(): Promise<void> {
       let hung = '';
       while (running) {
         if (performance.now() > deadline) {
-          hung = countedStates(await gatewayCalls(gateway));
+          hung = tally((await gatewayCalls(gateway)).map((call) => call.state)) || 'none';
           caller.kill();
           break;
         }
