@@ -24,6 +24,8 @@ import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, P
  */
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** How long a playback lasts, in FreeSWITCH's (compressed) milliseconds. */
+const PLAYBACK_MS = 20_000;
 /** FreeSWITCH reads a command off the event socket a moment after it was sent, in order. */
 const commandRead = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
@@ -97,7 +99,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     const endless = files.some((entry) => entry.includes('loops=-1'));
     await new Promise<void>((resolve) => {
       this.breakPlayback = resolve;
-      if (!endless) setTimeout(resolve, 20 * this.timeScale * 1000);
+      if (!endless) setTimeout(resolve, PLAYBACK_MS * this.timeScale);
     });
     this.breakPlayback = undefined;
     if (this.dead) return new Promise(() => undefined);
@@ -129,23 +131,29 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
       }
     };
     take();
-    while (!terminated && collected.length < options.max) {
+    // As in FreeSWITCH, the first-key timeout starts once the prompts have played; a key stops them.
+    if (collected === '' && !terminated && (await this.keyWithin(PLAYBACK_MS * this.timeScale))) take();
+    while (!terminated && collected.length < options.max && !this.dead) {
       const waitMs = (collected === '' ? options.timeout : options.digitTimeout) * this.timeScale;
-      const gotKey = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), waitMs);
-        this.keyArrived = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      this.keyArrived = undefined;
-      if (this.dead) return new Promise(() => undefined);
-      if (!gotKey) break;
+      if (!(await this.keyWithin(waitMs))) break;
       take();
     }
+    if (this.dead) return new Promise(() => undefined);
     if (collected === '') return { terminatorUsed: terminated ? '#' : undefined };
     const valid = collected.length >= options.min && new RegExp(options.regexp).test(collected);
     return valid ? { digits: collected, terminatorUsed: terminated ? '#' : undefined } : { invalidDigits: collected };
+  }
+
+  private async keyWithin(ms: number): Promise<boolean> {
+    const gotKey = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.keyArrived = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    this.keyArrived = undefined;
+    return gotKey;
   }
 
   async commandsTaken(): Promise<void> {
@@ -201,6 +209,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   /** The real endpoint would wait forever for the EXECUTE_COMPLETE it no longer receives. */
   private refuseApplicationIfBridgeOnly(): void {
     if (this.bridgeOnly) throw new Error(`${this.uuid} is bridge-only: FreeSWITCH would never report an application on it as done`);
+  }
+
+  /** Whether a play_and_get_digits holds the channel, so keys arriving now are kept. */
+  get holdsEntry(): boolean {
+    return this.collecting;
   }
 
   /** Keys still queued in the channel. */

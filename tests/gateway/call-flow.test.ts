@@ -58,8 +58,13 @@ describe('a caller with a valid PIN', () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);
     const { call, res, done } = h.invite();
-    res.onFinalResponse = () => h.media.endpoints[0]!.pressKeys(`${pin.pin}#`);
+    let entryHeldAt200 = false;
+    res.onFinalResponse = () => {
+      entryHeldAt200 = h.media.endpoints[0]!.holdsEntry;
+      h.media.endpoints[0]!.pressKeys(`${pin.pin}#`);
+    };
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(entryHeldAt200).toBe(true);
     expect(h.media.endpoints[0]!.collects).toHaveLength(1);
     h.srf.uasDialogs[0]!.receiveBye();
     await done;
