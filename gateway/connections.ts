@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import Srf from 'drachtio-srf';
 import Mrf from 'drachtio-fsmrf';
+import { Event as EslEvent } from 'drachtio-modesl';
 import type { Logger } from 'pino';
 import type { Config } from '../service/config';
 import type { Readiness } from '../service/readiness';
@@ -115,6 +116,14 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
   return {
     createEndpoint: async (options) => {
       const endpoint = (await mediaServer.createEndpoint({ remoteSdp: options?.remoteSdp })) as Mrf.Endpoint;
+      // drachtio-modesl keeps the channel data FreeSWITCH sent on connecting, every channel
+      // variable (~20 KB of heap), for the whole call; once fsmrf has read it only the UUID is
+      // looked up again (Connection#execute, MediaServer#_onConnectionClosed).
+      const channelData = endpoint.conn.channelData;
+      endpoint.conn.channelData = new EslEvent({
+        'Unique-ID': channelData.getHeader('Unique-ID') ?? '',
+        'Channel-Unique-ID': channelData.getHeader('Channel-Unique-ID') ?? '',
+      });
       // Not awaited: FreeSWITCH handles an event socket's commands in order, and a channel that
       // hangs up right now would never send the reply. A bridge-only endpoint needs no
       // EXECUTE_COMPLETE: the one its parked socket application sends when bridged is ~18 KB.

@@ -16,7 +16,11 @@ declare module 'drachtio-fsmrf' {
     /** What connections.ts touches of an endpoint; the call uses it through gateway/sip.ts. */
     interface Endpoint {
       /** drachtio-modesl's outbound event-socket connection for this channel. */
-      conn: { sendRecv(command: string, callback: (reply: unknown) => void): void };
+      conn: {
+        sendRecv(command: string, callback: (reply: unknown) => void): void;
+        /** The CHANNEL_DATA event FreeSWITCH sent on connecting; getInfo() returns it. */
+        channelData: { getHeader(name: string): string | undefined };
+      };
       /** The SIP dialog between drachtio and FreeSWITCH for this channel (a drachtio-srf Dialog). */
       dialog: { modify(sdp: string): Promise<unknown> };
       readonly connected: boolean;
