@@ -125,7 +125,7 @@ export async function startGateway(work: string, overrides: Record<string, strin
 }
 
 /** Node's flags in `npm start` (as in the Docker image): the suite and the bench run the service as it runs. */
-function startFlags(): string[] {
+export function startFlags(): string[] {
   const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   return scripts.start.split(' ').filter((word) => word.startsWith('--'));
 }
