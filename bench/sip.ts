@@ -90,11 +90,16 @@ function shortfall(outcomes: Array<string | null>, placed: number): string {
   return tally([...outcomes.filter((outcome) => outcome !== 'completed').map((outcome) => outcome ?? 'unfinished'), ...unrecorded]);
 }
 
-/** "3 answering, 2 collecting": how often each label occurs, in the order first seen. */
-function tally(labels: string[]): string {
+/** How often each label occurs, in the order first seen. */
+function countLabels(labels: string[]): Array<[string, number]> {
   const counts = new Map<string, number>();
   for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
-  return [...counts].map(([label, count]) => `${count} ${label}`).join(', ');
+  return [...counts];
+}
+
+/** "3 answering, 2 collecting". */
+function tally(labels: string[]): string {
+  return countLabels(labels).map(([label, count]) => `${count} ${label}`).join(', ');
 }
 
 /** The gateway's calls. On a saturated machine one poll can fail (a reset connection); only a third in a row ends the bench. */
@@ -181,7 +186,8 @@ async function main(): Promise<void> {
       let peakBusy = 0;
       let second = machineBusy();
       // sipp waits forever for an answer that never comes; the bench must end and say which calls hung.
-      const deadline = performance.now() + (INJECT_SECONDS + AUDIO_SECONDS + 60) * 1000;
+      const patienceSeconds = INJECT_SECONDS + AUDIO_SECONDS + 60;
+      const deadline = performance.now() + patienceSeconds * 1000;
       let hung = '';
       while (running) {
         if (performance.now() > deadline) {
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
       else failures.push(rate);
       process.stdout.write(
         `${String(rate).padStart(3)} calls/s: ${completed}/${calls} completed${missing ? ` (${missing})` : ''}, ${leftover} channels and ${openCalls} calls left; ` +
-          `${hung ? `sipp killed after waiting ${INJECT_SECONDS + AUDIO_SECONDS + 60} s, gateway calls then: ${hung}; ` : ''}` +
+          `${hung ? `sipp killed after waiting ${patienceSeconds} s, gateway calls then: ${hung}; ` : ''}` +
           `peak ${peakBridged} bridged; #→INVITE p50 ${quantileMs(latencyBefore, latencyAfter, 0.5)} ms p99 ${quantileMs(latencyBefore, latencyAfter, 0.99)} ms; ` +
           `Node CPU ${cpuMsPerCall.toFixed(1)} ms/call (${netCpuMsPerCall.toFixed(1)} net of idle); RSS ${(peakRssKb / 1024).toFixed(0)} MB peak, ${rssPerCallKb.toFixed(0)} KB per bridged call; ` +
           `machine ${(machineBusyShare * 100).toFixed(0)} % busy (peak second ${(peakBusy * 100).toFixed(0)} %)` +
@@ -228,16 +234,19 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`highest rate with every call completed (bridged to Jigasi, ended by the caller) and no leaked channel: ${best} calls/s\n`);
     if (failures.length > 0) {
-      const reasons = new Map<string, number>();
-      for (const line of gateway.log.join('').split('\n')) {
-        if (line.trim() === '') continue;
-        const message = /"msg":"([^"]+)"/.exec(line)?.[1];
-        const error = /"err":\{"type":"[^"]*","message":"([^"]{0,80})/.exec(line)?.[1] ?? /"err":"([^"]{0,80})/.exec(line)?.[1];
-        // Lines that are not our JSON log come from the libraries (fsmrf's console.error), per channel.
-        const reason = message ? `${message}${error ? `: ${error}` : ''}` : line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').slice(0, 100);
-        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      }
-      process.stdout.write(`gateway warnings and errors during the runs:\n${[...reasons].map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp and gateway logs kept in ${work}\n`);
+      const reasons = countLabels(
+        gateway.log
+          .join('')
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => {
+            const message = /"msg":"([^"]+)"/.exec(line)?.[1];
+            const error = /"err":\{"type":"[^"]*","message":"([^"]{0,80})/.exec(line)?.[1] ?? /"err":"([^"]{0,80})/.exec(line)?.[1];
+            // Lines that are not our JSON log come from the libraries (fsmrf's console.error), per channel.
+            return message ? `${message}${error ? `: ${error}` : ''}` : line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '<uuid>').slice(0, 100);
+          }),
+      );
+      process.stdout.write(`gateway warnings and errors during the runs:\n${reasons.map(([reason, count]) => `  ${count} × ${reason}`).join('\n')}\nsipp and gateway logs kept in ${work}\n`);
     }
   } finally {
     for (const sipp of sipps) sipp.kill();

@@ -126,7 +126,8 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
       });
       // Not awaited: FreeSWITCH handles an event socket's commands in order, and a channel that
       // hangs up right now would never send the reply. A bridge-only endpoint needs no
-      // EXECUTE_COMPLETE: the one its parked socket application sends when bridged is ~18 KB.
+      // EXECUTE_COMPLETE: the one its parked socket application sends when bridged was ~11 KB
+      // of the event text per call.
       const unsubscribed = options?.bridgeOnly ? `CHANNEL_EXECUTE_COMPLETE ${UNSUBSCRIBED_ENDPOINT_EVENTS}` : UNSUBSCRIBED_ENDPOINT_EVENTS;
       endpoint.conn.sendRecv(`nixevent ${unsubscribed}`, () => undefined);
       // fsmrf's modify() follows the re-INVITE with uuid_set_media_stats and a uuid_dump of every
