@@ -5,6 +5,7 @@ import { Event as EslEvent } from 'drachtio-modesl';
 import type { Logger } from 'pino';
 import type { Config } from '../service/config';
 import type { Readiness } from '../service/readiness';
+import { tuneEslParser } from './esl-parser';
 import type { MediaEndpoint, MediaServer, SipRequest, SipResponse, SipServer } from './sip';
 
 /**
@@ -160,6 +161,7 @@ export interface FreeswitchConnection {
 /** Keeps one event-socket connection to FreeSWITCH, reconnecting with capped backoff. */
 export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, readiness: Readiness, logger: Logger): FreeswitchConnection {
   const log = logger.child({ component: 'freeswitch' });
+  tuneEslParser();
   const mrf = new Mrf(drachtio.raw);
   let current: { raw: Mrf.MediaServer; lean: MediaServer } | undefined;
   let closed = false;

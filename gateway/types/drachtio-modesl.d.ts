@@ -1,8 +1,17 @@
-/** drachtio-modesl ships no declarations; this covers the event class connections.ts builds (lib/esl/Event.js). */
+/**
+ * drachtio-modesl ships no declarations; this covers what connections.ts and esl-parser.ts use
+ * (lib/esl/Event.js, lib/esl/Parser.js).
+ */
 declare module 'drachtio-modesl' {
   class Event {
     /** An event made of these headers. */
-    constructor(headers: Record<string, string>);
+    constructor(headers: Record<string, unknown>, body?: string);
     getHeader(name: string): string | undefined;
+    addHeader(name: string, value: string): string;
+  }
+
+  /** Turns what an event socket sends into Events; its internals are typed where they are patched. */
+  class Parser {
+    constructor(socket: import('node:events').EventEmitter);
   }
 }
