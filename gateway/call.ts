@@ -401,7 +401,7 @@ export class Call implements RegisteredCall {
   private async connectToJigasi(): Promise<boolean> {
     const pin = this.pin!;
     const callerEndpoint = this.callerEndpoint!;
-    // Not awaited: it plays until Jigasi answers and uuid_break stops it.
+    // Not awaited: it plays until Jigasi answers and stopPlaying() ends it.
     callerEndpoint.play(playlist([this.deps.prompts.file('connecting'), RINGBACK])).catch(() => undefined);
 
     const jigasiEndpoint = await this.guard(this.jigasiEndpointCreation!);
@@ -433,11 +433,11 @@ export class Call implements RegisteredCall {
     } catch (error) {
       if (!(error instanceof JigasiUnreachable)) throw error;
       this.log.error({ attempts: error.attempts }, 'no Jigasi reachable');
-      await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
+      await this.guard(callerEndpoint.stopPlaying());
       return false;
     }
     await this.guard(jigasiEndpoint.modify(answered.dialog.remote.sdp));
-    await this.guard(callerEndpoint.api('uuid_break', `${callerEndpoint.uuid} all`));
+    await this.guard(callerEndpoint.stopPlaying());
     // Listeners, and everyone in a start-muted room, are muted before the bridge, so the room
     // never hears them; Jigasi is told so the room shows them muted.
     const startMuted = pin.role === 'listener' || pin.startMuted;

@@ -126,18 +126,38 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
         'Channel-Unique-ID': channelData.getHeader('Channel-Unique-ID') ?? '',
       });
       // Not awaited: FreeSWITCH handles an event socket's commands in order, and a channel that
-      // hangs up right now would never send the reply. A bridge-only endpoint needs no
-      // EXECUTE_COMPLETE: the one its parked socket application sends when bridged was ~11 KB
-      // of the event text per call.
+      // hangs up right now would never send the reply.
       const unsubscribed = options?.bridgeOnly ? `CHANNEL_EXECUTE_COMPLETE ${UNSUBSCRIBED_ENDPOINT_EVENTS}` : UNSUBSCRIBED_ENDPOINT_EVENTS;
       endpoint.conn.sendRecv(`nixevent ${unsubscribed}`, () => undefined);
+      // FreeSWITCH reports the end of every application with every channel variable (~12 KB).
+      // Nobody waits for the end of a stopped playback, of the parked socket application a
+      // bridge ends, or of the hangup destroy() runs, and a bridge-only endpoint runs nothing
+      // else: the reports are off from a stop (on a bridge-only endpoint from the start) until
+      // the next application, and the command that turns them on goes out before it.
+      let applicationEndsReported = !options?.bridgeOnly;
+      const reportApplicationEnds = (on: boolean) => {
+        if (on === applicationEndsReported) return;
+        applicationEndsReported = on;
+        endpoint.conn.sendRecv(`${on ? 'event json' : 'nixevent'} CHANNEL_EXECUTE_COMPLETE`, () => undefined);
+      };
+      const execute = endpoint.execute.bind(endpoint);
+      // fsmrf's own applications pass a callback: every argument goes through.
+      endpoint.execute = (...args) => {
+        reportApplicationEnds(true);
+        return execute(...args);
+      };
+      const stopPlaying = async () => {
+        reportApplicationEnds(false);
+        await endpoint.api('uuid_break', `${endpoint.uuid} all`);
+      };
       // fsmrf's modify() follows the re-INVITE with uuid_set_media_stats and a uuid_dump of every
       // channel variable (~10 KB to parse) to refresh SDP fields the call never reads again.
       endpoint.modify = (sdp) => endpoint.dialog.modify(sdp);
-      // A channel's last events (the hangup's EXECUTE_COMPLETE, the HANGUP call state) repeat
-      // every variable and nobody reads them: fsmrf's destroy() resolves on FreeSWITCH's BYE.
+      // The HANGUP call state repeats every variable too and nobody reads it: fsmrf's destroy()
+      // resolves on FreeSWITCH's BYE.
       const destroy = endpoint.destroy.bind(endpoint);
       endpoint.destroy = () => {
+        endpoint.execute = execute;
         if (endpoint.connected) endpoint.conn.sendRecv('nixevent CHANNEL_EXECUTE_COMPLETE CHANNEL_CALLSTATE', () => undefined);
         return destroy();
       };
@@ -147,7 +167,7 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
       const commandsTaken = async () => {
         await endpoint.api('uuid_exists', endpoint.uuid);
       };
-      return Object.assign(endpoint, { receiveKeys, commandsTaken }) as unknown as MediaEndpoint;
+      return Object.assign(endpoint, { receiveKeys, commandsTaken, stopPlaying }) as unknown as MediaEndpoint;
     },
   };
 }

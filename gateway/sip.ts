@@ -105,6 +105,8 @@ export interface MediaEndpoint {
   /** A FreeSWITCH API command with this endpoint's connection; resolves with its event. */
   api(command: string, args?: string | string[]): Promise<unknown>;
   execute(app: string, arg?: string): Promise<unknown>;
+  /** Stops what plays (uuid_break all). The promise of the stopped play never settles. */
+  stopPlaying(): Promise<void>;
   bridge(other: MediaEndpoint): Promise<void>;
   /** Parks both legs of this endpoint's bridge (uuid_transfer -both park). */
   unbridge(): Promise<void>;

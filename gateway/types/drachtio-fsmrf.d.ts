@@ -26,6 +26,8 @@ declare module 'drachtio-fsmrf' {
       readonly connected: boolean;
       readonly uuid: string;
       api(command: string, args?: string | string[]): Promise<unknown>;
+      /** Runs a FreeSWITCH application; play() and playCollect() run theirs through it, with a callback. */
+      execute(app: string, arg?: string, callback?: (error: Error | null, event: unknown) => void): Promise<unknown>;
       modify(sdp: string): Promise<unknown>;
       destroy(): Promise<void>;
     }

@@ -11,6 +11,8 @@ import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, P
  *   (type-ahead), "#" ends the entry, collection stops at `max` digits, an entry that does not
  *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
  * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them, uuid_break stops playback;
+ * - stopPlaying() is uuid_break after the gateway's adapter turned off FreeSWITCH's reports of
+ *   an application's end: the stopped play never settles;
  * - file_string://a!b plays a, then b;
  * - a key raises a "dtmf" event only once receiveKeys() subscribed to FreeSWITCH's DTMF events;
  * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
@@ -47,12 +49,14 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   readMuted = false;
   /** Files mixed into what the caller hears (uuid_displace). */
   readonly displaced: string[] = [];
+  /** Calls of stopPlaying(). */
+  stops = 0;
   /** Calls of destroy() by the app. */
   destroyCalls = 0;
   /** Hang-ups that came from FreeSWITCH's side. */
   hungUpByFreeswitch = 0;
   private readonly keys: string[] = [];
-  private breakPlayback?: () => void;
+  private breakPlayback?: (how: 'broken' | 'stopped') => void;
   private keyArrived?: () => void;
   private dead = false;
   private receivingKeys = false;
@@ -97,12 +101,12 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.played.push(files);
     if (this.dead) return new Promise(() => undefined);
     const endless = files.some((entry) => entry.includes('loops=-1'));
-    await new Promise<void>((resolve) => {
+    const end = await new Promise<'played' | 'broken' | 'stopped'>((resolve) => {
       this.breakPlayback = resolve;
-      if (!endless) setTimeout(resolve, PLAYBACK_MS * this.timeScale);
+      if (!endless) setTimeout(() => resolve('played'), PLAYBACK_MS * this.timeScale);
     });
     this.breakPlayback = undefined;
-    if (this.dead) return new Promise(() => undefined);
+    if (this.dead || end === 'stopped') return new Promise(() => undefined);
     return { playbackSeconds: '1' };
   }
 
@@ -165,7 +169,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.apiCalls.push({ command, args });
     if (this.dead) throw new Error('endpoint no longer active');
     const argText = Array.isArray(args) ? args.join(' ') : (args ?? '');
-    if (command === 'uuid_break') this.breakPlayback?.();
+    if (command === 'uuid_break') this.breakPlayback?.('broken');
     if (command === 'uuid_flush_dtmf') this.keys.length = 0;
     if (command === 'uuid_recv_dtmf') this.pressKeys(argText.split(' ')[1] ?? '');
     if (command === 'uuid_audio') this.readMuted = / start read mute /.test(` ${argText} `);
@@ -179,6 +183,13 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.executed.push({ app, arg });
     await tick();
     return {};
+  }
+
+  async stopPlaying(): Promise<void> {
+    this.stops++;
+    if (this.dead) throw new Error('endpoint no longer active');
+    this.breakPlayback?.('stopped');
+    await tick();
   }
 
   async bridge(other: MediaEndpoint): Promise<void> {
@@ -202,7 +213,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   async destroy(): Promise<void> {
     this.destroyCalls++;
     this.dead = true;
-    this.breakPlayback?.();
+    this.breakPlayback?.('broken');
     await tick();
   }
 
