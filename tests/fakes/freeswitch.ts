@@ -10,7 +10,7 @@ import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, P
  * - playCollect is play_and_get_digits: keys already queued stop the prompt and count
  *   (type-ahead), "#" ends the entry, collection stops at `max` digits, an entry that does not
  *   match `regexp` comes back as invalidDigits; without keys it times out with no digits;
- * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them, uuid_break stops playback;
+ * - uuid_recv_dtmf queues keys, uuid_flush_dtmf drops them;
  * - stopPlaying() is uuid_break after the gateway's adapter turned off FreeSWITCH's reports of
  *   an application's end: the stopped play never settles;
  * - file_string://a!b plays a, then b;
@@ -56,7 +56,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   /** Hang-ups that came from FreeSWITCH's side. */
   hungUpByFreeswitch = 0;
   private readonly keys: string[] = [];
-  private breakPlayback?: (how: 'broken' | 'stopped') => void;
+  private stopPlayback?: () => void;
   private keyArrived?: () => void;
   private dead = false;
   private receivingKeys = false;
@@ -101,11 +101,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.played.push(files);
     if (this.dead) return new Promise(() => undefined);
     const endless = files.some((entry) => entry.includes('loops=-1'));
-    const end = await new Promise<'played' | 'broken' | 'stopped'>((resolve) => {
-      this.breakPlayback = resolve;
+    const end = await new Promise<'played' | 'stopped'>((resolve) => {
+      this.stopPlayback = () => resolve('stopped');
       if (!endless) setTimeout(() => resolve('played'), PLAYBACK_MS * this.timeScale);
     });
-    this.breakPlayback = undefined;
+    this.stopPlayback = undefined;
     if (this.dead || end === 'stopped') return new Promise(() => undefined);
     return { playbackSeconds: '1' };
   }
@@ -169,7 +169,6 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.apiCalls.push({ command, args });
     if (this.dead) throw new Error('endpoint no longer active');
     const argText = Array.isArray(args) ? args.join(' ') : (args ?? '');
-    if (command === 'uuid_break') this.breakPlayback?.('broken');
     if (command === 'uuid_flush_dtmf') this.keys.length = 0;
     if (command === 'uuid_recv_dtmf') this.pressKeys(argText.split(' ')[1] ?? '');
     if (command === 'uuid_audio') this.readMuted = / start read mute /.test(` ${argText} `);
@@ -188,7 +187,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   async stopPlaying(): Promise<void> {
     this.stops++;
     if (this.dead) throw new Error('endpoint no longer active');
-    this.breakPlayback?.('stopped');
+    this.stopPlayback?.();
     await tick();
   }
 
@@ -213,7 +212,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   async destroy(): Promise<void> {
     this.destroyCalls++;
     this.dead = true;
-    this.breakPlayback?.('broken');
+    this.stopPlayback?.();
     await tick();
   }
 
