@@ -126,8 +126,8 @@ export interface EndpointOptions {
   /** Without remoteSdp the endpoint is created 3pcc: its local SDP is an offer. */
   remoteSdp?: string;
   /**
-   * The endpoint is only ever bridged: FreeSWITCH runs no application on it (play, playCollect
-   * and execute never complete), so it does not send the event that ends each application.
+   * The endpoint is only ever bridged: FreeSWITCH does not report the end of an application on
+   * it (each report ~12 KB) until an application runs, which turns the reports on first.
    */
   bridgeOnly?: boolean;
 }
