@@ -8,7 +8,8 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: "prepare" would build before the sources are here; better-sqlite3 is built on its own.
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json ./
-COPY service service
+COPY core core
+COPY app app
 COPY provisioning provisioning
 COPY gateway gateway
 RUN npm run build && npm prune --omit=dev
@@ -30,4 +31,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # V8's young generation grows to 48 MB under call load; 2 MB semi-spaces halve the RSS per call
 # at the same CPU (bench/RESULTS.md). npm start, the e2e suite and bench:sip use the same flags.
-CMD ["node", "--max-semi-space-size=2", "dist/service/main.js"]
+CMD ["node", "--max-semi-space-size=2", "dist/app/main.js"]

@@ -14,7 +14,7 @@ import autocannon from 'autocannon';
 import jwt from 'jsonwebtoken';
 import { PinResolver } from '../provisioning/pin-resolver';
 import { SqliteStore } from '../provisioning/store/sqlite';
-import { startFlags } from '../tests/e2e/stack';
+import { startFlags } from '../tools/testbed/stack';
 
 const SECRET = 'bench-secret-that-is-long-enough-0123456789';
 const MUC = 'conference.meet.example.org';
@@ -35,7 +35,7 @@ async function freePort(): Promise<number> {
 async function startServer(dbPath: string, port: number): Promise<ChildProcess> {
   const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
-  const child = spawn(process.execPath, [...startFlags(), 'dist/service/main.js'], {
+  const child = spawn(process.execPath, [...startFlags(), 'dist/app/main.js'], {
     env: {
       ...process.env,
       JWT_SECRET: SECRET,

@@ -9,9 +9,9 @@
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tests/e2e/rtp-pcap';
-import { callerScenario, jigasiScenario } from '../tests/e2e/scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway, type SippRun } from '../tests/e2e/stack';
+import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tools/testbed/rtp-pcap';
+import { callerScenario, jigasiScenario } from '../tools/testbed/scenarios';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway, type SippRun } from '../tools/testbed/stack';
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);

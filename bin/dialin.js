@@ -3,7 +3,7 @@
 const path = require('node:path');
 const fs = require('node:fs');
 
-const compiled = path.join(__dirname, '..', 'dist', 'service', 'cli.js');
+const compiled = path.join(__dirname, '..', 'dist', 'app', 'cli.js');
 if (!fs.existsSync(compiled)) {
   process.stderr.write('dialin: the project is not built yet; run "npm run build" first\n');
   process.exit(1);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallerIdMode, Language, TrustedSources } from '../service/config';
-import { maskCallerNumber } from '../service/privacy';
+import type { CallerIdMode, Language, TrustedSources } from '../core/config';
+import { maskCallerNumber } from '../core/privacy';
 import type { LiveCallView } from '../provisioning/live-calls';
 import type { PinResolution } from '../provisioning/pin-resolver';
 import type { CallOutcome } from '../provisioning/store/store';

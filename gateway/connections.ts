@@ -3,8 +3,8 @@ import Srf from 'drachtio-srf';
 import Mrf from 'drachtio-fsmrf';
 import { Event as EslEvent } from 'drachtio-modesl';
 import type { Logger } from 'pino';
-import type { Config } from '../service/config';
-import type { Readiness } from '../service/readiness';
+import type { Config } from '../core/config';
+import type { Readiness } from '../core/readiness';
 import { tuneEslParser } from './esl-parser';
 import type { MediaEndpoint, MediaServer, SipRequest, SipResponse, SipServer } from './sip';
 

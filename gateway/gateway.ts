@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PinResolver } from '../provisioning/pin-resolver';
 import type { Store } from '../provisioning/store/store';
-import type { Config } from '../service/config';
-import type { Readiness } from '../service/readiness';
+import type { Config } from '../core/config';
+import type { Readiness } from '../core/readiness';
 import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch } from './connections';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { TrustedSources } from '../service/config';
+import type { TrustedSources } from '../core/config';
 
 /** What happens to an INVITE before any media is touched (SPEC §4 steps 1–2). */
 export type ScreeningVerdict =

@@ -7,7 +7,7 @@ export interface LiveCallView {
   room: string | null;
   pinId: string | null;
   label: string | null;
-  /** Masked (service/privacy.ts). */
+  /** Masked (core/privacy.ts). */
   caller: string;
   state: string;
   muted: boolean;

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { callerDigits } from '../service/privacy';
+import { callerDigits } from '../core/privacy';
 import { roomJid } from './room-name';
 import type { PinRole, Store } from './store/store';
 

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
-import type { AuthConfig } from '../../service/config';
+import type { AuthConfig } from '../../core/config';
 import { ApiError } from './errors';
 
 export type Scope = 'dialin:read' | 'dialin:admin';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Metrics } from '../../service/metrics';
-import { redactUrl } from '../../service/privacy';
+import type { Metrics } from '../../core/metrics';
+import { redactUrl } from '../../core/privacy';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 

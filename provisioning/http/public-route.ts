@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Metrics } from '../../service/metrics';
+import type { Metrics } from '../../core/metrics';
 import { corsFor } from './cors';
 import { answerFor, errorBody, noRoute } from './errors';
 import { observeExchange } from './exchange';

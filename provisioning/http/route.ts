@@ -1,6 +1,6 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import type { AuthConfig } from '../../service/config';
+import type { AuthConfig } from '../../core/config';
 import { requireScope, type Scope } from './auth';
 import { ApiError } from './errors';
 

@@ -1,6 +1,6 @@
-import type { Config } from '../../service/config';
-import type { Metrics } from '../../service/metrics';
-import type { Readiness } from '../../service/readiness';
+import type { Config } from '../../core/config';
+import type { Metrics } from '../../core/metrics';
+import type { Readiness } from '../../core/readiness';
 import type { PinDirectory } from '../directory';
 import type { LiveCalls } from '../live-calls';
 import type { Store } from '../store/store';

@@ -83,7 +83,7 @@ export interface CallRecord {
   outcome: CallOutcome | null;
   room: string | null;
   pinId: string | null;
-  /** Always masked (service/privacy.ts); the full number is never stored. */
+  /** Always masked (core/privacy.ts); the full number is never stored. */
   caller: string;
 }
 

@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtmfPcapDurationMs, writeDtmfPcap } from './rtp-pcap';
-import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from './scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from './stack';
+import { dtmfPcapDurationMs, writeDtmfPcap } from '../../tools/testbed/rtp-pcap';
+import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from '../../tools/testbed/stack';
 
 interface Case {
   name: string;

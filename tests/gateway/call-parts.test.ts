@@ -1,4 +1,4 @@
-import { loadConfig } from '../../service/config';
+import { loadConfig } from '../../core/config';
 import { callerNumberOf, displayNameFor } from '../../gateway/caller-id';
 import { digitFromInfo } from '../../gateway/dtmf-relay';
 import { JigasiPool } from '../../gateway/jigasi';

@@ -1,6 +1,6 @@
 import { JigasiPool } from '../../gateway/jigasi';
 import { checkJigasiHealth } from '../../gateway/jigasi-health';
-import { createLogger } from '../../service/logger';
+import { createLogger } from '../../core/logger';
 import { LogCapture } from '../support/service';
 
 describe('Jigasi health checks by SIP OPTIONS', () => {

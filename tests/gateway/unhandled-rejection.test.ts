@@ -8,7 +8,7 @@ import { join } from 'node:path';
 function runWithUnhandledRejection(rejection: string): { status: number | null; output: string } {
   const script = `
     const { unhandledRejectionHandler } = require(${JSON.stringify(join(__dirname, '../../gateway/connections'))});
-    const { createLogger } = require(${JSON.stringify(join(__dirname, '../../service/logger'))});
+    const { createLogger } = require(${JSON.stringify(join(__dirname, '../../core/logger'))});
     process.on('unhandledRejection', unhandledRejectionHandler(createLogger('info')));
     Promise.reject(${rejection});
     setTimeout(() => { process.stdout.write('still running\\n'); }, 100);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { RegisteredCall } from '../../gateway/call-registry';
 import type { LiveCallView } from '../../provisioning/live-calls';
-import { maskCallerNumber } from '../../service/privacy';
+import { maskCallerNumber } from '../../core/privacy';
 import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, type TestService } from '../support/service';
 
 /** A live call as the registry holds it; records whether an administrator kicked it. */

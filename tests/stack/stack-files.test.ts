@@ -149,7 +149,7 @@ describe('.env.example', () => {
   const documented = new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]+)=/gm)].map((match) => match[1]));
 
   it('lists every variable the service reads', () => {
-    const configSource = readFileSync(join(ROOT, 'service', 'config.ts'), 'utf8');
+    const configSource = readFileSync(join(ROOT, 'core', 'config.ts'), 'utf8');
     const read = new Set([...configSource.matchAll(/\(env, '([A-Z][A-Z0-9_]+)'/g)].map((match) => match[1]));
     expect(read.size).toBeGreaterThan(25);
     expect([...read].filter((name) => !documented.has(name))).toEqual([]);

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import jwt from 'jsonwebtoken';
-import { loadConfig, type Config, type Env } from '../../service/config';
-import { createLogger } from '../../service/logger';
-import { startService, type RunningService } from '../../service/service';
+import { loadConfig, type Config, type Env } from '../../core/config';
+import { createLogger } from '../../core/logger';
+import { startService, type RunningService } from '../../app/service';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789';
 export const MUC = 'conference.meet.example.org';

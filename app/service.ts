@@ -7,10 +7,10 @@ import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
 import { PinResolver } from '../provisioning/pin-resolver';
 import { SqliteStore } from '../provisioning/store/sqlite';
-import type { Config } from './config';
-import { scheduleMaintenance } from './maintenance';
-import { createMetrics } from './metrics';
-import { Readiness } from './readiness';
+import type { Config } from '../core/config';
+import { scheduleMaintenance } from '../provisioning/maintenance';
+import { createMetrics } from '../core/metrics';
+import { Readiness } from '../core/readiness';
 
 export interface RunningService {
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080 */

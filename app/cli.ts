@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { SqliteStore } from '../provisioning/store/sqlite';
-import { ConfigError, loadAuthConfig, loadDbPath, type Env } from './config';
+import { ConfigError, loadAuthConfig, loadDbPath, type Env } from '../core/config';
 
 /** The `dialin` command line: SPEC §1. Returns the exit code instead of exiting, for tests. */
 

@@ -1,4 +1,4 @@
-import { callerDigits, maskCallerNumber, redactUrl } from '../../service/privacy';
+import { callerDigits, maskCallerNumber, redactUrl } from '../../core/privacy';
 
 describe('caller numbers', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { unhandledRejectionHandler } from '../gateway/connections';
-import { ConfigError, loadConfig } from './config';
-import { createLogger } from './logger';
+import { ConfigError, loadConfig } from '../core/config';
+import { createLogger } from '../core/logger';
 import { startService } from './service';
 
 async function main(): Promise<void> {

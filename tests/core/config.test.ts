@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../service/config';
+import { ConfigError, loadConfig } from '../../core/config';
 import { testEnv } from '../support/service';
 
 describe('configuration from the environment', () => {

@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { PinDirectory } from '../../provisioning/directory';
 import { PinResolver } from '../../provisioning/pin-resolver';
 import { SqliteStore } from '../../provisioning/store/sqlite';
-import { createLogger } from '../../service/logger';
-import { runMaintenance } from '../../service/maintenance';
+import { createLogger } from '../../core/logger';
+import { runMaintenance } from '../../provisioning/maintenance';
 import { LogCapture, MUC, tempDir } from '../support/service';
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { PinDirectory } from '../provisioning/directory';
-import type { PinResolver } from '../provisioning/pin-resolver';
-import type { Store } from '../provisioning/store/store';
+import type { PinDirectory } from './directory';
+import type { PinResolver } from './pin-resolver';
+import type { Store } from './store/store';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;

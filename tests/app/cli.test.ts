@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { runCli } from '../../service/cli';
+import { runCli } from '../../app/cli';
 import { TEST_SECRET, jsonInit, startTestService, tempDir, testEnv } from '../support/service';
 
 function capture() {

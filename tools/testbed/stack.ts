@@ -89,7 +89,7 @@ export async function startGateway(work: string, overrides: Record<string, strin
   const dbPath = join(work, 'gateway.sqlite');
   const log: string[] = [];
   const nodeFlags = [...startFlags(), ...(env.GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/service/main.js'], {
+  const child = spawn(process.execPath, [...nodeFlags, 'dist/app/main.js'], {
     cwd: ROOT,
     env: {
       ...env,
