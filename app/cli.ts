@@ -123,7 +123,7 @@ export async function runCli(argv: string[], env: Env = process.env, io: CliOutp
         loadDotEnv(env);
         return await backupDatabase(rest, env, io);
       case 'serve':
-        require('./main');
+        await import('./main');
         return 0;
       case undefined:
       case 'help':

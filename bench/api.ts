@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     report('PIN create (POST)', create);
 
     const store = new SqliteStore(dbPath);
-    const pins = (await Promise.all((await store.listRooms()).map((room) => store.listPins(room.name)))).flat().map((pin) => pin.pin);
+    const pins = (await Promise.all((await store.listRooms()).map(async (room) => store.listPins(room.name)))).flat().map((pin) => pin.pin);
     process.stdout.write(`PINs in the directory: ${pins.length}\n`);
 
     let next = 0;

@@ -182,7 +182,8 @@ async function main(): Promise<void> {
       let peakBridged = 0;
       let peakRssKb = before.rssKb;
       let running = true;
-      void caller.exit.then(() => (running = false));
+      const stopSampling = () => (running = false);
+      caller.exit.then(stopSampling, stopSampling);
       let peakBusy = 0;
       let second = machineBusy();
       // sipp waits forever for an answer that never comes; the bench must end and say which calls hung.

@@ -271,7 +271,7 @@ export class Call implements RegisteredCall {
    * at once: the 200 OK leaves only when FreeSWITCH holds the first entry (none: locked out).
    */
   private async answer(): Promise<PendingEntry | undefined> {
-    await this.endpointOnceMoreIfFailed('caller', () => this.createCallerEndpoint());
+    await this.endpointOnceMoreIfFailed('caller', async () => this.createCallerEndpoint());
     const firstEntry = await this.startEntry(['greeting', 'enter-pin']);
     await this.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: this.callerEndpoint!.local.sdp }), (dialog) => {
       this.caller = dialog;
@@ -284,12 +284,12 @@ export class Call implements RegisteredCall {
     this.log.info('answered');
     // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
     // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
-    this.jigasiEndpointCreation = this.endpointOnceMoreIfFailed('Jigasi leg', () => this.createJigasiEndpoint());
+    this.jigasiEndpointCreation = this.endpointOnceMoreIfFailed('Jigasi leg', async () => this.createJigasiEndpoint());
     this.jigasiEndpointCreation.catch(() => undefined);
     return firstEntry;
   }
 
-  private createCallerEndpoint(): Promise<MediaEndpoint> {
+  private async createCallerEndpoint(): Promise<MediaEndpoint> {
     return this.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
       this.callerEndpoint = created;
       created.on('destroy', () => {
@@ -299,7 +299,7 @@ export class Call implements RegisteredCall {
     });
   }
 
-  private createJigasiEndpoint(): Promise<MediaEndpoint> {
+  private async createJigasiEndpoint(): Promise<MediaEndpoint> {
     return this.own(this.media().createEndpoint({ bridgeOnly: true }), (created) => {
       this.jigasiEndpoint = created;
       created.on('destroy', () => {
@@ -592,7 +592,7 @@ export class Call implements RegisteredCall {
   }
 
   /** Tells Jigasi the caller's mute state; resolves with its answer (true when it did not answer). */
-  private askJigasi(audio: boolean): Promise<boolean> {
+  private async askJigasi(audio: boolean): Promise<boolean> {
     const id = randomUUID();
     return new Promise((resolve) => {
       const timer = setTimeout(() => settle(true), MUTE_RESPONSE_TIMEOUT_MS);
@@ -725,7 +725,7 @@ export class Call implements RegisteredCall {
   }
 
   /** Waits for an operation unless the call is hung up first. */
-  private guard<T>(operation: Promise<T>): Promise<T> {
+  private async guard<T>(operation: Promise<T>): Promise<T> {
     if (this.hangUpReason !== undefined) {
       operation.catch(() => undefined);
       return Promise.reject(new CallEnded(this.hangUpReason));

@@ -1,5 +1,5 @@
 import type { CallerIdMode, Language } from '../core/config';
-import { callerDigits, maskCallerNumber } from '../core/privacy';
+import { callerDigits } from '../core/privacy';
 import type { ParsedNameAddr } from './sip';
 
 const PHONE_WORD: Record<Language, string> = { de: 'Telefon', en: 'Phone' };

@@ -44,7 +44,7 @@ export function unhandledRejectionHandler(logger: Logger): (reason: unknown) => 
 export interface DrachtioConnection {
   srf: SipServer;
   /** OPTIONS to a URI; the final status, or null while drachtio-server is not connected. */
-  ping(uri: string): Promise<number | null>;
+  ping: (uri: string) => Promise<number | null>;
   onInvite(handler: (req: SipRequest, res: SipResponse) => void): void;
   onLost(handler: () => void): void;
   /** The raw Srf, for drachtio-fsmrf (it sends its INVITEs to FreeSWITCH through it). */
@@ -83,12 +83,13 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
     connected = false;
     for (const handler of lostHandlers) handler();
   });
-  srf.connect({
+  // Declared to return a promise, but returns nothing at run time: the "connect" event reports.
+  (srf as unknown as { connect(options: object): void }).connect({
     host: config.drachtio.host,
     port: config.drachtio.port,
     secret: config.drachtio.secret,
     reconnect: { retryMaxDelay: RECONNECT_MAX_DELAY_MS },
-  } as unknown as Srf.SrfConfig);
+  });
   (srf as unknown as { options(handler: (req: unknown, res: SipResponse) => void): void }).options((_req, res) => res.send(200));
 
   const request = srf as unknown as { request(uri: string, options: { method: string }): Promise<EventEmitter> };
@@ -142,7 +143,7 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
       };
       const execute = endpoint.execute.bind(endpoint);
       // fsmrf's own applications pass a callback: every argument goes through.
-      endpoint.execute = (...args) => {
+      endpoint.execute = async (...args) => {
         reportApplicationEnds(true);
         return execute(...args);
       };
@@ -152,11 +153,11 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
       };
       // fsmrf's modify() follows the re-INVITE with uuid_set_media_stats and a uuid_dump of every
       // channel variable (~10 KB to parse) to refresh SDP fields the call never reads again.
-      endpoint.modify = (sdp) => endpoint.dialog.modify(sdp);
+      endpoint.modify = async (sdp) => endpoint.dialog.modify(sdp);
       // The HANGUP call state repeats every variable too and nobody reads it: fsmrf's destroy()
       // resolves on FreeSWITCH's BYE.
       const destroy = endpoint.destroy.bind(endpoint);
-      endpoint.destroy = () => {
+      endpoint.destroy = async () => {
         endpoint.execute = execute;
         if (endpoint.connected) endpoint.conn.sendRecv('nixevent CHANNEL_EXECUTE_COMPLETE CHANNEL_CALLSTATE', () => undefined);
         return destroy();
@@ -174,7 +175,7 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
 
 export interface FreeswitchConnection {
   /** The connected media server, or undefined while FreeSWITCH is down. */
-  current(): MediaServer | undefined;
+  current: () => MediaServer | undefined;
   close(): void;
 }
 
@@ -195,42 +196,44 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
     delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS);
   };
 
-  async function attempt(): Promise<void> {
-    try {
-      const mediaServer = await mrf.connect({
-        address: config.freeswitch.host,
-        port: config.freeswitch.port,
-        secret: config.freeswitch.secret,
-        listenAddress: config.freeswitch.listenAddress,
-        advertisedAddress: config.freeswitch.advertisedAddress,
-        profile: 'drachtio_mrf',
-      });
-      if (closed) {
-        mediaServer.disconnect();
-        return;
-      }
-      current = { raw: mediaServer, lean: leanEndpoints(mediaServer) };
-      delay = RECONNECT_FIRST_DELAY_MS;
-      reported = false;
-      readiness.markUp('freeswitch');
-      log.info({ host: config.freeswitch.host }, 'connected to FreeSWITCH');
-      mediaServer.once('end', () => {
-        current = undefined;
-        readiness.markDown('freeswitch', 'event socket closed');
-        log.error('lost FreeSWITCH; reconnecting');
-        mediaServer.disconnect();
-        schedule();
-      });
-      mediaServer.on('error', (error: Error) => log.warn({ err: error.message }, 'FreeSWITCH error'));
-    } catch (error) {
+  async function connectOnce(): Promise<void> {
+    const mediaServer = await mrf.connect({
+      address: config.freeswitch.host,
+      port: config.freeswitch.port,
+      secret: config.freeswitch.secret,
+      listenAddress: config.freeswitch.listenAddress,
+      advertisedAddress: config.freeswitch.advertisedAddress,
+      profile: 'drachtio_mrf',
+    });
+    if (closed) {
+      mediaServer.disconnect();
+      return;
+    }
+    current = { raw: mediaServer, lean: leanEndpoints(mediaServer) };
+    delay = RECONNECT_FIRST_DELAY_MS;
+    reported = false;
+    readiness.markUp('freeswitch');
+    log.info({ host: config.freeswitch.host }, 'connected to FreeSWITCH');
+    mediaServer.once('end', () => {
+      current = undefined;
+      readiness.markDown('freeswitch', 'event socket closed');
+      log.error('lost FreeSWITCH; reconnecting');
+      mediaServer.disconnect();
+      schedule();
+    });
+    mediaServer.on('error', (error: Error) => log.warn({ err: error.message }, 'FreeSWITCH error'));
+  }
+
+  function attempt(): void {
+    connectOnce().catch((error: unknown) => {
       readiness.markDown('freeswitch', (error as Error).message);
       log[reported ? 'debug' : 'warn']({ err: (error as Error).message }, 'cannot reach FreeSWITCH; retrying');
       reported = true;
       schedule();
-    }
+    });
   }
 
-  void attempt();
+  attempt();
   return {
     current: () => current?.lean,
     close: () => {

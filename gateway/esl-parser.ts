@@ -19,6 +19,7 @@ import { Event as EslEvent, Parser as EslParser } from 'drachtio-modesl';
 export function tuneEslParser(): void {
   const prototype = EslParser.prototype as unknown as ParserInternals;
   if (tuned.has(prototype)) return;
+  assertPatchable(prototype);
   tuned.add(prototype);
 
   const parseEvent = prototype._parseEvent;
@@ -28,7 +29,8 @@ export function tuneEslParser(): void {
       case 'text/event-json':
         try {
           fields = JSON.parse(body ?? '') as Record<string, unknown>;
-          if (fields['Content-Length']) fields['Content-Length'] = parseInt(String(fields['Content-Length']), 10);
+          const length = fields['Content-Length'];
+          if (typeof length === 'string' || typeof length === 'number') fields['Content-Length'] = parseInt(String(length), 10);
         } catch (error) {
           this.emit('error', error);
         }
@@ -68,13 +70,30 @@ export function tuneEslParser(): void {
 const tuned = new WeakSet<object>();
 const NOTHING_BUFFERED = Buffer.alloc(0);
 
+/** The private methods of drachtio-modesl 1.3.1's Parser that the tuning replaces or calls. */
 interface ParserInternals {
   buffer: Buffer;
-  _onData(data: Buffer): void;
-  _parseEvent(headers: Record<string, unknown>, body?: string): void;
-  _parsePlainBody(text: string): Record<string, unknown>;
-  _parseHeaderText(text: string): Record<string, unknown>;
-  emit(name: string, ...args: unknown[]): boolean;
+  _onData: (this: ParserInternals, data: Buffer) => void;
+  _parseEvent: (this: ParserInternals, headers: Record<string, unknown>, body?: string) => void;
+  _parsePlainBody: (this: ParserInternals, text: string) => Record<string, unknown>;
+  _parseHeaderText: (this: void, text: string) => Record<string, unknown>;
+  emit: (this: ParserInternals, name: string, ...args: unknown[]) => boolean;
+}
+
+const PATCHED_METHODS = ['_onData', '_parseEvent', '_parsePlainBody', '_parseHeaderText'] as const;
+
+/**
+ * An upgrade of drachtio-modesl that renames or drops one of these would leave the tuning as
+ * dead code that silently replaces nothing, or calls into nothing: refuse to start instead.
+ */
+export function assertPatchable(prototype: object): void {
+  const missing = PATCHED_METHODS.filter((name) => typeof (prototype as Record<string, unknown>)[name] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(
+      `drachtio-modesl's Parser lacks ${missing.join(', ')}: gateway/esl-parser.ts was written for drachtio-modesl 1.3.1 ` +
+        '(package.json pins it); recheck the tuning against the installed version before upgrading',
+    );
+  }
 }
 
 /** What `new Event(fields, body)` makes, in one pass. */

@@ -15,7 +15,7 @@ export type OptionsPing = (uri: string) => Promise<number | undefined | null>;
 const JIGASI_HEALTH_INTERVAL_MS = 30_000;
 const JIGASI_HEALTH_TIMEOUT_MS = 5_000;
 
-function withTimeout(ping: Promise<number | undefined | null>, ms: number): Promise<number | undefined | null> {
+async function withTimeout(ping: Promise<number | undefined | null>, ms: number): Promise<number | undefined | null> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
   return Promise.race([ping.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
@@ -40,7 +40,9 @@ export async function checkJigasiHealth(pool: JigasiPool, ping: OptionsPing, log
 /** Checks now and every interval; returns the function that stops it. */
 export function watchJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, intervalMs = JIGASI_HEALTH_INTERVAL_MS): () => void {
   const log = logger.child({ component: 'jigasi-health' });
-  const run = () => void checkJigasiHealth(pool, ping, log);
+  const run = () => {
+    checkJigasiHealth(pool, ping, log).catch((error: unknown) => log.error({ err: error }, 'Jigasi health check failed'));
+  };
   run();
   const timer = setInterval(run, intervalMs);
   timer.unref();

@@ -92,7 +92,7 @@ function headersFor(invite: JigasiInvite): Record<string, string> {
  * INVITEs one instance; resolves with the dialog, rejects with the SIP status (or 408 on our
  * timeout). `register` receives a handle to cancel it while it rings.
  */
-function inviteOne(srf: SipServer, uri: string, invite: JigasiInvite, register: (pending: PendingInvite) => void): Promise<SipDialog> {
+async function inviteOne(srf: SipServer, uri: string, invite: JigasiInvite, register: (pending: PendingInvite) => void): Promise<SipDialog> {
   let sent: SipRequest | undefined;
   let cancelled = false;
   const cancel = () => {

@@ -63,7 +63,7 @@ export class PinDirectory {
     this.now = options.now ?? Date.now;
   }
 
-  listRooms() {
+  async listRooms() {
     return this.store.listRooms();
   }
 
@@ -119,11 +119,11 @@ export class PinDirectory {
     await this.audit(actor, 'pin.delete', id);
   }
 
-  audit(actor: string, action: string, target: string): Promise<void> {
+  async audit(actor: string, action: string, target: string): Promise<void> {
     return this.store.appendAudit({ at: this.now(), sub: actor, action, target });
   }
 
-  listAudit(limit: number, beforeId?: number) {
+  async listAudit(limit: number, beforeId?: number) {
     return this.store.listAudit(limit, beforeId);
   }
 
@@ -148,7 +148,7 @@ export class PinDirectory {
   }
 
   /** Deletes mapper-made PINs nobody dialled for MAPPER_PIN_TTL_DAYS. */
-  purgeUnusedMapperPins(): Promise<number> {
+  async purgeUnusedMapperPins(): Promise<number> {
     return this.store.purgeUnusedMapperPins(this.now() - this.options.mapperPinTtlDays * DAY_MS);
   }
 

@@ -26,9 +26,10 @@ export async function runMaintenance(parts: MaintenanceParts): Promise<void> {
 
 /** Runs maintenance now and then hourly; the timer does not keep the process alive. */
 export function scheduleMaintenance(parts: MaintenanceParts): () => void {
-  const run = () =>
+  const run = () => {
     runMaintenance(parts).catch((error: unknown) => parts.logger.error({ err: error }, 'maintenance failed'));
-  void run();
+  };
+  run();
   const timer = setInterval(run, MAINTENANCE_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);

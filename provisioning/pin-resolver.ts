@@ -80,16 +80,16 @@ export class PinResolver {
     return failures >= this.options.pinFailuresPerHour;
   }
 
-  recordFailure(callerNumber: string | undefined): Promise<void> {
+  async recordFailure(callerNumber: string | undefined): Promise<void> {
     return this.store.recordPinFailure(this.callerKey(callerNumber), this.now());
   }
 
-  recordSuccess(pinId: string): Promise<void> {
+  async recordSuccess(pinId: string): Promise<void> {
     return this.store.markPinUsed(pinId, this.now());
   }
 
   /** Failures older than an hour no longer count; keeping them would only keep data. */
-  purgeOldFailures(): Promise<number> {
+  async purgeOldFailures(): Promise<number> {
     return this.store.purgePinFailures(this.now() - HOUR_MS);
   }
 

@@ -22,7 +22,7 @@ const API_VERSION = '1.0.0';
 
 export interface HttpApi {
   /** The HTTP server's request listener. */
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
   /** What serves the rest, for checks that read its router. */
   express: Express;
   /** "get /conferenceMapper"…: what is answered before Express. */
@@ -35,7 +35,7 @@ function observed(deps: ApiDependencies, logger: Logger): RequestHandler {
       logger,
       metrics: deps.metrics,
       logging: QUIET_PATHS.has(req.path) ? 'off' : 'info',
-      route: () => (req.route?.path as string | undefined) ?? 'unmatched',
+      route: () => ((req.route as { path?: string } | undefined)?.path) ?? 'unmatched',
     });
     next();
   };

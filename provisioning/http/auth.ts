@@ -11,7 +11,7 @@ function grants(scopes: string[], needed: Scope): boolean {
 }
 
 function scopesOf(payload: JwtPayload): string[] {
-  const claim = payload.scope ?? payload.scp;
+  const claim: unknown = payload.scope ?? payload.scp;
   if (typeof claim === 'string') return claim.split(' ').filter(Boolean);
   if (Array.isArray(claim)) return claim.filter((item): item is string => typeof item === 'string');
   return [];

@@ -21,7 +21,7 @@ export interface PublicRouteSpec<Query extends z.ZodType = z.ZodType> extends Ro
 }
 
 export function definePublicRoute<Query extends z.ZodType>(spec: PublicRouteSpec<Query>): PublicRouteSpec {
-  return spec as unknown as PublicRouteSpec;
+  return spec;
 }
 
 function writeJson(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
@@ -70,7 +70,10 @@ export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metr
         writeJson(req, res, 404, errorBody(noRoute(req.method, route.path)));
         return true;
       }
-      void respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1), requestId);
+      respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1), requestId).catch((error: unknown) => {
+        logger.error({ err: error, requestId }, 'could not answer a public request');
+        res.destroy();
+      });
       return true;
     },
   };

@@ -37,7 +37,7 @@ export interface RouteCall<Body, Query> {
 }
 
 export function defineRoute<Body extends z.ZodType, Query extends z.ZodType>(spec: RouteSpec<Body, Query>): RouteSpec {
-  return spec as unknown as RouteSpec;
+  return spec;
 }
 
 /** zod issues as one readable sentence: "label: Too big: expected string to have <=64 characters". */

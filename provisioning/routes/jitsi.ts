@@ -71,7 +71,7 @@ export function jitsiRoutes({ directory, config }: ApiDependencies, now: () => n
       summary: "Jitsi Meet's conference mapper: ?conference=room@muc gives the room's PIN, ?id=PIN gives the room",
       query: mapperQuery,
       responses: { 200: 'the mapping', 404: 'unknown MUC domain, or no PIN and auto-creation is off', 429: 'too many lookups' },
-      answer: ({ query, client }) => {
+      answer: async ({ query, client }) => {
         if (query.id !== undefined) return byPin(query.id, client);
         if (query.conference !== undefined) return byConference(query.conference, client);
         throw new ApiError(400, 'malformed-request', 'pass ?conference=room@muc or ?id=PIN');

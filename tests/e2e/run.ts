@@ -241,7 +241,7 @@ async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Prom
   const during = testCase.during?.(gateway).catch((error: unknown) => problems.push((error as Error).message));
   const callerExit = await Promise.race([caller.exit, sleep(90_000).then(() => -1)]);
   await during;
-  const jigasiExits = await Promise.all(jigasis.map((run) => (run ? Promise.race([run.exit, sleep(10_000).then(() => -1)]) : 0)));
+  const jigasiExits = await Promise.all(jigasis.map(async (run) => (run ? Promise.race([run.exit, sleep(10_000).then(() => -1)]) : 0)));
   caller.kill();
   jigasis.forEach((run) => run?.kill());
   if (callerExit !== 0) problems.push(`caller sipp exited ${callerExit} (see ${work}/caller-errors.log)`);

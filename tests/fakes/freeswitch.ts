@@ -25,11 +25,11 @@ import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, P
  * Time is compressed: FreeSWITCH's millisecond timeouts pass `timeScale` times faster.
  */
 
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+const tick = async () => new Promise<void>((resolve) => setImmediate(resolve));
 /** How long a playback lasts, in FreeSWITCH's (compressed) milliseconds. */
 const PLAYBACK_MS = 20_000;
 /** FreeSWITCH reads a command off the event socket a moment after it was sent, in order. */
-const commandRead = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+const commandRead = async () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
 const playedFiles = (file: string): string[] => (file.startsWith('file_string://') ? file.slice('file_string://'.length).split('!') : [file]);
 

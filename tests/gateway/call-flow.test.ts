@@ -213,7 +213,7 @@ describe('a caller without a valid PIN', () => {
     const { done } = h.invite();
     const caller = await callerEndpoint(h);
     const dialog = h.srf.uasDialogs[0]!;
-    const responses = await Promise.all(Array.from({ length: 10_000 }, (_, i) => dialog.receiveInfo('application/dtmf-relay', `Signal=${i % 10}\r\nDuration=100`)));
+    const responses = await Promise.all(Array.from({ length: 10_000 }, async (_, i) => dialog.receiveInfo('application/dtmf-relay', `Signal=${i % 10}\r\nDuration=100`)));
     expect(responses.every((response) => response.finalStatus === 200)).toBe(true);
     const injected = caller.apiCalls.filter((call) => call.command === 'uuid_recv_dtmf').length;
     expect(injected).toBeGreaterThan(0);

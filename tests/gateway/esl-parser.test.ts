@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Parser as TunedParser } from 'drachtio-modesl';
-import { tuneEslParser } from '../../gateway/esl-parser';
+import { assertPatchable, tuneEslParser } from '../../gateway/esl-parser';
 
 /**
  * The tuned drachtio-modesl parser against an untouched copy of the same library, fed the same
@@ -30,6 +31,8 @@ function feed(ParserClass: new (socket: EventEmitter) => unknown, chunks: Buffer
 function untouchedParser(): new (socket: EventEmitter) => unknown {
   let parser: (new (socket: EventEmitter) => unknown) | undefined;
   jest.isolateModules(() => {
+    // A second, untouched instance of the module can only be had through require inside isolateModules.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     parser = (require('drachtio-modesl') as { Parser: new (socket: EventEmitter) => unknown }).Parser;
   });
   return parser!;
@@ -103,6 +106,23 @@ describe("drachtio-modesl's event-socket parser, tuned", () => {
     expect(split).toHaveLength(0);
     (waiting as unknown as { _onData(data: Buffer): void })._onData(event.subarray(event.length - cut));
     expect(split).toHaveLength(1);
+  });
+
+  it('refuses to start on a drachtio-modesl whose Parser lacks a method the tuning replaces', () => {
+    const upgraded = Object.create(untouchedParser().prototype as object) as Record<string, unknown>;
+    expect(() => assertPatchable(upgraded)).not.toThrow();
+    upgraded._parseEvent = undefined;
+
+    expect(() => assertPatchable(upgraded)).toThrow(/Parser lacks _parseEvent: gateway\/esl-parser.ts was written for drachtio-modesl 1.3.1/);
+  });
+
+  it('is patched on the exact drachtio-modesl and drachtio-fsmrf versions package.json pins', () => {
+    const manifest = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as { version: string; dependencies: Record<string, string> };
+    const pinned = manifest(join(__dirname, '../../package.json')).dependencies;
+    const installed = (name: string) => manifest(require.resolve(`${name}/package.json`)).version;
+
+    expect(pinned['drachtio-modesl']).toBe(installed('drachtio-modesl'));
+    expect(pinned['drachtio-fsmrf']).toBe(installed('drachtio-fsmrf'));
   });
 
   it('is the parser drachtio-fsmrf uses: both resolve the same drachtio-modesl', () => {

@@ -236,7 +236,7 @@ describe("Jigasi's INFO messages", () => {
     const c = await inConference();
     const bodies = ['{"type":', 'not json', '{"t":99,"d":{}}', '[]', '{"type":"muteRequest"}'];
     for (const body of bodies) expect((await c.jigasi.receiveInfo('application/json', body)).finalStatus).toBe(200);
-    const many = await Promise.all(Array.from({ length: 100 }, () => c.jigasi.receiveInfo('application/json', '{"i":1,"t":15,"d":true}')));
+    const many = await Promise.all(Array.from({ length: 100 }, async () => c.jigasi.receiveInfo('application/json', '{"i":1,"t":15,"d":true}')));
     expect(many.every((response) => response.finalStatus === 200)).toBe(true);
     expect(c.caller.readMuted).toBe(false);
     expect(c.h.registry.list()[0]!.state).toBe('bridged');

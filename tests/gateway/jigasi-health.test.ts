@@ -24,7 +24,7 @@ describe('Jigasi health checks by SIP OPTIONS', () => {
 
   it('counts an instance that never answers as down after the timeout', async () => {
     const pool = new JigasiPool(['sip:silent', 'sip:ok']);
-    const ping = (uri: string) => (uri === 'sip:ok' ? Promise.resolve(200) : new Promise<number>(() => undefined));
+    const ping = async (uri: string) => (uri === 'sip:ok' ? Promise.resolve(200) : new Promise<number>(() => undefined));
     await checkJigasiHealth(pool, ping, logger, 20);
     expect(pool.isDown('sip:silent')).toBe(true);
     expect(pool.order()).toEqual(['sip:ok', 'sip:silent']);

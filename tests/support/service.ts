@@ -56,7 +56,7 @@ export async function startTestService(dbPath: string, overrides: Env = {}): Pro
     ...service,
     config,
     logs,
-    request(path, init = {}) {
+    async request(path, init = {}) {
       const { token, headers, ...rest } = init;
       return fetch(`${service.url}${path}`, {
         ...rest,

@@ -21,7 +21,7 @@ export const MUC = 'conference.meet.example.org';
 export const JIGASI_PORTS = [5091, 5092];
 const SECRET = randomBytes(24).toString('hex');
 
-function reachable(host: string, port: number): Promise<boolean> {
+async function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = connect({ host, port, timeout: 1000 });
     socket.once('connect', () => {
@@ -44,7 +44,7 @@ export async function preflight(): Promise<string[]> {
   return problems;
 }
 
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((done) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
@@ -53,10 +53,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+export const sleep = async (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf). */
-export function freeswitchApi(command: string): Promise<string> {
+export async function freeswitchApi(command: string): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esl = require('drachtio-modesl') as { Connection: new (host: string, port: number, password: string, ready: () => void) => EslConnection };
   interface EslConnection {
@@ -109,8 +109,8 @@ export async function startGateway(work: string, overrides: Record<string, strin
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 75; attempt++) {
     try {
