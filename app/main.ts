@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { unhandledRejectionHandler } from '../gateway/connections';
 import { ConfigError, loadConfig } from '../core/config';
 import { createLogger } from '../core/logger';
+import { createMetrics } from '../core/metrics';
+import { uncaughtExceptionHandler, unhandledRejectionHandler } from './process-errors';
 import { startService } from './service';
 
 async function main(): Promise<void> {
@@ -17,8 +18,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  process.on('unhandledRejection', unhandledRejectionHandler(logger));
-  const service = await startService(config, logger);
+  const metrics = createMetrics();
+  const processErrors = { logger, unexpectedErrors: metrics.unexpectedErrors, exit: (code: number) => process.exit(code) };
+  process.on('unhandledRejection', unhandledRejectionHandler(processErrors));
+  process.on('uncaughtException', uncaughtExceptionHandler(processErrors));
+  const service = await startService(config, logger, { sip: true, metrics });
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     service.stop().then(

@@ -9,7 +9,7 @@ import { PinResolver } from '../provisioning/pin-resolver';
 import { SqliteStore } from '../provisioning/store/sqlite';
 import type { Config } from '../core/config';
 import { scheduleMaintenance } from '../provisioning/maintenance';
-import { createMetrics } from '../core/metrics';
+import { createMetrics, type Metrics } from '../core/metrics';
 import { Readiness } from '../core/readiness';
 
 export interface RunningService {
@@ -30,6 +30,8 @@ const SIP_DEPENDENCIES = ['drachtio', 'freeswitch'];
 export interface ServiceOptions {
   /** false: HTTP API and storage only, no connection to drachtio-server or FreeSWITCH (tests of the API). */
   sip: boolean;
+  /** The process's metrics, when the caller already counts into them (app/main.ts). */
+  metrics?: Metrics;
 }
 
 /** Starts storage, the PIN directory, the HTTP API and the SIP gateway in this process. */
@@ -48,7 +50,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   });
   const calls = new CallRegistry();
   const readiness = new Readiness(SIP_DEPENDENCIES);
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   const http = createHttpApi({ config, directory, liveCalls: calls, readiness, metrics, store }, logger);
 
   if (config.sipTrustedSources.entries.length === 0) {

@@ -36,6 +36,12 @@ export function createMetrics() {
       help: 'Calls in progress',
       registers: [registry],
     }),
+    unexpectedErrors: new Counter({
+      name: 'dialin_unexpected_errors_total',
+      help: 'Errors nothing expected: in a call (which it ended) or anywhere in the process (logged, survived)',
+      labelNames: ['boundary'] as const,
+      registers: [registry],
+    }),
     pinToJigasiInvite: new Histogram({
       name: 'dialin_pin_to_jigasi_invite_seconds',
       help: 'From the end of PIN entry (the "#") to the INVITE leaving for Jigasi',

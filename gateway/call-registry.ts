@@ -1,15 +1,11 @@
 import type { LiveCallView, LiveCalls } from '../provisioning/live-calls';
+import type { HangUpReason } from './call-outcome';
 
 /** A call as the registry holds it: something that can describe itself and be hung up. */
 export interface RegisteredCall {
   readonly id: string;
   view(): LiveCallView;
-  /** An administrator hangs the call up (DELETE /api/v1/calls/{id}). */
-  kick(): void;
-  /** drachtio-server went away: nothing can be signalled any more, so the call just ends. */
-  abandon(): void;
-  /** The service stops: the call is hung up on every side. */
-  end(): void;
+  hangUp(reason: HangUpReason): void;
 }
 
 /** The calls in progress on this node; feeds GET/DELETE /api/v1/calls and MAX_CALLS. */
@@ -32,21 +28,23 @@ export class CallRegistry implements LiveCalls {
     return [...this.calls.values()].map((call) => call.view());
   }
 
+  /** drachtio-server went away: nothing can be signalled any more, so every call just ends. */
   abandonAll(): void {
-    for (const call of [...this.calls.values()]) call.abandon();
+    for (const call of [...this.calls.values()]) call.hangUp('signalling-lost');
   }
 
-  /** Hangs every call up and resolves once all have ended, or after `withinMs`. */
+  /** The service stops: every call is hung up on every side; resolves once all have ended, or after `withinMs`. */
   async endAll(withinMs: number): Promise<void> {
-    for (const call of [...this.calls.values()]) call.end();
+    for (const call of [...this.calls.values()]) call.hangUp('service-stopping');
     const deadline = Date.now() + withinMs;
     while (this.calls.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
+  /** An administrator hangs the call up (DELETE /api/v1/calls/{id}). */
   hangUp(id: string): boolean {
     const call = this.calls.get(id);
     if (!call) return false;
-    call.kick();
+    call.hangUp('kicked');
     return true;
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import type { Readiness } from '../core/readiness';
 import { tuneEslParser } from './esl-parser';
-import type { MediaEndpoint, MediaServer, SipRequest, SipResponse, SipServer } from './sip';
+import { FreeswitchRefused, type MediaEndpoint, type MediaServer, type SipRequest, type SipResponse, type SipServer } from './sip';
 
 /**
  * The two servers the gateway drives: drachtio-server (SIP) and FreeSWITCH (media). Both are
@@ -26,20 +26,6 @@ const RECONNECT_FIRST_DELAY_MS = 250;
  */
 // FreeSWITCH reads every name after CUSTOM as a custom subclass, so CUSTOM goes last.
 const UNSUBSCRIBED_ENDPOINT_EVENTS = 'CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP DETECTED_TONE DTMF CUSTOM conference::maintenance';
-
-/**
- * drachtio-fsmrf gives up on an endpoint FreeSWITCH did not connect back within 4 s and sends
- * its BYE without awaiting it (lib/mediaserver.js, timeoutFn). When FreeSWITCH has ended that
- * dialog meanwhile, drachtio-server answers "unable to find dialog" (drachtio-srf's ENODIALOG)
- * and nobody catches the rejection: under load that stopped the whole service. Only that race
- * is logged and dropped; any other unhandled rejection still ends the process.
- */
-export function unhandledRejectionHandler(logger: Logger): (reason: unknown) => void {
-  return (reason) => {
-    if ((reason as { code?: unknown } | null | undefined)?.code !== 'ENODIALOG') throw reason;
-    logger.warn({ err: reason }, 'a library ended a SIP dialog drachtio-server had already closed');
-  };
-}
 
 export interface DrachtioConnection {
   srf: SipServer;
@@ -113,8 +99,12 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   };
 }
 
-/** The media server as the call sees it: endpoints without the events and reads the call never uses. */
-function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
+/**
+ * The media server as the call sees it (gateway/sip.ts): endpoints without the events and reads
+ * the call never uses, API commands that fail on FreeSWITCH's "-ERR", and a teardown that also
+ * ends when FreeSWITCH is gone.
+ */
+export function leanEndpoints(mediaServer: Pick<Mrf.MediaServer, 'createEndpoint'>): MediaServer {
   return {
     createEndpoint: async (options) => {
       const endpoint = (await mediaServer.createEndpoint({ remoteSdp: options?.remoteSdp })) as Mrf.Endpoint;
@@ -143,34 +133,60 @@ function leanEndpoints(mediaServer: Mrf.MediaServer): MediaServer {
       };
       const execute = endpoint.execute.bind(endpoint);
       // fsmrf's own applications pass a callback: every argument goes through.
-      endpoint.execute = async (...args) => {
+      endpoint.execute = (...args) => {
         reportApplicationEnds(true);
         return execute(...args);
       };
+      // fsmrf's api() resolves with FreeSWITCH's reply whatever it says.
+      const command = async (name: string, args: string) => {
+        const reply = ((await endpoint.api(name, args)) as EslEvent).getBody();
+        if (reply.startsWith('-ERR')) throw new FreeswitchRefused(name, reply.trim());
+        return reply;
+      };
       const stopPlaying = async () => {
         reportApplicationEnds(false);
-        await endpoint.api('uuid_break', `${endpoint.uuid} all`);
+        await command('uuid_break', `${endpoint.uuid} all`);
       };
       // fsmrf's modify() follows the re-INVITE with uuid_set_media_stats and a uuid_dump of every
-      // channel variable (~10 KB to parse) to refresh SDP fields the call never reads again.
-      endpoint.modify = async (sdp) => endpoint.dialog.modify(sdp);
-      // The HANGUP call state repeats every variable too and nobody reads it: fsmrf's destroy()
-      // resolves on FreeSWITCH's BYE.
+      // channel variable (~10 KB to parse) to refresh endpoint.local and endpoint.remote, which
+      // the call reads only before (the SDP it offers Jigasi): after this modify they are stale,
+      // and reading them is an error rather than a silently wrong answer.
+      endpoint.modify = async (sdp) => {
+        const answer = await endpoint.dialog.modify(sdp);
+        forbidReading(endpoint, 'local');
+        forbidReading(endpoint, 'remote');
+        return answer;
+      };
+      // The HANGUP call state repeats every variable too and nobody reads it. fsmrf's destroy()
+      // resolves on FreeSWITCH's BYE, which never comes when FreeSWITCH was killed: the end of the
+      // endpoint's event-socket connection ends it too (fsmrf emits nothing then, since its own
+      // destroy() already marked the endpoint disconnected).
       const destroy = endpoint.destroy.bind(endpoint);
       endpoint.destroy = async () => {
         endpoint.execute = execute;
-        if (endpoint.connected) endpoint.conn.sendRecv('nixevent CHANNEL_EXECUTE_COMPLETE CHANNEL_CALLSTATE', () => undefined);
-        return destroy();
+        if (!endpoint.connected) return destroy();
+        const connectionEnded = new Promise<void>((resolve) => endpoint.conn.once('esl::end', () => resolve()));
+        endpoint.conn.sendRecv('nixevent CHANNEL_EXECUTE_COMPLETE CHANNEL_CALLSTATE', () => undefined);
+        await Promise.race([destroy(), connectionEnded]);
       };
       const receiveKeys = () => endpoint.conn.sendRecv('event json DTMF', () => undefined);
       // The event socket answers an API command only after the commands before it (a sendmsg
       // reply means the application is queued on the channel); uuid_exists is the cheapest.
       const commandsTaken = async () => {
-        await endpoint.api('uuid_exists', endpoint.uuid);
+        await command('uuid_exists', endpoint.uuid);
       };
-      return Object.assign(endpoint, { receiveKeys, commandsTaken, stopPlaying }) as unknown as MediaEndpoint;
+      return Object.assign(endpoint, { command, receiveKeys, commandsTaken, stopPlaying }) as unknown as MediaEndpoint;
     },
   };
+}
+
+function forbidReading(endpoint: object, property: 'local' | 'remote'): void {
+  Object.defineProperty(endpoint, property, {
+    configurable: true,
+    get() {
+      throw new Error(`endpoint.${property} is not refreshed after modify() (gateway/connections.ts): read it before`);
+    },
+  });
 }
 
 export interface FreeswitchConnection {

@@ -52,28 +52,28 @@ export function startGateway({ config, resolver, store, registry, readiness, met
   const freeswitch = connectFreeswitch(config, drachtio, readiness, logger);
 
   let stopping = false;
+  const settings = callSettings(config);
+  // Each INVITE's call is its own error boundary; whatever escapes it is logged, never fatal.
+  const unexpected = (error: unknown) => {
+    metrics.unexpectedErrors.inc({ boundary: 'call' });
+    log.error({ err: error }, 'a call failed outside its own error handling');
+  };
   drachtio.onInvite((req, res) => {
     if (stopping) {
       res.send(503);
       return;
     }
-    const call = new Call(
-      {
-        srf: drachtio.srf,
-        mediaServer: freeswitch.current,
-        directory: resolver,
-        records: store,
-        registry,
-        jigasi,
-        prompts,
-        settings: callSettings(config),
-        metrics,
-        logger,
-      },
-      req,
-      res,
-    );
-    void call.run();
+    try {
+      const call = new Call(
+        { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger },
+        req,
+        res,
+      );
+      call.run().catch(unexpected);
+    } catch (error) {
+      unexpected(error);
+      if (!res.finalResponseSent) res.send(500);
+    }
   });
   drachtio.onLost(() => registry.abandonAll());
   const stopHealthChecks =

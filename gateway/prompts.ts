@@ -64,4 +64,14 @@ export class PromptSet {
   file(id: PromptId): string {
     return this.files.get(id)!;
   }
+
+  /**
+   * Several prompts (and tones) as one FreeSWITCH playback. fsmrf would otherwise run a "set
+   * playback_delimiter" application first, and every application costs two events carrying all
+   * channel variables.
+   */
+  playlist(...items: Array<PromptId | `tone_stream://${string}`>): string {
+    const files = items.map((item) => (item.startsWith('tone_stream://') ? item : this.file(item as PromptId)));
+    return files.length === 1 ? files[0]! : `file_string://${files.join('!')}`;
+  }
 }

@@ -6,6 +6,10 @@
  * drachtio-fsmrf lib/mediaserver.js, endpoint.js.
  */
 
+/** A listener as node's EventEmitter types it, so the real emitters and the fakes both fit. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- node:events declares listeners with any[]
+export type EventListener = (...args: any[]) => void;
+
 export interface ParsedNameAddr {
   name?: string;
   uri: string;
@@ -24,6 +28,7 @@ export interface SipRequest {
   /** Throws when the header is absent or unparseable. */
   getParsedHeader(header: string): ParsedNameAddr;
   on(event: 'cancel', listener: () => void): unknown;
+  off(event: string, listener: EventListener): unknown;
   /** For requests we sent (cbRequest of createUAC): sends CANCEL. */
   cancel(): void;
 }
@@ -49,6 +54,7 @@ export interface SipDialog {
   request(options: { method: string; headers?: Record<string, string>; body?: string }): Promise<SipResponseMessage>;
   on(event: 'destroy', listener: () => void): unknown;
   on(event: 'info', listener: (req: SipRequest, res: SipResponse) => void): unknown;
+  off(event: string, listener: EventListener): unknown;
 }
 
 export interface UacOptions {
@@ -102,9 +108,12 @@ export interface MediaEndpoint {
    * so an application sent is queued on the channel. Until it runs, the parked channel drops keys.
    */
   commandsTaken(): Promise<void>;
-  /** A FreeSWITCH API command with this endpoint's connection; resolves with its event. */
-  api(command: string, args?: string | string[]): Promise<unknown>;
-  execute(app: string, arg?: string): Promise<unknown>;
+  /**
+   * A FreeSWITCH API command over this endpoint's connection; resolves with FreeSWITCH's reply,
+   * rejects with FreeswitchRefused on "-ERR …" (a channel already gone: "-ERR No such channel!"),
+   * and with drachtio-fsmrf's "endpoint no longer active" once the connection has ended.
+   */
+  command(name: string, args: string): Promise<string>;
   /** Stops what plays (uuid_break all). The promise of the stopped play never settles. */
   stopPlaying(): Promise<void>;
   bridge(other: MediaEndpoint): Promise<void>;
@@ -120,6 +129,7 @@ export interface MediaEndpoint {
   receiveKeys(): void;
   /** A key FreeSWITCH decoded from the caller's RFC 2833/4733 events, once receiveKeys() was called. */
   on(event: 'dtmf', listener: (event: { dtmf: string }) => void): unknown;
+  off(event: string, listener: EventListener): unknown;
 }
 
 export interface EndpointOptions {
@@ -134,6 +144,17 @@ export interface EndpointOptions {
 
 export interface MediaServer {
   createEndpoint(options?: EndpointOptions): Promise<MediaEndpoint>;
+}
+
+/** FreeSWITCH answered an API command with "-ERR …". */
+export class FreeswitchRefused extends Error {
+  constructor(
+    readonly command: string,
+    readonly reply: string,
+  ) {
+    super(`FreeSWITCH refused ${command}: ${reply}`);
+    this.name = 'FreeswitchRefused';
+  }
 }
 
 export interface SipError {

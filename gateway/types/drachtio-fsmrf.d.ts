@@ -18,6 +18,10 @@ declare module 'drachtio-fsmrf' {
       /** drachtio-modesl's outbound event-socket connection for this channel. */
       conn: {
         sendRecv(command: string, callback: (reply: unknown) => void): void;
+        /** "esl::end": the event socket closed (the channel is gone, or FreeSWITCH is). */
+        once(event: 'esl::end', listener: () => void): void;
+        /** "esl::end": the event socket closed (the channel is gone, or FreeSWITCH is). */
+        once(event: 'esl::end', listener: () => void): void;
         /** The CHANNEL_DATA event FreeSWITCH sent on connecting; getInfo() returns it. */
         channelData: { getHeader(name: string): string | undefined };
       };
@@ -25,11 +29,15 @@ declare module 'drachtio-fsmrf' {
       dialog: { modify(sdp: string): Promise<unknown> };
       readonly connected: boolean;
       readonly uuid: string;
+      /** Resolves with drachtio-modesl's Event of FreeSWITCH's reply, "-ERR …" included. */
+      /** Resolves with drachtio-modesl's Event of FreeSWITCH's reply, "-ERR …" included. */
       api(command: string, args?: string | string[]): Promise<unknown>;
       /** Runs a FreeSWITCH application; play() and playCollect() run theirs through it, with a callback. */
-      execute(app: string, arg?: string, callback?: (error: Error | null, event: unknown) => void): Promise<unknown>;
+      execute(app: string, arg?: string, callback?: (error: Error | null, event: unknown) => void): unknown;
       modify(sdp: string): Promise<unknown>;
       destroy(): Promise<void>;
+      readonly local: { sdp: string };
+      readonly remote: { sdp: string };
     }
 
     class MediaServer extends EventEmitter {
@@ -45,4 +53,13 @@ declare module 'drachtio-fsmrf' {
   }
 
   export = Mrf;
+}
+
+/** drachtio-fsmrf's Endpoint class, constructed directly only by tests of the adapter in connections.ts. */
+declare module 'drachtio-fsmrf/lib/endpoint' {
+  import type Mrf from 'drachtio-fsmrf';
+
+  const Endpoint: new (conn: unknown, dialog: unknown, mediaServer: unknown, options?: object) => Mrf.Endpoint;
+  type Endpoint = Mrf.Endpoint;
+  export = Endpoint;
 }

@@ -5,7 +5,6 @@ import { MIGRATIONS } from './migrations';
 import {
   PinTakenError,
   type AuditEntry,
-  type CallOutcome,
   type CallRecord,
   type NewPin,
   type PinChanges,
@@ -46,7 +45,7 @@ interface CallRow {
   id: string;
   started_at: number;
   ended_at: number | null;
-  outcome: CallOutcome | null;
+  outcome: string | null;
   room: string | null;
   pin_id: string | null;
   caller: string;
@@ -339,7 +338,7 @@ export class SqliteStore implements Store {
     this.statements.insertCall.run(record);
   }
 
-  async finishCallRecord(id: string, endedAt: number, outcome: CallOutcome, room: string | null, pinId: string | null) {
+  async finishCallRecord(id: string, endedAt: number, outcome: string, room: string | null, pinId: string | null) {
     this.statements.finishCall.run({ id, endedAt, outcome, room, pinId });
   }
 

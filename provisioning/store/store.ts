@@ -62,25 +62,12 @@ export interface PinWithRoom extends PinRecord {
   roomStartMuted: boolean;
 }
 
-export type CallOutcome =
-  | 'answered-no-pin'
-  | 'pin-failed'
-  | 'locked-out'
-  | 'not-open'
-  | 'jigasi-failed'
-  /** FreeSWITCH could not give the call its media before the conference (e.g. no endpoint). */
-  | 'media-failed'
-  | 'completed'
-  | 'cancelled'
-  | 'kicked'
-  /** The gateway was stopped during the call and hung it up. */
-  | 'service-stopped';
-
 export interface CallRecord {
   id: string;
   startedAt: number;
   endedAt: number | null;
-  outcome: CallOutcome | null;
+  /** How the call ended, in the gateway's words (gateway/call-outcome.ts); null while it goes on. */
+  outcome: string | null;
   room: string | null;
   pinId: string | null;
   /** Always masked (core/privacy.ts); the full number is never stored. */
@@ -130,7 +117,7 @@ export interface Store {
   purgeUnusedMapperPins(before: number): Promise<number>;
 
   insertCallRecord(record: CallRecord): Promise<void>;
-  finishCallRecord(id: string, endedAt: number, outcome: CallOutcome, room: string | null, pinId: string | null): Promise<void>;
+  finishCallRecord(id: string, endedAt: number, outcome: string, room: string | null, pinId: string | null): Promise<void>;
   listCallRecords(limit: number): Promise<CallRecord[]>;
   purgeCallRecords(startedBefore: number): Promise<number>;
 

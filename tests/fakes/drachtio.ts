@@ -14,13 +14,22 @@ import type {
  * Fakes of drachtio-srf's Srf, Request, Response and Dialog, behaving as the real ones do
  * (lib/srf.js, request.js, response.js, dialog.js of drachtio-srf 5):
  * - a Request emits "cancel" once when the caller CANCELs; createUAS then rejects with 487;
- * - Dialog#destroy sends BYE and emits nothing; a BYE from the far end emits "destroy";
+ * - Dialog#destroy sends BYE, resolves when the BYE is answered (`byeAnsweredAfterMs`; drachtio-
+ *   server answers it itself with 408 after 32 s when the far end is silent) and emits nothing; a
+ *   BYE from the far end emits "destroy" and removes every listener;
+ * - Dialog#request resolves with the far end's answer whatever its status (`requestStatus`), and
+ *   rejects once the dialog is gone, as drachtio-server no longer knows it (ENODIALOG);
  * - createUAC rejects with a SipError {status, reason} and with 487 after Request#cancel;
  * - everything resolves asynchronously, as answers come over the network.
  * They never replace the end-to-end suite against a real drachtio-server.
  */
 
 const tick = async () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** What drachtio-srf rejects with for a request on a dialog drachtio-server no longer has. */
+function noSuchDialog(): Error {
+  return Object.assign(new Error('Server error: unable to find dialog for dialog id provided'), { code: 'ENODIALOG' });
+}
 
 export class FakeSipError extends Error {
   constructor(
@@ -118,6 +127,10 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   byesSent = 0;
   /** BYEs the far end sent. */
   byesReceived = 0;
+  /** How long the far end takes to answer our BYE. */
+  byeAnsweredAfterMs = 0;
+  /** The status the far end answers our requests (INFO) with. */
+  requestStatus = 200;
   readonly requests: Array<{ method: string; headers?: Record<string, string>; body?: string }> = [];
 
   constructor(
@@ -137,16 +150,27 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   }
 
   async destroy(): Promise<unknown> {
-    if (this.byesReceived > 0) throw new Error('dialog already ended by the far end');
+    if (this.endings > 0) throw noSuchDialog();
     this.byesSent++;
-    await tick();
+    await new Promise((resolve) => setTimeout(resolve, this.byeAnsweredAfterMs).unref());
     return {};
   }
 
   async request(options: { method: string; headers?: Record<string, string>; body?: string }): Promise<SipResponseMessage> {
     this.requests.push(options);
     await tick();
-    return { status: 200, get: () => undefined };
+    if (this.endings > 0) throw noSuchDialog();
+    return { status: this.requestStatus, get: () => undefined };
+  }
+
+  /** Offers sent in re-INVITEs (Dialog#modify, as drachtio-fsmrf sends them to FreeSWITCH). */
+  readonly modifies: string[] = [];
+
+  async modify(sdp: string): Promise<string> {
+    this.modifies.push(sdp);
+    await tick();
+    if (this.endings > 0) throw new Error('invalid request to modify a completed dialog');
+    return `v=0 answer-to(${sdp})`;
   }
 
   /** The far end hangs up: drachtio answers the BYE and emits "destroy". */

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, PlayCollectResult } from '../../gateway/sip';
+import { FreeswitchRefused, type EndpointOptions, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type PlayCollectResult } from '../../gateway/sip';
 
 /**
  * Fakes of drachtio-fsmrf's MediaServer and Endpoint (lib/mediaserver.js, lib/endpoint.js of
- * drachtio-fsmrf 4.1), with the FreeSWITCH behaviour the call flow relies on:
+ * drachtio-fsmrf 4.1) as the gateway's adapter (gateway/connections.ts) presents them, with the
+ * FreeSWITCH behaviour the call flow relies on:
  * - a channel drops the keys that arrive while no play_and_get_digits holds it (FreeSWITCH's
  *   park loop dequeues and discards them); playCollect holds it once FreeSWITCH has read it,
  *   which commandsTaken() waits for;
@@ -17,11 +18,19 @@ import type { EndpointOptions, MediaEndpoint, MediaServer, PlayCollectOptions, P
  * - a key raises a "dtmf" event only once receiveKeys() subscribed to FreeSWITCH's DTMF events;
  * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
  *   mixes a file into what the caller hears, both without touching a bridge;
+ * - FreeSWITCH can refuse a command (`refuse`): command() rejects with FreeswitchRefused, and
+ *   bridge/unbridge reject with the "-ERR …" reply as fsmrf does;
+ * - once FreeSWITCH hung the channel up, commands are refused ("-ERR No such channel!"), the
+ *   bridge and modify fail, and play and playCollect never settle (the real ESL callback never
+ *   fires), which is why the gateway races them against the call's end; once the event-socket
+ *   connection is gone every command rejects with fsmrf's "endpoint no longer active";
+ * - destroy() waits for FreeSWITCH's BYE (`byeDelayMs`; never while `byeWithheld`, as from a
+ *   FreeSWITCH that was killed, until the connection ends) and emits nothing; a hang-up from
+ *   FreeSWITCH, or its connection ending before destroy(), emits "destroy";
+ * - after modify(), `local` is stale: the adapter's lean modify does not refresh it, so the
+ *   fake throws, as the adapter does, when anything reads it;
  * - bridgeOnly is only recorded: the real endpoint starts with application ends unreported and
- *   the gateway's adapter turns them on before any application, so applications still run;
- * - Endpoint#destroy hangs up and emits nothing; a hang-up from FreeSWITCH emits "destroy";
- * - after FreeSWITCH hung up a channel, play and playCollect never settle (the real ESL
- *   callback never fires), which is why the gateway races them against the call's end.
+ *   the gateway's adapter turns them on before any application, so applications still run.
  * Time is compressed: FreeSWITCH's millisecond timeouts pass `timeScale` times faster.
  */
 
@@ -30,6 +39,7 @@ const tick = async () => new Promise<void>((resolve) => setImmediate(resolve));
 const PLAYBACK_MS = 20_000;
 /** FreeSWITCH reads a command off the event socket a moment after it was sent, in order. */
 const commandRead = async () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+const never = async <T>() => new Promise<T>(() => undefined);
 
 const playedFiles = (file: string): string[] => (file.startsWith('file_string://') ? file.slice('file_string://'.length).split('!') : [file]);
 
@@ -37,11 +47,10 @@ let endpointCounter = 0;
 
 export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   readonly uuid = `fs-uuid-${++endpointCounter}`;
-  readonly local: { sdp: string };
   readonly played: string[][] = [];
   readonly collects: PlayCollectOptions[] = [];
-  readonly apiCalls: Array<{ command: string; args?: string | string[] }> = [];
-  readonly executed: Array<{ app: string; arg?: string }> = [];
+  /** Every API command the gateway sent, refused or not. */
+  readonly commands: Array<{ name: string; args: string }> = [];
   readonly modified: string[] = [];
   bridgedWith?: FakeEndpoint;
   unbridges = 0;
@@ -55,12 +64,22 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   destroyCalls = 0;
   /** Hang-ups that came from FreeSWITCH's side. */
   hungUpByFreeswitch = 0;
+  /** How long FreeSWITCH takes to send its BYE after destroy(), in real milliseconds. */
+  byeDelayMs = 0;
+  /** FreeSWITCH never sends the BYE destroy() waits for. */
+  byeWithheld = false;
+  /** FreeSWITCH's SDP as the endpoint was made, for tests to compare with what the gateway sent. */
+  readonly sdpAtCreation: string;
+  private readonly refusals = new Map<string, string>();
   private readonly keys: string[] = [];
   private stopPlayback?: () => void;
   private keyArrived?: () => void;
+  private byeArrived?: () => void;
   private dead = false;
+  private connectionEnded = false;
   private receivingKeys = false;
   private collecting = false;
+  private staleLocal = false;
 
   constructor(
     readonly remoteSdp: string | undefined,
@@ -68,18 +87,28 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     readonly bridgeOnly: boolean,
   ) {
     super();
-    this.local = { sdp: remoteSdp ? `v=0 fs-answer-to(${remoteSdp})` : 'v=0 fs-offer' };
+    this.sdpAtCreation = remoteSdp ? `v=0 fs-answer-to(${remoteSdp})` : 'v=0 fs-offer';
+  }
+
+  get local(): { sdp: string } {
+    if (this.staleLocal) throw new Error('endpoint.local is not refreshed after modify() (gateway/connections.ts): read it before');
+    return { sdp: this.sdpAtCreation };
   }
 
   get endings(): number {
     return this.destroyCalls + this.hungUpByFreeswitch;
   }
 
+  /** FreeSWITCH answers every further `name` command with "-ERR …". */
+  refuse(name: string, reply = '-ERR refused by the test'): void {
+    this.refusals.set(name, reply);
+  }
+
   /** The caller presses keys (RFC 2833 events FreeSWITCH decodes into the channel's DTMF queue). */
   pressKeys(keys: string): void {
     for (const key of keys) {
       if (this.collecting) this.keys.push(key);
-      if (this.receivingKeys) this.emit('dtmf', { dtmf: key, duration: '160', source: 'RTP' });
+      if (this.receivingKeys && !this.dead) this.emit('dtmf', { dtmf: key, duration: '160', source: 'RTP' });
     }
     this.keyArrived?.();
   }
@@ -88,24 +117,44 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.receivingKeys = true;
   }
 
-  /** FreeSWITCH hangs the channel up (media timeout, crash, fs_cli). */
+  /** FreeSWITCH hangs the channel up (media timeout, fs_cli); the event socket stays open a moment. */
   hangUpFromFreeswitch(): void {
+    if (this.dead) return;
     this.dead = true;
     this.hungUpByFreeswitch++;
     this.emit('destroy');
   }
 
+  /**
+   * FreeSWITCH is killed: the channel and its event socket are gone at once. fsmrf emits
+   * "destroy" only when destroy() was not called first; a destroy() still waiting for the BYE
+   * then ends with the connection (the adapter's race).
+   */
+  freeswitchDies(): void {
+    const destroyedByApp = this.destroyCalls > 0;
+    this.connectionEnded = true;
+    if (!this.dead && !destroyedByApp) {
+      this.dead = true;
+      this.hungUpByFreeswitch++;
+      this.emit('destroy');
+    }
+    this.dead = true;
+    this.byeArrived?.();
+  }
+
   async play(file: string): Promise<unknown> {
     const files = playedFiles(file);
     this.played.push(files);
-    if (this.dead) return new Promise(() => undefined);
+    if (this.dead) return never();
     const endless = files.some((entry) => entry.includes('loops=-1'));
+    let timer: NodeJS.Timeout | undefined;
     const end = await new Promise<'played' | 'stopped'>((resolve) => {
       this.stopPlayback = () => resolve('stopped');
-      if (!endless) setTimeout(() => resolve('played'), PLAYBACK_MS * this.timeScale);
+      if (!endless) timer = setTimeout(() => resolve('played'), PLAYBACK_MS * this.timeScale);
     });
+    clearTimeout(timer);
     this.stopPlayback = undefined;
-    if (this.dead || end === 'stopped') return new Promise(() => undefined);
+    if (this.dead || end === 'stopped') return never();
     return { playbackSeconds: '1' };
   }
 
@@ -113,7 +162,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     await commandRead();
     this.collects.push(options);
     this.played.push(playedFiles(options.file));
-    if (this.dead) return new Promise(() => undefined);
+    if (this.dead) return never();
     this.collecting = true;
     try {
       return await this.collect(options);
@@ -140,7 +189,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
       if (!(await this.keyWithin(waitMs))) break;
       take();
     }
-    if (this.dead) return new Promise(() => undefined);
+    if (this.dead) return never();
     if (collected === '') return { terminatorUsed: terminated ? '#' : undefined };
     const valid = collected.length >= options.min && new RegExp(options.regexp).test(collected);
     return valid ? { digits: collected, terminatorUsed: terminated ? '#' : undefined } : { invalidDigits: collected };
@@ -159,58 +208,68 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   }
 
   async commandsTaken(): Promise<void> {
-    if (this.dead) throw new Error('endpoint no longer active');
+    await this.command('uuid_exists', this.uuid);
+  }
+
+  async command(name: string, args: string): Promise<string> {
+    this.commands.push({ name, args });
+    if (this.connectionEnded) throw new Error('endpoint no longer active');
+    // Answered after everything sent before on the same event socket, as FreeSWITCH does.
     await commandRead();
-  }
-
-  async api(command: string, args?: string | string[]): Promise<unknown> {
-    this.apiCalls.push({ command, args });
-    if (this.dead) throw new Error('endpoint no longer active');
-    const argText = Array.isArray(args) ? args.join(' ') : (args ?? '');
-    if (command === 'uuid_flush_dtmf') this.keys.length = 0;
-    if (command === 'uuid_recv_dtmf') this.pressKeys(argText.split(' ')[1] ?? '');
-    if (command === 'uuid_audio') this.readMuted = / start read mute /.test(` ${argText} `);
-    if (command === 'uuid_displace') this.displaced.push(argText.split(' ')[2] ?? '');
-    await tick();
-    return { getBody: () => '+OK' };
-  }
-
-  async execute(app: string, arg?: string): Promise<unknown> {
-    this.executed.push({ app, arg });
-    await tick();
-    return {};
+    if (this.dead) throw new FreeswitchRefused(name, '-ERR No such channel!');
+    const refusal = this.refusals.get(name);
+    if (refusal) throw new FreeswitchRefused(name, refusal);
+    if (name === 'uuid_flush_dtmf') this.keys.length = 0;
+    if (name === 'uuid_recv_dtmf') this.pressKeys(args.split(' ')[1] ?? '');
+    if (name === 'uuid_audio') this.readMuted = / start read mute /.test(` ${args} `);
+    if (name === 'uuid_displace') this.displaced.push(args.split(' ')[2] ?? '');
+    return name === 'uuid_exists' ? 'true' : '+OK';
   }
 
   async stopPlaying(): Promise<void> {
     this.stops++;
-    if (this.dead) throw new Error('endpoint no longer active');
+    await this.command('uuid_break', `${this.uuid} all`);
     this.stopPlayback?.();
-    await tick();
+  }
+
+  /** fsmrf's bridge and unbridge are uuid_bridge and uuid_transfer, failing with the reply as the error's message. */
+  private async fsmrfApi(name: string): Promise<void> {
+    try {
+      await this.command(name, this.uuid);
+    } catch (error) {
+      throw error instanceof FreeswitchRefused ? new Error(error.reply) : error;
+    }
   }
 
   async bridge(other: MediaEndpoint): Promise<void> {
-    this.bridgedWith = other as FakeEndpoint;
-    await tick();
+    await this.fsmrfApi('uuid_bridge');
+    this.bridgedWith = other as unknown as FakeEndpoint;
   }
 
   async unbridge(): Promise<void> {
     this.unbridges++;
+    await this.fsmrfApi('uuid_transfer');
     if (this.bridgedWith) this.bridgedWith.bridgedWith = undefined;
     this.bridgedWith = undefined;
-    await tick();
   }
 
   async modify(sdp: string): Promise<unknown> {
     this.modified.push(sdp);
     await tick();
+    if (this.dead) throw new Error('invalid request to modify a completed dialog');
+    this.staleLocal = true;
     return {};
   }
 
   async destroy(): Promise<void> {
     this.destroyCalls++;
-    this.dead = true;
     this.stopPlayback?.();
-    await tick();
+    if (this.dead) return;
+    this.dead = true;
+    await new Promise<void>((resolve) => {
+      this.byeArrived = resolve;
+      if (!this.byeWithheld) setTimeout(resolve, this.byeDelayMs);
+    });
   }
 
   /** Whether a play_and_get_digits holds the channel, so keys arriving now are kept. */
@@ -244,5 +303,10 @@ export class FakeMediaServer implements MediaServer {
     const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale, options.bridgeOnly ?? false);
     this.endpoints.push(endpoint);
     return endpoint;
+  }
+
+  /** FreeSWITCH is killed (SIGKILL): every channel and event socket goes at once. */
+  die(): void {
+    for (const endpoint of this.endpoints) endpoint.freeswitchDies();
   }
 }

@@ -32,7 +32,7 @@ describe('a caller with a valid PIN', () => {
     expect(invite!.options.headers).toEqual({ 'Jitsi-Conference-Room': 'gemeinderat@conference.meet.example.org', 'Jitsi-Conference-Room-Pass': '2468' });
     expect(invite!.options.callingName).toBe('Frau Meyer');
     const jigasiLeg = h.media.endpoints[1]!;
-    expect(invite!.options.localSdp).toBe(jigasiLeg.local.sdp);
+    expect(invite!.options.localSdp).toBe(jigasiLeg.sdpAtCreation);
     expect(jigasiLeg.modified).toEqual([invite!.dialog!.remote.sdp]);
     expect(caller.bridgedWith).toBe(jigasiLeg);
     expect([caller.bridgeOnly, jigasiLeg.bridgeOnly]).toEqual([false, true]);
@@ -200,7 +200,7 @@ describe('a caller without a valid PIN', () => {
     await until(() => caller.collects.length === 2, 'the second attempt');
     expect(caller.collects[1]!.file).toMatch(/invalid-pin|no-input/);
     expect(caller.queuedKeys).toBe('');
-    expect(caller.apiCalls.filter((call) => call.command === 'uuid_flush_dtmf').length).toBeGreaterThanOrEqual(1);
+    expect(caller.commands.filter((command) => command.name === 'uuid_flush_dtmf').length).toBeGreaterThanOrEqual(1);
     await done;
     expect(await h.resolver.isLockedOut(CALLER)).toBe(false);
     expectCleanTeardown(h);
@@ -215,7 +215,7 @@ describe('a caller without a valid PIN', () => {
     const dialog = h.srf.uasDialogs[0]!;
     const responses = await Promise.all(Array.from({ length: 10_000 }, async (_, i) => dialog.receiveInfo('application/dtmf-relay', `Signal=${i % 10}\r\nDuration=100`)));
     expect(responses.every((response) => response.finalStatus === 200)).toBe(true);
-    const injected = caller.apiCalls.filter((call) => call.command === 'uuid_recv_dtmf').length;
+    const injected = caller.commands.filter((command) => command.name === 'uuid_recv_dtmf').length;
     expect(injected).toBeGreaterThan(0);
     expect(injected).toBeLessThanOrEqual(20);
     await done;
@@ -505,7 +505,7 @@ describe('screening before any media', () => {
     const second = h.invite();
     await second.done;
     expect(second.res.finalStatus).toBe(486);
-    first.call.kick();
+    first.call.hangUp('kicked');
     await first.done;
     h.mediaUp = false;
     const third = h.invite();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Call, type CallSettings } from '../../gateway/call';
+import { CALL_TIMING, Call, type CallSettings, type CallTiming } from '../../gateway/call';
 import { CallRegistry } from '../../gateway/call-registry';
 import { callSettings } from '../../gateway/gateway';
 import { JigasiPool } from '../../gateway/jigasi';
@@ -7,12 +7,12 @@ import { PromptSet } from '../../gateway/prompts';
 import { PinDirectory } from '../../provisioning/directory';
 import { PinResolver } from '../../provisioning/pin-resolver';
 import { SqliteStore } from '../../provisioning/store/sqlite';
-import type { CallRecord } from '../../provisioning/store/store';
+import type { CallRecord, RoomChanges } from '../../provisioning/store/store';
 import { loadConfig } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { createMetrics } from '../../core/metrics';
-import { FakeRequest, FakeResponse, FakeSrf, type UacScript } from '../fakes/drachtio';
-import { FakeMediaServer } from '../fakes/freeswitch';
+import { FakeRequest, FakeResponse, FakeSrf, type FakeDialog, type UacScript } from '../fakes/drachtio';
+import { FakeMediaServer, type FakeEndpoint } from '../fakes/freeswitch';
 import { LogCapture, MUC, tempDir, testEnv } from '../support/service';
 
 export const JIGASI_1 = 'sip:jigasi1.example.org';
@@ -30,6 +30,7 @@ export interface Harness {
   logs: LogCapture;
   metrics: ReturnType<typeof createMetrics>;
   settings: CallSettings;
+  timing: CallTiming;
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
   invite(options?: { from?: string; userAgent?: string; source?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
   record(id: string): Promise<CallRecord | undefined>;
@@ -66,6 +67,8 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     logs,
     metrics,
     settings,
+    // Teardown gives up on a silent far end after 5 s in production; tests need not wait that long.
+    timing: { ...CALL_TIMING, destroyWithinMs: 300 },
     invite(options = {}) {
       const req = new FakeRequest(
         'INVITE',
@@ -83,7 +86,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
         {
           srf,
           mediaServer: () => (h.mediaUp ? media : undefined),
-          directory: resolver,
+          resolver,
           records: store,
           registry,
           jigasi: new JigasiPool(config.jigasiUris),
@@ -91,6 +94,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
           settings,
           metrics,
           logger,
+          timing: h.timing,
         },
         req,
         res,
@@ -107,6 +111,31 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   return h;
 }
 
+export interface InConference {
+  h: Harness;
+  caller: FakeEndpoint;
+  jigasi: FakeDialog;
+  callId: string;
+  done: Promise<void>;
+}
+
+/** A caller bridged into room "rat"; `room` sets the room up first (password, startMuted), `timing` the call's timers. */
+export async function inConference(role?: 'listener', room?: RoomChanges, timing?: Partial<CallTiming>): Promise<InConference> {
+  const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
+  h.timing = { ...h.timing, ...timing };
+  if (room) await h.directory.putRoom('rat', room, 'test');
+  const pin = await h.directory.createPin('rat', { role }, 'test');
+  const { call, done } = h.invite();
+  await until(() => h.srf.uasDialogs.length > 0, 'the call to be answered');
+  const caller = h.media.endpoints[0]!;
+  caller.pressKeys(`${pin.pin}#`);
+  await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+  return { h, caller, jigasi: h.srf.invitesSent[0]!.dialog!, callId: call.id, done };
+}
+
+/** The JSON INFO messages the gateway sent Jigasi. */
+export const infosTo = (jigasi: FakeDialog) => jigasi.requests.filter((request) => request.method === 'INFO').map((request) => JSON.parse(request.body!) as { id: string } & Record<string, unknown>);
+
 /** Waits until `condition` holds, polling the event loop; fails after `timeoutMs`. */
 export async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
   const started = Date.now();
@@ -116,8 +145,17 @@ export async function until(condition: () => boolean, what: string, timeoutMs = 
   }
 }
 
-/** Every dialog and endpoint of the test ended exactly once, and no call is left in the registry. */
+/**
+ * Rejections nobody handled while a test ran. In the service every one would reach the process's
+ * handler: a call's error must never get that far.
+ */
+export const unhandledRejections: unknown[] = [];
+process.on('unhandledRejection', (reason) => unhandledRejections.push(reason));
+beforeEach(() => (unhandledRejections.length = 0));
+
+/** Every dialog and endpoint of the test ended exactly once, no call is left in the registry, no rejection went unhandled. */
 export function expectCleanTeardown(h: Harness): void {
+  expect(unhandledRejections).toEqual([]);
   for (const endpoint of h.media.endpoints) expect({ endpoint: endpoint.uuid, endings: endpoint.endings }).toEqual({ endpoint: endpoint.uuid, endings: 1 });
   for (const dialog of h.srf.uasDialogs) expect({ dialog: dialog.id, endings: dialog.endings }).toEqual({ dialog: dialog.id, endings: 1 });
   for (const invite of h.srf.invitesSent) {

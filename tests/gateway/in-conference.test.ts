@@ -1,33 +1,8 @@
-import type { FakeDialog } from '../fakes/drachtio';
-import type { FakeEndpoint } from '../fakes/freeswitch';
 import { HEARTBEAT_BODY, muteResponseBody } from '../../gateway/jigasi-info';
-import type { RoomChanges } from '../../provisioning/store/store';
-import { JIGASI_1, expectCleanTeardown, harness, until, type Harness } from './harness';
+import { expectCleanTeardown, inConference, infosTo, until, type InConference } from './harness';
 
 /** In the conference (SPEC §4 step 8): *6, *1, listeners, and Jigasi's JSON INFO messages. */
 
-interface InConference {
-  h: Harness;
-  caller: FakeEndpoint;
-  jigasi: FakeDialog;
-  callId: string;
-  done: Promise<void>;
-}
-
-/** A caller bridged into room "rat"; `room` sets the room up first (password, startMuted). */
-async function inConference(role?: 'listener', room?: RoomChanges): Promise<InConference> {
-  const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
-  if (room) await h.directory.putRoom('rat', room, 'test');
-  const pin = await h.directory.createPin('rat', { role }, 'test');
-  const { call, done } = h.invite();
-  await until(() => h.srf.uasDialogs.length > 0, 'the call to be answered');
-  const caller = h.media.endpoints[0]!;
-  caller.pressKeys(`${pin.pin}#`);
-  await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
-  return { h, caller, jigasi: h.srf.invitesSent[0]!.dialog!, callId: call.id, done };
-}
-
-const infosTo = (jigasi: FakeDialog) => jigasi.requests.filter((request) => request.method === 'INFO').map((request) => JSON.parse(request.body!));
 const muted = (c: InConference) => c.h.registry.list()[0]!.muted;
 
 async function hangUp(c: InConference): Promise<void> {
@@ -61,7 +36,7 @@ describe('a speaker in the conference', () => {
     await until(() => infosTo(c.jigasi).length === 2, 'the unmute request');
     const refused = infosTo(c.jigasi)[1];
     expect(refused).toMatchObject({ type: 'muteRequest', data: { audio: false } });
-    expect((await c.jigasi.receiveInfo('application/json', muteResponseBody(refused.id, false, false))).finalStatus).toBe(200);
+    expect((await c.jigasi.receiveInfo('application/json', muteResponseBody(refused!.id, false, false))).finalStatus).toBe(200);
     await until(() => c.caller.displaced.length === 2, 'the refusal prompt');
     expect(c.caller.displaced[1]).toBe('/prompts/de/moderator-must-unmute.wav');
     expect(c.caller.readMuted).toBe(true);
@@ -69,7 +44,7 @@ describe('a speaker in the conference', () => {
 
     c.caller.pressKeys('*6');
     await until(() => infosTo(c.jigasi).length === 3, 'the second unmute request');
-    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[2].id, false, true));
+    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[2]!.id, false, true));
     await until(() => c.caller.displaced.length === 3, 'the "unmuted" prompt');
     expect(c.caller.readMuted).toBe(false);
     expect(c.caller.displaced[2]).toBe('/prompts/de/unmuted.wav');
@@ -101,7 +76,7 @@ describe('a listener', () => {
   it('is muted before the bridge and for the whole call; *6 only explains why', async () => {
     const c = await inConference('listener');
     expect(c.caller.readMuted).toBe(true);
-    const muteCall = c.caller.apiCalls.findIndex((call) => call.command === 'uuid_audio');
+    const muteCall = c.caller.commands.findIndex((command) => command.name === 'uuid_audio');
     expect(muteCall).toBeGreaterThanOrEqual(0);
     expect(muted(c)).toBe(true);
     c.caller.pressKeys('*6');
@@ -126,7 +101,7 @@ describe('a room that starts muted', () => {
     expect(infosTo(c.jigasi)[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
     c.caller.pressKeys('*6');
     await until(() => infosTo(c.jigasi).length === 2, 'the unmute request');
-    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[1].id, false, true));
+    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[1]!.id, false, true));
     await until(() => !c.caller.readMuted, 'the unmute');
     await hangUp(c);
   });
@@ -207,6 +182,7 @@ describe("Jigasi's INFO messages", () => {
     await until(() => infosTo(c.jigasi).length === 1, 'the muteResponse');
     expect(infosTo(c.jigasi)[0]).toEqual({ type: 'muteResponse', status: 'OK', data: { audio: true }, id: 'mod-1' });
     expect(c.caller.readMuted).toBe(true);
+    await until(() => c.caller.displaced.length === 1, 'the prompt');
     expect(c.caller.displaced).toEqual(['/prompts/de/moderator-muted.wav']);
     expect(muted(c)).toBe(true);
     await hangUp(c);

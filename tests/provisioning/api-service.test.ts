@@ -1,12 +1,13 @@
 import { join } from 'node:path';
+import type { HangUpReason } from '../../gateway/call-outcome';
 import type { RegisteredCall } from '../../gateway/call-registry';
 import type { LiveCallView } from '../../provisioning/live-calls';
 import { maskCallerNumber } from '../../core/privacy';
 import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, type TestService } from '../support/service';
 
-/** A live call as the registry holds it; records whether an administrator kicked it. */
+/** A live call as the registry holds it; records why it was hung up. */
 class RecordingCall implements RegisteredCall {
-  kicked = 0;
+  readonly hangUps: HangUpReason[] = [];
   constructor(
     readonly id: string,
     private readonly callerNumber: string,
@@ -14,14 +15,8 @@ class RecordingCall implements RegisteredCall {
   view(): LiveCallView {
     return { id: this.id, room: 'rat', pinId: 'pin_x', label: null, caller: maskCallerNumber(this.callerNumber), state: 'bridged', muted: false, startedAt: Date.parse('2030-01-01T10:00:00Z') };
   }
-  kick(): void {
-    this.kicked++;
-  }
-  abandon(): void {
-    throw new Error('not expected in this test');
-  }
-  end(): void {
-    throw new Error('not expected in this test');
+  hangUp(reason: HangUpReason): void {
+    this.hangUps.push(reason);
   }
 }
 
@@ -49,7 +44,7 @@ describe('calls, health and privacy of the running service', () => {
     expect(JSON.stringify(listed)).not.toContain('555134');
     expect((await service.request('/api/v1/calls/call-1', { method: 'DELETE', token: readToken() })).status).toBe(403);
     expect((await service.request('/api/v1/calls/call-1', { method: 'DELETE', token: adminToken() })).status).toBe(204);
-    expect(call.kicked).toBe(1);
+    expect(call.hangUps).toEqual(['kicked']);
     expect((await service.directory.listAudit(1))[0]).toMatchObject({ action: 'call.kick', target: 'call-1' });
     service.calls.remove('call-1');
   });

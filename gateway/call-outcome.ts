@@ -1,0 +1,50 @@
+/**
+ * How a call ended, as its call record and /metrics say it (SPEC §4 step 10), and what can end
+ * a call from outside its story.
+ */
+
+export type CallOutcome =
+  | 'answered-no-pin'
+  | 'pin-failed'
+  | 'locked-out'
+  | 'not-open'
+  | 'jigasi-failed'
+  /** FreeSWITCH could not give the call its media before the conference (e.g. no endpoint). */
+  | 'media-failed'
+  | 'completed'
+  | 'cancelled'
+  | 'kicked'
+  /** The gateway was stopped during the call and hung it up. */
+  | 'service-stopped';
+
+export type HangUpReason =
+  | 'caller-hung-up'
+  | 'cancelled'
+  | 'jigasi-hung-up'
+  | 'kicked'
+  | 'media-lost'
+  | 'service-stopping'
+  | 'signalling-lost'
+  /** Something the gateway did for the call failed unexpectedly; the error is logged and counted. */
+  | 'failed';
+
+export type CallState = 'screening' | 'answering' | 'collecting' | 'connecting' | 'bridged' | 'ending' | 'ended';
+
+/** The outcome of a call hung up from outside in `state`; `wrongPins` tells a guesser from a caller who typed nothing. */
+export function outcomeOfHangUp(reason: HangUpReason, state: CallState, wrongPins: number): CallOutcome {
+  if (reason === 'kicked') return 'kicked';
+  if (reason === 'service-stopping') return 'service-stopped';
+  if (reason === 'cancelled') return 'cancelled';
+  const mediaBroke = reason === 'media-lost' || reason === 'failed';
+  switch (state) {
+    case 'bridged':
+      return 'completed';
+    case 'connecting':
+      if (reason === 'caller-hung-up') return 'cancelled';
+      return mediaBroke ? 'media-failed' : 'jigasi-failed';
+    case 'collecting':
+      return wrongPins > 0 ? 'pin-failed' : 'answered-no-pin';
+    default:
+      return mediaBroke ? 'media-failed' : 'cancelled';
+  }
+}

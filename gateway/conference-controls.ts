@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CallEnded, type CallScope } from './call-scope';
+import { InCallKeys } from './in-call-keys';
+import {
+  HEARTBEAT_BODY,
+  LOBBY_ALLOWED,
+  LOBBY_JOINED,
+  LOBBY_LEFT,
+  LOBBY_REJECTED,
+  ROOM_ACCESS_REQUEST,
+  muteRequestBody,
+  muteResponseBody,
+  parseJigasiInfo,
+  roomPasswordBody,
+} from './jigasi-info';
+import { keypadEntry, type OpenPin } from './pin-entry';
+import type { PromptId, PromptSet } from './prompts';
+import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest, type SipResponse } from './sip';
+
+/**
+ * The caller in the conference, from Jigasi's answer to the end of its leg (SPEC §4 step 8,
+ * jitsi-contract.md): *6 and *1, mute in FreeSWITCH and towards Jigasi, a moderator's mute,
+ * the lobby, the room password, the heartbeat, every INFO from Jigasi. `ended` says how the
+ * conference ended for the caller. Everything it starts ends with the call's scope.
+ */
+
+export type ConferenceEnd = 'ended' | 'rejected' | 'wrong-password';
+
+const MAX_ROOM_PASSWORD_DIGITS = 32;
+
+export interface ConferenceTiming {
+  /** How long an unmute waits for Jigasi's muteResponse; without one the caller is unmuted. */
+  muteResponseMs: number;
+  /** The lobby prompt repeats with this pause while a moderator has not decided. */
+  lobbyRepeatMs: number;
+}
+
+export const CONFERENCE_TIMING: ConferenceTiming = { muteResponseMs: 5_000, lobbyRepeatMs: 12_000 };
+
+export interface ConferenceParts {
+  scope: CallScope;
+  caller: MediaEndpoint;
+  jigasiEndpoint: MediaEndpoint;
+  jigasi: SipDialog;
+  pin: Pick<OpenPin, 'role' | 'password' | 'startMuted'>;
+  prompts: PromptSet;
+  /** Tries for a room password the caller types (PIN_ATTEMPTS). */
+  passwordAttempts: number;
+  timing: ConferenceTiming;
+  log: Logger;
+  now: () => number;
+}
+
+export class ConferenceControls {
+  readonly ended: Promise<ConferenceEnd>;
+  private endWith!: (end: ConferenceEnd) => void;
+  private bridged = false;
+  private over = false;
+  private isMuted = false;
+  private toggling = false;
+  private readonly keys = new InCallKeys();
+  private readonly muteRequests = new Map<string, (ok: boolean) => void>();
+  private lobbyReminder?: NodeJS.Timeout;
+  private messagesToJigasi = 0;
+  private askingForPassword = false;
+  private passwordAsks = 0;
+
+  constructor(private readonly parts: ConferenceParts) {
+    this.ended = new Promise((resolve) => (this.endWith = resolve));
+    parts.scope.on(parts.jigasi, 'info', (req: SipRequest, res: SipResponse) => this.onJigasiInfo(req, res));
+  }
+
+  get muted(): boolean {
+    return this.isMuted;
+  }
+
+  /** Listeners, and everyone in a start-muted room, are muted before the bridge, so the room never hears them. */
+  get startsMuted(): boolean {
+    return this.parts.pin.role === 'listener' || this.parts.pin.startMuted;
+  }
+
+  /** Mutes a caller who starts muted; rejects when FreeSWITCH refuses, and the caller must not be bridged. */
+  async beforeBridge(): Promise<void> {
+    if (this.startsMuted) await this.setMuted(true);
+  }
+
+  /** The caller is in the conference: keys count, and Jigasi learns of a mute made before. */
+  start(): void {
+    this.bridged = true;
+    this.parts.scope.on(this.parts.caller, 'dtmf', ({ dtmf }: { dtmf: string }) => this.onKey(dtmf));
+    this.parts.caller.receiveKeys();
+    if (this.isMuted) this.tellJigasi(true);
+  }
+
+  /** Jigasi's leg ended (BYE, or its FreeSWITCH channel went away). */
+  jigasiLeft(): void {
+    this.finish('ended');
+  }
+
+  /** A key from FreeSWITCH's DTMF events or from a SIP INFO. */
+  onKey(key: string): void {
+    if (!this.bridged || this.over) return;
+    const command = this.keys.press(key, this.parts.now());
+    if (command === 'help') this.announce('help');
+    // One toggle at a time: a key storm must not interleave mutes and unmutes.
+    if (command === 'toggle-mute' && !this.toggling) {
+      this.toggling = true;
+      this.parts.scope.run('toggling mute', async () => this.toggleMute().finally(() => (this.toggling = false)));
+    }
+  }
+
+  private finish(end: ConferenceEnd): void {
+    if (this.over) return;
+    this.over = true;
+    this.parts.scope.clear(this.lobbyReminder);
+    this.endWith(end);
+  }
+
+  private async toggleMute(): Promise<void> {
+    if (this.parts.pin.role === 'listener') {
+      this.announce('listen-only');
+      return;
+    }
+    if (!this.isMuted) {
+      if (!(await this.trySetMuted(true))) return;
+      this.announce('muted');
+      this.tellJigasi(true);
+      return;
+    }
+    if (!(await this.askJigasi(false))) {
+      this.announce('moderator-must-unmute');
+      return;
+    }
+    if (await this.trySetMuted(false)) this.announce('unmuted');
+  }
+
+  /** Mutes what the caller says (a FreeSWITCH media bug; the bridge stays up). */
+  private async setMuted(muted: boolean): Promise<void> {
+    const { caller, scope } = this.parts;
+    await scope.guard(caller.command('uuid_audio', muted ? `${caller.uuid} start read mute -4` : `${caller.uuid} stop`));
+    this.isMuted = muted;
+  }
+
+  /** setMuted, false when FreeSWITCH refused: the caller stays as they were. */
+  private async trySetMuted(muted: boolean): Promise<boolean> {
+    try {
+      await this.setMuted(muted);
+      return true;
+    } catch (error) {
+      if (!(error instanceof FreeswitchRefused)) throw error;
+      this.parts.log.warn({ reply: error.reply, muted }, 'FreeSWITCH refused to change the mute');
+      return false;
+    }
+  }
+
+  /** Tells Jigasi the caller's mute state without waiting for its answer. */
+  private tellJigasi(audio: boolean): void {
+    this.parts.scope.run('telling Jigasi of the mute', async () => this.askJigasi(audio));
+  }
+
+  /** Tells Jigasi the caller's mute state; resolves with its answer (true when it did not answer in time). */
+  private async askJigasi(audio: boolean): Promise<boolean> {
+    const { scope, timing } = this.parts;
+    const id = randomUUID();
+    const answer = new Promise<boolean>((resolve) => {
+      const settle = (ok: boolean) => {
+        scope.clear(timer);
+        this.muteRequests.delete(id);
+        resolve(ok);
+      };
+      const timer = scope.after(timing.muteResponseMs, () => settle(true));
+      this.muteRequests.set(id, settle);
+    });
+    this.sendToJigasi(muteRequestBody(id, audio));
+    return scope.guard(answer);
+  }
+
+  /** Every INFO from Jigasi is answered 200, whatever it holds (SPEC §4 step 8, jitsi-contract.md). */
+  private onJigasiInfo(req: SipRequest, res: SipResponse): void {
+    res.send(200);
+    if (this.over) return;
+    const message = parseJigasiInfo(req.get('Content-Type'), req.body);
+    switch (message?.kind) {
+      case undefined:
+        this.parts.log.debug('INFO from Jigasi that is not a message we know');
+        return;
+      case 'heartbeat':
+        this.sendToJigasi(HEARTBEAT_BODY);
+        return;
+      case 'mute-response':
+        this.muteRequests.get(message.id)?.(message.ok);
+        return;
+      case 'mute-request': {
+        const { id, audio } = message;
+        this.parts.scope.run('answering a moderator mute', async () => this.onModeratorMute(id, audio));
+        return;
+      }
+      case 'notification':
+        this.onJigasiNotification(message.type);
+    }
+  }
+
+  /** Lobby and room access (SPEC §4 step 8, jigasi SipInfoJsonProtocol). */
+  private onJigasiNotification(type: number): void {
+    const { scope, timing, pin } = this.parts;
+    this.parts.log.debug({ type }, 'notification from Jigasi');
+    switch (type) {
+      case LOBBY_JOINED:
+        this.announce('lobby-waiting');
+        scope.clear(this.lobbyReminder);
+        this.lobbyReminder = scope.every(timing.lobbyRepeatMs, () => this.announce('lobby-waiting'));
+        return;
+      case LOBBY_LEFT:
+        scope.clear(this.lobbyReminder);
+        return;
+      case LOBBY_ALLOWED:
+        scope.clear(this.lobbyReminder);
+        this.announce('lobby-admitted');
+        return;
+      case LOBBY_REJECTED:
+        this.finish('rejected');
+        return;
+      case ROOM_ACCESS_REQUEST:
+        if (pin.password) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, pin.password));
+        else scope.run('asking the caller for the room password', async () => this.askCallerForRoomPassword());
+    }
+  }
+
+  /** A moderator muted (or unmuted) the caller in Jitsi: do it in FreeSWITCH, tell the caller, answer Jigasi. */
+  private async onModeratorMute(id: string, audio: boolean): Promise<void> {
+    // A listener stays muted whatever the room asks; that is the point of the role.
+    const allowed = this.bridged && (audio || this.parts.pin.role !== 'listener');
+    const ok = allowed && (await this.trySetMuted(audio));
+    this.sendToJigasi(muteResponseBody(id, audio, ok));
+    if (ok && audio) this.announce('moderator-muted');
+  }
+
+  /**
+   * Jitsi wants a room password the gateway does not know: the caller leaves the bridge, types
+   * it (numeric passwords only) and goes back in. Jigasi asks again after a wrong one; after
+   * PIN_ATTEMPTS asks the caller hears "the password is not correct" and goodbye.
+   */
+  private async askCallerForRoomPassword(): Promise<void> {
+    if (this.askingForPassword || !this.bridged) return;
+    if (++this.passwordAsks > this.parts.passwordAttempts) {
+      this.finish('wrong-password');
+      return;
+    }
+    this.askingForPassword = true;
+    const { caller, jigasiEndpoint, scope, prompts } = this.parts;
+    try {
+      await scope.guard(caller.unbridge());
+      const prompt = prompts.file(this.passwordAsks === 1 ? 'enter-room-password' : 'invalid-room-password');
+      const entry = await scope.guard(caller.playCollect(keypadEntry(prompt, MAX_ROOM_PASSWORD_DIGITS, '^\\d+$', 'dialin_room_password')));
+      await scope.guard(caller.command('uuid_flush_dtmf', caller.uuid));
+      await scope.guard(caller.bridge(jigasiEndpoint));
+      if (entry.digits) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, entry.digits));
+    } finally {
+      this.askingForPassword = false;
+    }
+  }
+
+  private sendToJigasi(body: string): void {
+    const { jigasi, scope, log } = this.parts;
+    if (!scope.isLive(jigasi)) return;
+    scope.run('sending an INFO to Jigasi', async () => {
+      try {
+        const response = await scope.guard(jigasi.request({ method: 'INFO', headers: { 'Content-Type': 'application/json' }, body }));
+        if (response.status >= 300) log.warn({ status: response.status }, 'Jigasi refused an INFO');
+      } catch (error) {
+        if (error instanceof CallEnded) throw error;
+        // Jigasi hung up meanwhile: its BYE ends the conference, the INFO no longer matters.
+        if (scope.isLive(jigasi)) log.warn({ err: error }, 'INFO to Jigasi failed');
+      }
+    });
+  }
+
+  /** A prompt only the caller hears, mixed into the conference audio without leaving the bridge. */
+  private announce(id: PromptId): void {
+    const { caller, scope, prompts, log } = this.parts;
+    scope.run('playing an in-conference prompt', async () => {
+      try {
+        await scope.guard(caller.command('uuid_displace', `${caller.uuid} start ${prompts.file(id)} 0 mux`));
+      } catch (error) {
+        if (!(error instanceof FreeswitchRefused)) throw error;
+        log.warn({ reply: error.reply, prompt: id }, 'FreeSWITCH did not play an in-conference prompt');
+      }
+    });
+  }
+}
