@@ -6,7 +6,9 @@
  * Servers: DRACHTIO_HOST/PORT/SECRET and FREESWITCH_HOST/PORT/SECRET as for the service;
  * E2E_SIP_ADDRESS [DRACHTIO_HOST:5060] is where drachtio-server takes SIP. FreeSWITCH must run
  * with freeswitch-config/ (README: end-to-end tests). Nothing else may be connected to that
- * drachtio-server as an application, or it would take some of the calls.
+ * drachtio-server as an application, or it would take some of the calls. E2E_ONLY (a regular
+ * expression) runs only the cases whose names match. The case that kills FreeSWITCH needs it
+ * running on this host, and starts it again the same way.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeDtmfPcap } from '../../tools/testbed/rtp-pcap';
 import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
+import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/freeswitch-process';
 import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from '../../tools/testbed/stack';
 
 interface Case {
@@ -23,8 +26,10 @@ interface Case {
   caller: (setup: { pin?: string; work: string }) => CallerPlan;
   /** Bound to 127.0.0.2 instead of 127.0.0.1 (an untrusted source). */
   callerAddress?: string;
-  during?: (gateway: Gateway) => Promise<void>;
+  during?: (gateway: Gateway, work: string) => Promise<void>;
   outcome?: string;
+  /** Calls placed at once by the caller (and taken by the first Jigasi); each must end with `outcome`. */
+  calls?: number;
 }
 
 let numberCounter = 100;
@@ -32,14 +37,16 @@ const nextCaller = () => `+49413655${String(numberCounter++).padStart(4, '0')}`;
 
 /**
  * Entries typed as RFC 4733 events; each waits until the previous one has played, plus
- * `gapMs` for the gateway to check it (or, for in-call keys, for the bridge to come up).
+ * `gapMs` for the gateway to check it (or, for in-call keys, for the bridge to come up): one gap
+ * for all, or one per entry after the first.
  */
-function pcapSteps(work: string, entries: string[], gapMs = 1500, firstPauseMs = 1000): CallerPlan['steps'] {
+function pcapSteps(work: string, entries: string[], gapMs: number | number[] = 1500, firstPauseMs = 1000): CallerPlan['steps'] {
   let previousMs = 0;
   let clockMs = 0;
-  return entries.flatMap((keys) => {
+  return entries.flatMap((keys, index) => {
     const path = join(work, `keys-${randomBytes(4).toString('hex')}.pcap`);
-    const pause = previousMs === 0 ? firstPauseMs : previousMs + gapMs;
+    const gap = Array.isArray(gapMs) ? gapMs[index - 1]! : gapMs;
+    const pause = previousMs === 0 ? firstPauseMs : previousMs + gap;
     clockMs += pause;
     writeDtmfPcap(path, keys, clockMs);
     previousMs = dtmfPcapDurationMs(keys);
@@ -65,8 +72,36 @@ const maskedName = (number: string) => `Telefon ...${number.slice(-2)}`;
 
 function cases(): Case[] {
   const lockedOutCaller = nextCaller();
-  const [infoCaller, failoverCaller, kickedCaller, stoppedCaller] = [nextCaller(), nextCaller(), nextCaller(), nextCaller()];
+  const [infoCaller, failoverCaller, kickedCaller, stoppedCaller, silentJigasiCaller, crashCaller] = [nextCaller(), nextCaller(), nextCaller(), nextCaller(), nextCaller(), nextCaller()];
   return [
+    {
+      name: '*6, *6 again with Jigasi silent, hang-up a second later: the gateway lives on, nothing unexpected counted',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Rat' }) }),
+      jigasi: [{ ...jigasiAnswers('Rat'), info: 'silent-on-unmute' }],
+      caller: ({ pin, work }) => ({
+        callerNumber: silentJigasiCaller,
+        steps: [...pcapSteps(work, [`${pin}#`, '*6', '*6'], [6000, 1500]), { pause: 1000 }, { bye: true }],
+        expect: 'none',
+      }),
+      during: async (gateway) => {
+        await bridgedCallId(gateway);
+        // The unmute waits 5 s for a muteResponse that never comes; the caller is gone after ~6 s.
+        await sleep(16_000);
+        if (gateway.process.exitCode !== null) throw new Error(`the gateway exited with ${gateway.process.exitCode}`);
+        const health = await fetch(`${gateway.url}/healthz`);
+        if (health.status !== 200) throw new Error(`/healthz answered ${health.status}`);
+        const unexpected = /dialin_unexpected_errors_total\{[^}]*\} [1-9]/.exec(await (await fetch(`${gateway.url}/metrics`)).text());
+        if (unexpected) throw new Error(`unexpected errors counted: ${unexpected[0]}`);
+      },
+      outcome: 'completed',
+    },
+    {
+      name: 'the next call after that succeeds',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Frau Müller' }) }),
+      jigasi: [jigasiAnswers('Frau Müller', 3000)],
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      outcome: 'completed',
+    },
     {
       name: 'valid PIN by RFC 2833: bridged to Jigasi, headers checked, Jigasi hangs up',
       prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Frau Müller' }) }),
@@ -177,6 +212,44 @@ function cases(): Case[] {
       caller: () => ({ callerNumber: nextCaller(), steps: [], expect: 'none', refusedWith: 403 }),
     },
     {
+      name: 'FreeSWITCH killed with 5 calls bridged: everyone gets BYE, within 15 s no call is listed, every record has its outcome; FreeSWITCH restarted',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
+      jigasi: [jigasiAnswers(maskedName(crashCaller))],
+      calls: 5,
+      caller: ({ pin, work }) => ({ callerNumber: crashCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      during: async (gateway, work) => {
+        const freeswitch = findLocalFreeswitch();
+        if (!freeswitch) throw new Error('no FreeSWITCH process on this host to kill (the case needs the test bed on this machine)');
+        for (let attempt = 0; (await liveCalls(gateway)).filter((call) => call.state === 'bridged').length < 5; attempt++) {
+          if (attempt > 150) throw new Error('the 5 calls never were all in the conference');
+          await sleep(200);
+        }
+        killHard(freeswitch);
+        const killedAt = Date.now();
+        try {
+          while ((await liveCalls(gateway)).length > 0) {
+            if (Date.now() - killedAt > 15_000) throw new Error(`${(await liveCalls(gateway)).length} calls still listed 15 s after FreeSWITCH was killed`);
+            await sleep(250);
+          }
+        } finally {
+          // Also when the case fails: the cases after it need their FreeSWITCH.
+          restart(freeswitch, join(work, 'freeswitch-restarted.log'));
+          for (let attempt = 0; (await fetch(`${gateway.url}/readyz`)).status !== 200; attempt++) {
+            if (attempt > 120) throw new Error('the gateway was not ready again 30 s after FreeSWITCH was restarted');
+            await sleep(250);
+          }
+        }
+      },
+      outcome: 'completed',
+    },
+    {
+      name: 'after FreeSWITCH came back, a new call succeeds',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Herr Schulz' }) }),
+      jigasi: [jigasiAnswers('Herr Schulz', 3000)],
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      outcome: 'completed',
+    },
+    {
       // Last: the gateway does not come back.
       name: 'the gateway is stopped during the conference: caller and Jigasi get BYE, no FreeSWITCH channel stays',
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
@@ -229,16 +302,18 @@ async function settled(gateway: Gateway): Promise<string | undefined> {
 
 async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Promise<string | undefined> {
   const work = caseWork;
+  const startedAt = Date.now();
   const before = callOutcomes(gateway)[0];
+  const calls = String(testCase.calls ?? 1);
   const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
   const jigasis = testCase.jigasi.map((behaviour, index) =>
-    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', '1', '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
+    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', calls, '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
   );
   await sleep(300);
   const plan = testCase.caller({ ...setup, work });
-  const caller = runSipp(work, 'caller', callerScenario(plan), [SIP_ADDRESS, '-m', '1', '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000']);
+  const caller = runSipp(work, 'caller', callerScenario(plan), [SIP_ADDRESS, '-m', calls, '-l', calls, '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000']);
   const problems: string[] = [];
-  const during = testCase.during?.(gateway).catch((error: unknown) => problems.push((error as Error).message));
+  const during = testCase.during?.(gateway, work).catch((error: unknown) => problems.push((error as Error).message));
   const callerExit = await Promise.race([caller.exit, sleep(90_000).then(() => -1)]);
   await during;
   const jigasiExits = await Promise.all(jigasis.map(async (run) => (run ? Promise.race([run.exit, sleep(10_000).then(() => -1)]) : 0)));
@@ -251,8 +326,9 @@ async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Prom
   const leftovers = await settled(gateway);
   if (leftovers) problems.push(leftovers);
   if (testCase.outcome !== undefined) {
-    const outcome = callOutcomes(gateway)[0];
-    if (outcome !== testCase.outcome) problems.push(`call record outcome ${outcome}, expected ${testCase.outcome}`);
+    const outcomes = callOutcomes(gateway, startedAt);
+    const expected = Array.from({ length: testCase.calls ?? 1 }, () => testCase.outcome);
+    if (outcomes.join() !== expected.join()) problems.push(`call record outcomes ${outcomes.join(', ')}, expected ${expected.join(', ')}`);
   } else if (callOutcomes(gateway)[0] !== before) {
     problems.push('a call record was written for a refused INVITE');
   }
@@ -271,7 +347,9 @@ async function main(): Promise<number> {
   let failed = 0;
   try {
     await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
+    const only = process.env.E2E_ONLY === undefined ? undefined : new RegExp(process.env.E2E_ONLY);
     for (const [index, testCase] of cases().entries()) {
+      if (only && !only.test(testCase.name)) continue;
       const started = Date.now();
       const caseWork = join(work, `case-${index + 1}`);
       mkdirSync(caseWork);

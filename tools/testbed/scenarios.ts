@@ -160,9 +160,10 @@ export type JigasiBehaviour =
       answerAfterMs?: number;
       /**
        * After the answer: 'moderator-mute' sends a muteRequest and expects the gateway's
-       * muteResponse OK; 'expect-mute-request' expects the gateway's muteRequest (caller pressed *6).
+       * muteResponse OK; 'expect-mute-request' expects the gateway's muteRequest (caller pressed *6);
+       * 'silent-on-unmute' takes the mute and the unmute request (200) and never sends a muteResponse.
        */
-      info?: 'moderator-mute' | 'expect-mute-request' | 'ask-password';
+      info?: 'moderator-mute' | 'expect-mute-request' | 'ask-password' | 'silent-on-unmute';
     }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
@@ -262,6 +263,8 @@ ${json}`)}
     'moderator-mute': `${sendInfo('{"type":"muteRequest","data":{"audio":true},"id":"e2e-moderator-1"}')}
 ${expectInfo('muteResponse.*OK.*e2e-moderator-1')}`,
     'expect-mute-request': expectInfo('muteRequest.*audio.:true'),
+    'silent-on-unmute': `${expectInfo('muteRequest.*audio.:true')}
+${expectInfo('muteRequest.*audio.:false')}`,
     'ask-password': `${sendInfo('{"i":0,"t":4}')}
 ${expectInfo('.t.:4.*pwd.:.97531')}`,
     none: '',
