@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { SqliteStore } from '../provisioning/store/sqlite';
-import { ConfigError, loadAuthConfig, loadDbPath, type Env } from '../core/config';
+import { ConfigError, durationSeconds, loadAuthConfig, loadDbPath, type Env } from '../core/config';
 
 /** The `dialin` command line: SPEC §1. Returns the exit code instead of exiting, for tests. */
 
@@ -21,9 +21,6 @@ commands:
 Configuration comes from environment variables (and ./.env when present).
 `;
 
-const TTL = /^(\d{1,6})([smhd])$/;
-const TTL_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
-const MAX_TTL_SECONDS = 90 * 86400;
 const SCOPES = new Set(['dialin:read', 'dialin:admin']);
 
 export interface CliOutput {
@@ -38,13 +35,6 @@ const processOutput: CliOutput = {
 
 function loadDotEnv(env: Env): void {
   if (env === process.env && existsSync('.env')) process.loadEnvFile('.env');
-}
-
-function ttlSeconds(ttl: string): number | undefined {
-  const match = TTL.exec(ttl);
-  if (!match) return undefined;
-  const seconds = Number(match[1]) * TTL_UNIT_SECONDS[match[2] as keyof typeof TTL_UNIT_SECONDS];
-  return seconds > 0 && seconds <= MAX_TTL_SECONDS ? seconds : undefined;
 }
 
 export function mintToken(args: string[], env: Env, io: CliOutput): number {
@@ -62,16 +52,16 @@ export function mintToken(args: string[], env: Env, io: CliOutput): number {
     io.err('dialin token: --scope must be dialin:read or dialin:admin\n');
     return 2;
   }
-  const seconds = ttlSeconds(values.ttl);
-  if (seconds === undefined) {
-    io.err(`dialin token: --ttl must look like 30m, 8h or 7d and be at most 90d, got "${values.ttl}"\n`);
-    return 2;
-  }
   if (!/^[\w.@-]{1,64}$/.test(values.sub)) {
     io.err('dialin token: --sub may contain letters, digits and . _ - @ (at most 64)\n');
     return 2;
   }
   const auth = loadAuthConfig(env);
+  const seconds = durationSeconds(values.ttl);
+  if (seconds === undefined || seconds > auth.maxTtlSeconds) {
+    io.err(`dialin token: --ttl must look like 30m, 8h or 7d and be at most JWT_MAX_TTL (${auth.maxTtlSeconds / 86400}d), got "${values.ttl}"\n`);
+    return 2;
+  }
   if (auth.algorithm !== 'HS256' || auth.secret === undefined) {
     io.err('dialin token: needs JWT_SECRET; with JWT_PUBLIC_KEY tokens come from your identity provider\n');
     return 1;

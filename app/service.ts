@@ -1,10 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { CallRegistry } from '../gateway/call-registry';
 import { startGateway } from '../gateway/gateway';
 import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
+import { createHttpServer } from '../provisioning/http/server';
 import { PinResolver } from '../provisioning/pin-resolver';
 import { SqliteStore } from '../provisioning/store/sqlite';
 import type { Config } from '../core/config';
@@ -41,6 +42,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     store,
     pinLength: config.pinLength,
     mapperAutoCreate: config.mapperAutoCreate,
+    mapperMaxRooms: config.mapperMaxRooms,
     mapperPinTtlDays: config.mapperPinTtlDays,
   });
   const resolver = await PinResolver.create({
@@ -65,8 +67,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     logger,
   });
 
-  const server = createServer(http.handle);
-  server.keepAliveTimeout = 65_000;
+  const server = createHttpServer(http.handle, config.trustedProxies);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.http.port, config.http.host, () => {

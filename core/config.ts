@@ -17,6 +17,8 @@ export interface AuthConfig {
   verificationKey: KeyObject;
   audience: string;
   issuer?: string;
+  /** JWT_MAX_TTL: the longest lifetime (exp − iat) a token may have, in seconds. */
+  maxTtlSeconds: number;
 }
 
 export interface DialInNumber {
@@ -28,7 +30,7 @@ export type CallerIdMode = 'masked' | 'anonymous' | 'full';
 export type Language = 'de' | 'en';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** SIP_TRUSTED_SOURCES; an empty list means every source is accepted. */
+/** A list of addresses and CIDRs (SIP_TRUSTED_SOURCES, TRUSTED_PROXIES). */
 export interface TrustedSources {
   entries: string[];
   blockList: BlockList;
@@ -56,14 +58,21 @@ export interface Config {
   pinLength: number;
   pinAttempts: number;
   pinFailuresPerHour: number;
+  /** Wrong PINs an hour over all callers before every entry is slowed down (rotating caller numbers). */
+  pinFailuresGlobalPerHour: number;
   maxCalls: number;
+  /** Who may send INVITEs; empty: everyone. */
   sipTrustedSources: TrustedSources;
+  /** Reverse proxies whose X-Forwarded-For/Forwarded name the client; empty: the socket's peer is the client. */
+  trustedProxies: TrustedSources;
   callerIdMode: CallerIdMode;
   language: Language;
   promptsDir?: string;
   callRecordRetentionDays: number;
   mapperPinTtlDays: number;
   mapperAutoCreate: boolean;
+  /** Mapper-made rooms there may be at most; past it the mapper answers 429. */
+  mapperMaxRooms: number;
   corsOrigins: string[];
   logLevel: LogLevel;
 }
@@ -143,20 +152,41 @@ function host(env: Env, name: string, fallback: string): string {
   return value;
 }
 
+const DURATION = /^(\d{1,6})([smhd])$/;
+const DURATION_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
+/** "30m", "8h", "90d" in seconds; undefined for anything else. */
+export function durationSeconds(value: string): number | undefined {
+  const match = DURATION.exec(value);
+  if (!match) return undefined;
+  const seconds = Number(match[1]) * DURATION_UNIT_SECONDS[match[2] as keyof typeof DURATION_UNIT_SECONDS];
+  return seconds > 0 ? seconds : undefined;
+}
+
+function duration(env: Env, name: string, fallback: string, maxSeconds: number): number {
+  const value = text(env, name, fallback);
+  const seconds = durationSeconds(value);
+  if (seconds === undefined || seconds > maxSeconds) {
+    throw new ConfigError(name, `must look like 30m, 8h or 90d and be at most ${maxSeconds / 86400}d, got "${value}"`);
+  }
+  return seconds;
+}
+
 function parseAuth(env: Env): AuthConfig {
   const secret = read(env, 'JWT_SECRET');
   const publicKeyPem = read(env, 'JWT_PUBLIC_KEY');
   const audience = text(env, 'JWT_AUDIENCE', 'dialin-api');
   const issuer = read(env, 'JWT_ISSUER');
+  const maxTtlSeconds = duration(env, 'JWT_MAX_TTL', '90d', 3650 * 86400);
   if (secret !== undefined && publicKeyPem !== undefined) {
     throw new ConfigError('JWT_PUBLIC_KEY', 'set either JWT_SECRET or JWT_PUBLIC_KEY, not both: the algorithm must be unambiguous');
   }
   if (secret !== undefined) {
     if (secret.length < 32) throw new ConfigError('JWT_SECRET', `must be at least 32 characters long, got ${secret.length}`);
-    return { algorithm: 'HS256', secret, verificationKey: createSecretKey(Buffer.from(secret)), audience, issuer };
+    return { algorithm: 'HS256', secret, verificationKey: createSecretKey(Buffer.from(secret)), audience, issuer, maxTtlSeconds };
   }
   if (publicKeyPem !== undefined) {
-    return { ...publicKeyAlgorithm(publicKeyPem.replace(/\\n/g, '\n')), audience, issuer };
+    return { ...publicKeyAlgorithm(publicKeyPem.replace(/\\n/g, '\n')), audience, issuer, maxTtlSeconds };
   }
   throw new ConfigError('JWT_SECRET', 'is required (or JWT_PUBLIC_KEY): the admin API cannot check tokens without a key');
 }
@@ -192,16 +222,16 @@ function parseJigasiUris(env: Env): string[] {
   return uris;
 }
 
-function parseTrustedSources(env: Env): TrustedSources {
+function parseTrustedSources(env: Env, name: string): TrustedSources {
   const blockList = new BlockList();
-  const entries = list(env, 'SIP_TRUSTED_SOURCES');
+  const entries = list(env, name);
   for (const entry of entries) {
     const [ip = '', prefixText, ...rest] = entry.split('/');
     const family = isIP(ip);
     const width = family === 4 ? 32 : 128;
     const prefix = prefixText === undefined ? width : Number(prefixText);
     if (family === 0 || rest.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > width) {
-      throw new ConfigError('SIP_TRUSTED_SOURCES', `"${entry}" is not an address or CIDR like 192.0.2.0/24`);
+      throw new ConfigError(name, `"${entry}" is not an address or CIDR like 192.0.2.0/24`);
     }
     blockList.addSubnet(ip, prefix, family === 4 ? 'ipv4' : 'ipv6');
   }
@@ -278,14 +308,17 @@ export function loadConfig(env: Env): Config {
     pinLength: integer(env, 'PIN_LENGTH', 8, 6, 12),
     pinAttempts: integer(env, 'PIN_ATTEMPTS', 3, 1, 10),
     pinFailuresPerHour: integer(env, 'PIN_FAILURES_PER_HOUR', 10, 1, 1000),
+    pinFailuresGlobalPerHour: integer(env, 'PIN_FAILURES_GLOBAL_PER_HOUR', 100, 1, 100_000),
     maxCalls: integer(env, 'MAX_CALLS', 200, 1, 10000),
-    sipTrustedSources: parseTrustedSources(env),
+    sipTrustedSources: parseTrustedSources(env, 'SIP_TRUSTED_SOURCES'),
+    trustedProxies: parseTrustedSources(env, 'TRUSTED_PROXIES'),
     callerIdMode: oneOf(env, 'CALLER_ID_MODE', 'masked', ['masked', 'anonymous', 'full']),
     language: oneOf(env, 'LANGUAGE', 'de', ['de', 'en']),
     promptsDir: read(env, 'PROMPTS_DIR'),
     callRecordRetentionDays: integer(env, 'CALL_RECORD_RETENTION_DAYS', 30, 1, 3650),
     mapperPinTtlDays: integer(env, 'MAPPER_PIN_TTL_DAYS', 90, 1, 3650),
     mapperAutoCreate: boolean(env, 'MAPPER_AUTO_CREATE', true),
+    mapperMaxRooms: integer(env, 'MAPPER_MAX_ROOMS', 10_000, 0, 1_000_000),
     corsOrigins: parseCorsOrigins(env),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   };

@@ -41,6 +41,8 @@ export interface DirectoryOptions {
   store: Store;
   pinLength: number;
   mapperAutoCreate: boolean;
+  /** MAPPER_MAX_ROOMS: the mapper makes no room past this many. */
+  mapperMaxRooms: number;
   mapperPinTtlDays: number;
   now?: () => number;
   digitSource?: DigitSource;
@@ -128,11 +130,14 @@ export class PinDirectory {
   }
 
   /**
-   * The PIN Jitsi Meet shows in its invite dialog: the room's oldest working label-less
-   * speaker PIN, made on the spot (source "mapper") when there is none, creation is on
-   * (MAPPER_AUTO_CREATE) and the caller of this method allows it.
+   * The PIN Jitsi Meet shows in its invite dialog, for a room that is public (dialInPublic): its
+   * oldest working label-less speaker PIN, made on the spot (source "mapper") when there is none,
+   * creation is on (MAPPER_AUTO_CREATE) and the caller of this method allows it. A closed room
+   * gets undefined, as an unknown one does: the mapper does not tell them apart.
    */
   async publicPin(room: string, mayCreate: boolean): Promise<{ pin: PinRecord; created: boolean } | undefined> {
+    const record = await this.store.getRoom(room);
+    if (record && !record.dialInPublic) return undefined;
     const existing = await this.store.findPublicPin(room, this.now());
     if (existing) return { pin: existing, created: false };
     if (!this.options.mapperAutoCreate || !mayCreate) return undefined;
@@ -140,7 +145,7 @@ export class PinDirectory {
     return { pin, created: true };
   }
 
-  /** The room of a PIN that works now or later, for Jitsi Meet's reverse lookup. */
+  /** The room of a PIN that works now or later, in a public room, for Jitsi Meet's reverse lookup. */
   async roomOfPin(digits: string): Promise<string | undefined> {
     const pin = await this.store.findRoomOfPin(digits);
     if (!pin || (pin.validUntil !== null && pin.validUntil <= this.now())) return undefined;
@@ -167,7 +172,7 @@ export class PinDirectory {
     });
     if (request.pin !== undefined) {
       try {
-        return await this.store.insertPin(record(request.pin), now);
+        return await this.store.insertPin(record(request.pin), now, this.options.mapperMaxRooms);
       } catch (error) {
         if (error instanceof PinTakenError) throw new DirectoryError('conflict', 'this PIN is already in use; choose another or let the service generate one');
         throw error;
@@ -178,7 +183,7 @@ export class PinDirectory {
       // A generated PIN never takes over an expired one: fresh digits are cheap, surprises are not.
       if (await this.store.findPinByDigits(digits)) continue;
       try {
-        return await this.store.insertPin(record(digits), now);
+        return await this.store.insertPin(record(digits), now, this.options.mapperMaxRooms);
       } catch (error) {
         if (!(error instanceof PinTakenError)) throw error;
       }

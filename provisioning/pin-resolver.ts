@@ -18,6 +18,7 @@ export type PinResolution =
       roomJid: string;
       label: string | null;
       role: PinRole;
+      /** The room's password for Jigasi; null for a mapper-made PIN (its caller types it when asked). */
       password: string | null;
       /** The room's callers start muted. */
       startMuted: boolean;
@@ -66,7 +67,9 @@ export class PinResolver {
       roomJid: roomJid(pin.room, this.options.mucDomain),
       label: pin.label,
       role: pin.role,
-      password: pin.roomPassword,
+      // A PIN anyone could read in Jitsi's invite dialog does not carry the room's password:
+      // its caller types the password when Jitsi asks for it.
+      password: pin.source === 'admin' ? pin.roomPassword : null,
       startMuted: pin.roomStartMuted,
       validFrom: pin.validFrom,
       validUntil: pin.validUntil,

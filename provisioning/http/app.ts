@@ -8,6 +8,7 @@ import { healthRoutes } from '../routes/health';
 import { jitsiRoutes } from '../routes/jitsi';
 import { pinRoutes } from '../routes/pins';
 import { roomRoutes } from '../routes/rooms';
+import { clientAddress } from './client-address';
 import { errorHandler, notFoundHandler } from './errors';
 import { observeExchange } from './exchange';
 import { buildOpenApiDocument } from './openapi';
@@ -36,6 +37,7 @@ function observed(deps: ApiDependencies, logger: Logger): RequestHandler {
       metrics: deps.metrics,
       logging: QUIET_PATHS.has(req.path) ? 'off' : 'info',
       route: () => ((req.route as { path?: string } | undefined)?.path) ?? 'unmatched',
+      client: clientAddress(req, deps.config.trustedProxies),
     });
     next();
   };
@@ -65,7 +67,7 @@ export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
 
-  const publicServer = publicRouteServer(publicRoutes, { corsOrigins: deps.config.corsOrigins, metrics: deps.metrics, logger });
+  const publicServer = publicRouteServer(publicRoutes, { corsOrigins: deps.config.corsOrigins, trustedProxies: deps.config.trustedProxies, metrics: deps.metrics, logger });
   return {
     handle: (req, res) => {
       if (!publicServer.serve(req, res)) app(req, res);

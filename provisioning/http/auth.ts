@@ -21,7 +21,8 @@ const unauthorized = (message: string) => new ApiError(401, 'unauthorized', mess
 
 /** Checks a bearer token and returns its subject; the algorithm is the configured one and nothing else. */
 export function verifyBearer(auth: AuthConfig, header: string | undefined, needed: Scope): string {
-  const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header ?? '');
+  // RFC 9110: the scheme is case-insensitive.
+  const match = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i.exec(header ?? '');
   if (!match) throw unauthorized('an Authorization: Bearer <token> header is required');
   let payload: string | JwtPayload;
   try {
@@ -36,6 +37,10 @@ export function verifyBearer(auth: AuthConfig, header: string | undefined, neede
     throw unauthorized(reason);
   }
   if (typeof payload === 'string' || typeof payload.exp !== 'number') throw unauthorized('the token must carry an exp claim');
+  if (typeof payload.iat !== 'number') throw unauthorized('the token must carry an iat claim');
+  if (payload.exp - payload.iat > auth.maxTtlSeconds) {
+    throw unauthorized(`the token lives longer than this service allows (JWT_MAX_TTL, ${Math.round(auth.maxTtlSeconds / 86400)} days)`);
+  }
   if (!grants(scopesOf(payload), needed)) throw new ApiError(403, 'forbidden', `the token lacks the scope ${needed}`);
   return typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : 'unknown';
 }

@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Fields a client of another format expects beside ours (Jitsi Meet's mapper: id, conference). */
+    readonly alongside: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -37,7 +39,7 @@ function toApiError(error: unknown): ApiError | undefined {
 }
 
 export function errorBody(error: ApiError): { error: { code: string; message: string } } {
-  return { error: { code: error.code, message: error.message } };
+  return { ...error.alongside, error: { code: error.code, message: error.message } };
 }
 
 /** For an error nobody foresaw: the log gets the details, the client the request id. */

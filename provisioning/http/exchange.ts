@@ -18,6 +18,8 @@ export interface Observation {
   logging: RequestLogging;
   /** The route label of the metrics; Express knows it only after routing. */
   route: () => string;
+  /** The client's address (client-address.ts): a trusted proxy's client, else the socket's peer. */
+  client: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface Observation {
  * it is a sane token), the headers every answer carries, and once it is finished one log line
  * with secret query values redacted, and the request metrics. Returns the request id.
  */
-export function observeExchange(req: IncomingMessage, res: ServerResponse, { logger, metrics, logging, route }: Observation): string {
+export function observeExchange(req: IncomingMessage, res: ServerResponse, { logger, metrics, logging, route, client }: Observation): string {
   const given = req.headers['x-request-id'];
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('X-Request-Id', id);
@@ -49,7 +51,7 @@ export function observeExchange(req: IncomingMessage, res: ServerResponse, { log
         url: redactUrl(url),
         status,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
-        remoteAddress: req.socket.remoteAddress,
+        remoteAddress: client,
       },
       'request completed',
     );

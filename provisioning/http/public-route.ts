@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQueryString } from 'node:querystring';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { TrustedSources } from '../../core/config';
 import type { Metrics } from '../../core/metrics';
+import { clientAddress } from './client-address';
 import { corsFor } from './cors';
 import { answerFor, errorBody, noRoute } from './errors';
 import { observeExchange } from './exchange';
@@ -32,6 +34,7 @@ function writeJson(req: IncomingMessage, res: ServerResponse, status: number, bo
 
 export interface PublicRouteOptions {
   corsOrigins: string[];
+  trustedProxies: TrustedSources;
   metrics: Metrics;
   logger: Logger;
 }
@@ -41,14 +44,14 @@ export interface PublicRouteOptions {
  * Paths match exactly. Successful lookups are logged at debug level only: each is a browser's
  * address and a room name, which the service has no need to keep.
  */
-export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metrics, logger }: PublicRouteOptions) {
+export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, trustedProxies, metrics, logger }: PublicRouteOptions) {
   const byPath = new Map(routes.map((route) => [route.path, route]));
   const cors = corsFor(corsOrigins);
 
-  async function respond(route: PublicRouteSpec, req: IncomingMessage, res: ServerResponse, rawQuery: string, requestId: string): Promise<void> {
+  async function respond(route: PublicRouteSpec, req: IncomingMessage, res: ServerResponse, rawQuery: string, requestId: string, client: string): Promise<void> {
     try {
       const query = parseInput(route.query, parseQueryString(rawQuery), 'query');
-      writeJson(req, res, 200, await route.answer({ query, client: req.socket.remoteAddress ?? 'unknown' }));
+      writeJson(req, res, 200, await route.answer({ query, client }));
     } catch (error) {
       const answer = answerFor(error, logger, { requestId, method: req.method, path: route.path });
       writeJson(req, res, answer.status, errorBody(answer));
@@ -64,13 +67,14 @@ export function publicRouteServer(routes: PublicRouteSpec[], { corsOrigins, metr
       const queryStart = url.indexOf('?');
       const route = byPath.get(queryStart === -1 ? url : url.slice(0, queryStart));
       if (!route) return false;
-      const requestId = observeExchange(req, res, { logger, metrics, logging: 'debug', route: () => route.path });
+      const client = clientAddress(req, trustedProxies);
+      const requestId = observeExchange(req, res, { logger, metrics, logging: 'debug', route: () => route.path, client });
       if (cors(req, res)) return true;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         writeJson(req, res, 404, errorBody(noRoute(req.method, route.path)));
         return true;
       }
-      respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1), requestId).catch((error: unknown) => {
+      respond(route, req, res, queryStart === -1 ? '' : url.slice(queryStart + 1), requestId, client).catch((error: unknown) => {
         logger.error({ err: error, requestId }, 'could not answer a public request');
         res.destroy();
       });

@@ -1,8 +1,11 @@
 /**
- * Counts events per client in fixed windows, e.g. wrong PINs tried on the public reverse
- * lookup. Memory stays bounded: a new window forgets every client of the last one.
+ * Counts events per client in fixed windows, e.g. wrong PINs tried on the public reverse lookup.
+ * `take` checks and counts in one synchronous step, before the request awaits anything: requests
+ * pipelined on one socket are handled one after another, and each sees the ones before it
+ * counted. `refund` gives back what turned out not to count (a PIN that was right, a room that
+ * had a PIN already). Memory stays bounded: a new window forgets every client of the last one.
  */
-export class WindowCounter {
+export class WindowLimiter {
   private counts = new Map<string, number>();
   private windowStart = 0;
 
@@ -12,14 +15,18 @@ export class WindowCounter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  isOverLimit(client: string): boolean {
+  /** Counts one event for `client`; false (and nothing counted) when its limit is reached. */
+  take(client: string): boolean {
     this.roll();
-    return (this.counts.get(client) ?? 0) >= this.limit;
+    const count = this.counts.get(client) ?? 0;
+    if (count >= this.limit) return false;
+    this.counts.set(client, count + 1);
+    return true;
   }
 
-  count(client: string): void {
-    this.roll();
-    this.counts.set(client, (this.counts.get(client) ?? 0) + 1);
+  refund(client: string): void {
+    const count = this.counts.get(client);
+    if (count !== undefined && count > 0) this.counts.set(client, count - 1);
   }
 
   private roll(): void {

@@ -24,6 +24,7 @@ export const roomBody = z.strictObject({
   title: safeText(200).nullable().optional(),
   password: safeText(64).nullable().optional(),
   startMuted: z.boolean().optional(),
+  dialInPublic: z.boolean().optional(),
 });
 
 export const pinRole = z.enum(['speaker', 'listener']);
@@ -71,6 +72,7 @@ export function roomJson(room: RoomRecord) {
     title: room.title,
     hasPassword: room.password !== null,
     startMuted: room.startMuted,
+    dialInPublic: room.dialInPublic,
     createdAt: iso(room.createdAt),
     updatedAt: iso(room.updatedAt),
   };

@@ -55,4 +55,9 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // v2: rooms whose callers start muted (large public sessions).
   `ALTER TABLE rooms ADD COLUMN start_muted INTEGER NOT NULL DEFAULT 0;`,
+  // v3: whether Jitsi Meet's mapper may show (or make) the room's PIN. Public are the rooms
+  // nobody manages: no stored password and no PIN an administrator made.
+  `ALTER TABLE rooms ADD COLUMN dial_in_public INTEGER NOT NULL DEFAULT 0;
+   UPDATE rooms SET dial_in_public = 1
+     WHERE password IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin');`,
 ];

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations';
 import {
+  MapperRoomsExhaustedError,
   PinTakenError,
   type AuditEntry,
   type CallRecord,
@@ -36,6 +37,7 @@ interface RoomRow {
   title: string | null;
   password: string | null;
   start_muted: number;
+  dial_in_public: number;
   created_by: PinSource;
   created_at: number;
   updated_at: number;
@@ -69,6 +71,7 @@ const toRoom = (row: RoomRow): RoomRecord => ({
   title: row.title,
   password: row.password,
   startMuted: row.start_muted === 1,
+  dialInPublic: row.dial_in_public === 1,
   createdBy: row.created_by,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
@@ -128,14 +131,15 @@ export class SqliteStore implements Store {
     return {
       getRoom: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE name = ?'),
       insertRoom: db.prepare(
-        `INSERT INTO rooms (name, title, password, start_muted, created_by, created_at, updated_at)
-         VALUES (@name, @title, @password, @startMuted, @createdBy, @now, @now)`,
+        `INSERT INTO rooms (name, title, password, start_muted, dial_in_public, created_by, created_at, updated_at)
+         VALUES (@name, @title, @password, @startMuted, @dialInPublic, @createdBy, @now, @now)`,
       ),
       updateRoom: db.prepare(
         `UPDATE rooms SET
            title = CASE WHEN @setTitle THEN @title ELSE title END,
            password = CASE WHEN @setPassword THEN @password ELSE password END,
            start_muted = COALESCE(@startMuted, start_muted),
+           dial_in_public = COALESCE(@dialInPublic, dial_in_public),
            created_by = CASE WHEN @createdBy = 'admin' THEN 'admin' ELSE created_by END,
            updated_at = @now
          WHERE name = @name`,
@@ -165,7 +169,12 @@ export class SqliteStore implements Store {
         `SELECT pins.*, rooms.password AS room_password, rooms.start_muted AS room_start_muted
          FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
       ),
-      findRoomOfPin: db.prepare<[string], RoomOfPin>('SELECT room, valid_until AS validUntil FROM pins WHERE pin = ?'),
+      findRoomOfPin: db.prepare<[string], RoomOfPin>(
+        `SELECT pins.room, pins.valid_until AS validUntil FROM pins JOIN rooms ON rooms.name = pins.room
+         WHERE pins.pin = ? AND rooms.dial_in_public = 1`,
+      ),
+      countMapperRooms: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM rooms WHERE created_by = 'mapper'`),
+      closeRoom: db.prepare<[number, string]>('UPDATE rooms SET dial_in_public = 0, updated_at = ? WHERE name = ?'),
       // Ties go to the first inserted (rowid), which the room index yields without a sort.
       findPublicPin: db.prepare<{ room: string; now: number }, PinRow>(
         `SELECT * FROM pins
@@ -209,6 +218,9 @@ export class SqliteStore implements Store {
   }
 
   async upsertRoom(name: string, changes: RoomChanges, createdBy: PinSource, now: number) {
+    this.forgetPinLookups();
+    // A password closes the room to the mapper unless the same change opens it explicitly.
+    const dialInPublic = changes.dialInPublic ?? (typeof changes.password === 'string' ? false : undefined);
     return this.db.transaction(() => {
       const existing = this.statements.getRoom.get(name);
       if (existing) {
@@ -221,6 +233,7 @@ export class SqliteStore implements Store {
           setPassword: changes.password !== undefined ? 1 : 0,
           password: changes.password ?? null,
           startMuted: changes.startMuted === undefined ? null : Number(changes.startMuted),
+          dialInPublic: dialInPublic === undefined ? null : Number(dialInPublic),
         });
       } else {
         this.statements.insertRoom.run({
@@ -230,6 +243,7 @@ export class SqliteStore implements Store {
           title: changes.title ?? null,
           password: changes.password ?? null,
           startMuted: Number(changes.startMuted ?? false),
+          dialInPublic: Number(dialInPublic ?? true),
         });
       }
       return { room: toRoom(this.statements.getRoom.get(name)!), created: !existing };
@@ -250,7 +264,7 @@ export class SqliteStore implements Store {
     return this.statements.deleteRoom.run(name).changes > 0;
   }
 
-  async insertPin(pin: NewPin, now: number) {
+  async insertPin(pin: NewPin, now: number, maxMapperRooms = Infinity) {
     this.forgetPinLookups();
     return this.db.transaction(() => {
       const holder = this.statements.getPinByDigits.get(pin.pin);
@@ -260,8 +274,15 @@ export class SqliteStore implements Store {
         this.statements.deletePin.run(holder.id);
       }
       const roomCreated = !this.statements.getRoom.get(pin.room);
+      if (roomCreated && pin.source === 'mapper' && this.statements.countMapperRooms.get()!.n >= maxMapperRooms) {
+        throw new MapperRoomsExhaustedError(maxMapperRooms);
+      }
       if (roomCreated) {
-        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null, startMuted: 0 });
+        const dialInPublic = Number(pin.source === 'mapper');
+        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null, startMuted: 0, dialInPublic });
+      } else if (pin.source === 'admin') {
+        // A room an administrator hands out PINs for is theirs, no longer the mapper's.
+        this.statements.closeRoom.run(now, pin.room);
       }
       this.statements.insertPin.run(pin);
       return { pin: toPin(this.statements.getPin.get(pin.id)!), roomCreated };

@@ -13,6 +13,11 @@ export interface RoomRecord {
   password: string | null;
   /** Every caller of the room starts muted (speakers may unmute with *6). */
   startMuted: boolean;
+  /**
+   * Jitsi Meet's mapper may show the room's PIN, or make one. True for rooms the mapper made;
+   * false once an administrator stores a password or makes a PIN, unless they set it again.
+   */
+  dialInPublic: boolean;
   createdBy: PinSource;
   createdAt: number;
   updatedAt: number;
@@ -48,6 +53,7 @@ export interface RoomChanges {
   title?: string | null;
   password?: string | null;
   startMuted?: boolean;
+  dialInPublic?: boolean;
 }
 
 /** A PIN joined with what a call needs of its room, from one indexed lookup. */
@@ -82,6 +88,14 @@ export interface AuditEntry {
   target: string;
 }
 
+/** MAPPER_MAX_ROOMS mapper-made rooms exist already. */
+export class MapperRoomsExhaustedError extends Error {
+  constructor(readonly limit: number) {
+    super(`the conference mapper has made its ${limit} rooms (MAPPER_MAX_ROOMS)`);
+    this.name = 'MapperRoomsExhaustedError';
+  }
+}
+
 /** The digits are taken by a PIN that still works or will work. */
 export class PinTakenError extends Error {
   constructor() {
@@ -100,9 +114,11 @@ export interface Store {
   /**
    * Inserts a PIN, and its room when missing (created by `pin.source`), in one transaction.
    * Digits held by an expired PIN are taken over (the old one is deleted); digits held by a
-   * PIN that works now or later throw PinTakenError and change nothing.
+   * PIN that works now or later throw PinTakenError and change nothing. A mapper-made PIN that
+   * would make room number `maxMapperRooms + 1` throws MapperRoomsExhaustedError. An admin's
+   * PIN closes its room to the mapper (dialInPublic false).
    */
-  insertPin(pin: NewPin, now: number): Promise<{ pin: PinRecord; roomCreated: boolean }>;
+  insertPin(pin: NewPin, now: number, maxMapperRooms?: number): Promise<{ pin: PinRecord; roomCreated: boolean }>;
   getPin(id: string): Promise<PinRecord | undefined>;
   listPins(room: string): Promise<PinRecord[]>;
   updatePin(id: string, changes: PinChanges): Promise<PinRecord | undefined>;

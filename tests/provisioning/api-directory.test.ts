@@ -24,6 +24,7 @@ describe('rooms and PINs through the admin API', () => {
       title: 'Bauausschuss',
       hasPassword: true,
       startMuted: false,
+      dialInPublic: false,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.any(String),
     });

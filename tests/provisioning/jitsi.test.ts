@@ -37,10 +37,11 @@ describe("Jitsi Meet's conference mapper and number list", () => {
     expect(room.pins).toEqual([expect.objectContaining({ source: 'mapper', label: null })]);
   });
 
-  it('shows an admin PIN without label instead of making a new one, but never a personal PIN', async () => {
+  it('in a room an administrator opened, shows their PIN without label instead of making one, never a personal PIN', async () => {
     const personal = await readJson(await service.request('/api/v1/rooms/rat/pins', jsonInit('POST', { label: 'Herr Schulz' })));
     const listener = await readJson(await service.request('/api/v1/rooms/rat/pins', jsonInit('POST', { role: 'listener' })));
     const publicPin = await readJson(await service.request('/api/v1/rooms/rat/pins', jsonInit('POST', {})));
+    expect((await service.request('/api/v1/rooms/rat', jsonInit('PUT', { dialInPublic: true }))).status).toBe(200);
     const mapping = await readJson(await service.request(`/conferenceMapper?conference=rat@${MUC}`));
     expect(String(mapping.id)).toBe(publicPin.pin);
     expect([personal.pin, listener.pin]).not.toContain(String(mapping.id));
@@ -135,8 +136,9 @@ describe('the mapper with MAPPER_AUTO_CREATE=false', () => {
     expect(await service.directory.listRooms()).toEqual([]);
   });
 
-  it('still shows a PIN the administrator made', async () => {
+  it('still shows a PIN the administrator made, once they open the room to dial-in', async () => {
     const pin = await readJson(await service.request('/api/v1/rooms/rat/pins', jsonInit('POST', {})));
+    await service.request('/api/v1/rooms/rat', jsonInit('PUT', { dialInPublic: true }));
     expect(await readJson(await service.request(`/conferenceMapper?conference=rat@${MUC}`))).toMatchObject({ id: Number(pin.pin) });
   });
 });

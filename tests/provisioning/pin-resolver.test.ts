@@ -15,7 +15,7 @@ describe('resolving a PIN typed on the phone', () => {
 
   async function open(file: string) {
     const store = new SqliteStore(join(dir.path, file));
-    const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperPinTtlDays: 90, now });
+    const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperMaxRooms: 10_000, mapperPinTtlDays: 90, now });
     const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 3, now });
     return { store, directory, resolver };
   }
@@ -94,7 +94,7 @@ describe('PIN generation at scale', () => {
 
   it('makes 10,000 PINs across rooms: no duplicate, none trivial, none with a leading zero', async () => {
     const store = new SqliteStore(join(dir.path, 'many.sqlite'));
-    const directory = new PinDirectory({ store, pinLength: 6, mapperAutoCreate: true, mapperPinTtlDays: 90 });
+    const directory = new PinDirectory({ store, pinLength: 6, mapperAutoCreate: true, mapperMaxRooms: 10_000, mapperPinTtlDays: 90 });
     const pins: string[] = [];
     for (let i = 0; i < 10_000; i++) {
       pins.push((await directory.createPin(`room-${i % 250}`, {}, 'bulk')).pin);

@@ -76,18 +76,26 @@ describe('the SQLite store', () => {
     await store.close();
   });
 
-  it('answers the room of a PIN as it is now after every kind of change to pins and rooms', async () => {
+  it('answers the room of a PIN in a public room as it is now after every kind of change to pins and rooms', async () => {
     const store = new SqliteStore(join(dir.path, 'room-of-pin.sqlite'));
     const now = 200 * DAY;
-    await store.insertPin(pin('a', '31415926', 'rat'), now);
+    await store.insertPin(pin('a', '31415926', 'rat', { source: 'mapper' }), now);
     expect(await store.findRoomOfPin('31415926')).toEqual({ room: 'rat', validUntil: null });
     expect(await store.findRoomOfPin('27182818')).toBeUndefined();
 
-    await store.insertPin(pin('b', '27182818', 'chor'), now);
+    await store.insertPin(pin('b', '27182818', 'chor', { source: 'mapper' }), now);
     expect(await store.findRoomOfPin('27182818')).toEqual({ room: 'chor', validUntil: null });
 
     await store.updatePin('a', { validUntil: now + DAY });
     expect(await store.findRoomOfPin('31415926')).toEqual({ room: 'rat', validUntil: now + DAY });
+
+    await store.upsertRoom('rat', { password: '2468' }, 'admin', now);
+    expect(await store.findRoomOfPin('31415926')).toBeUndefined();
+    await store.upsertRoom('rat', { dialInPublic: true }, 'admin', now);
+    expect(await store.findRoomOfPin('31415926')).toEqual({ room: 'rat', validUntil: now + DAY });
+    await store.insertPin(pin('c', '14142135', 'rat'), now);
+    expect(await store.findRoomOfPin('31415926')).toBeUndefined();
+    await store.upsertRoom('rat', { dialInPublic: true }, 'admin', now);
 
     await store.deletePin('a');
     expect(await store.findRoomOfPin('31415926')).toBeUndefined();
