@@ -49,6 +49,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     store,
     mucDomain: config.jitsiMucDomain,
     pinFailuresPerHour: config.pinFailuresPerHour,
+    pinFailuresGlobalPerHour: config.pinFailuresGlobalPerHour,
   });
   const calls = new CallRegistry();
   const readiness = new Readiness(SIP_DEPENDENCIES);

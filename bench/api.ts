@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     });
     await reportMedian('dial-in numbers (GET)', { url: `${base}/phoneNumberList`, connections: CONNECTIONS, duration: DURATION_S });
 
-    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 10 });
+    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 10, pinFailuresGlobalPerHour: 100 });
     const samples: number[] = [];
     for (let i = 0; i < 200_000; i++) {
       const digits = i % 10 === 9 ? '99999999999' : pins[i % pins.length]!;

@@ -36,6 +36,11 @@ export function createMetrics() {
       help: 'Calls in progress',
       registers: [registry],
     }),
+    pinEntriesSlowed: new Counter({
+      name: 'dialin_pin_entries_slowed_total',
+      help: 'PIN entries that waited for their answer because callers over all got too many PINs wrong this hour',
+      registers: [registry],
+    }),
     unexpectedErrors: new Counter({
       name: 'dialin_unexpected_errors_total',
       help: 'Errors nothing expected: in a call (which it ended) or anywhere in the process (logged, survived)',

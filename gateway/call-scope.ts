@@ -115,6 +115,11 @@ export class CallScope {
     return timer;
   }
 
+  /** Waits `ms` unless the call is cancelled first (then rejects with CallEnded). */
+  async pause(ms: number): Promise<void> {
+    await this.guard(new Promise<void>((resolve) => this.after(ms, resolve)));
+  }
+
   /** A repeating timer that ends with the call; none once the call is cancelled. */
   every(ms: number, callback: () => void): NodeJS.Timeout | undefined {
     if (this.cancellation) return undefined;

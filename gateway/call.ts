@@ -69,6 +69,7 @@ export interface CallMetrics {
   callsRefused: { inc(labels: { reason: string }): void };
   activeCalls: { inc(): void; dec(): void };
   pinToJigasiInvite: { observe(seconds: number): void };
+  pinEntriesSlowed: { inc(): void };
   unexpectedErrors: { inc(labels: { boundary: 'call' | 'process' }): void };
 }
 
@@ -222,7 +223,9 @@ export class Call implements RegisteredCall {
       prompts: this.deps.prompts,
       pinAttempts: this.deps.settings.pinAttempts,
       callerNumber: this.callerNumber,
+      trunk: this.req.source_address,
       log: this.log,
+      onSlowedEntry: () => this.deps.metrics.pinEntriesSlowed.inc(),
       announce: async (...prompts) => this.announce(...prompts),
     });
     this.pinEntry = pinEntry;

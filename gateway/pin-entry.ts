@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { PinResolution } from '../provisioning/pin-resolver';
+import type { GuessingPressure, PinResolution } from '../provisioning/pin-resolver';
 import type { CallOutcome } from './call-outcome';
 import type { CallScope } from './call-scope';
 import type { PromptId, PromptSet } from './prompts';
@@ -8,6 +8,8 @@ import { FreeswitchRefused, type MediaEndpoint, type PlayCollectOptions, type Pl
 /**
  * PIN entry (SPEC §4 steps 3–5): greeting, the PIN by keypad with type-ahead, PIN_ATTEMPTS
  * tries, lockout of a caller number that guessed too often, and the PIN's validity window.
+ * While callers over all get too many PINs wrong (PIN_FAILURES_GLOBAL_PER_HOUR: a guesser
+ * rotating caller numbers), every entry waits before its answer and a call gets one try.
  * FreeSWITCH's play_and_get_digits collects the keys; SIP INFO digits are handed to it.
  */
 
@@ -20,9 +22,10 @@ const BETWEEN_DIGITS_TIMEOUT_MS = 5_000;
 /** What the call asks of the PIN directory while a caller types. */
 export interface PinResolver {
   resolve(digits: string): Promise<PinResolution>;
-  isLockedOut(callerNumber: string | undefined): Promise<boolean>;
-  recordFailure(callerNumber: string | undefined): Promise<void>;
+  isLockedOut(callerNumber: string | undefined, trunk: string): Promise<boolean>;
+  recordFailure(callerNumber: string | undefined, trunk: string): Promise<void>;
   recordSuccess(pinId: string): Promise<void>;
+  guessingPressure(): Promise<GuessingPressure>;
 }
 
 export type OpenPin = Extract<PinResolution, { found: true }>;
@@ -43,7 +46,11 @@ export interface PinEntryParts {
   prompts: PromptSet;
   pinAttempts: number;
   callerNumber: string | undefined;
+  /** Where the INVITE came from: withheld numbers are counted per trunk. */
+  trunk: string;
   log: Logger;
+  /** Counts an entry that was slowed down (/metrics). */
+  onSlowedEntry: () => void;
   /** Plays prompts to the caller and waits for them to finish. */
   announce: (...prompts: PromptId[]) => Promise<void>;
 }
@@ -71,8 +78,8 @@ export class PinEntry {
    * entry. Resolves once FreeSWITCH holds the collect, so no key typed from then on is lost.
    */
   async start(...prompts: PromptId[]): Promise<PendingEntry | undefined> {
-    const { caller, scope, resolver, callerNumber } = this.parts;
-    if (await scope.guard(resolver.isLockedOut(callerNumber))) return undefined;
+    const { caller, scope, resolver, callerNumber, trunk } = this.parts;
+    if (await scope.guard(resolver.isLockedOut(callerNumber, trunk))) return undefined;
     await scope.guard(this.flushingKeys);
     const result = caller.playCollect(keypadEntry(this.parts.prompts.playlist(...prompts), MAX_COLLECTED_DIGITS, PIN_PATTERN, 'dialin_pin'));
     // Awaited by collect() through the scope; a call that ends first never reads it.
@@ -86,6 +93,7 @@ export class PinEntry {
     const { scope, resolver, log, announce } = this.parts;
     let pending = firstEntry;
     let enteredAnything = false;
+    let attemptsAllowed = this.parts.pinAttempts;
     for (let attempt = 1; ; attempt++) {
       if (!pending) {
         log.warn('caller is locked out after too many wrong PINs');
@@ -99,6 +107,7 @@ export class PinEntry {
         retryPrompt = 'no-input';
       } else {
         enteredAnything = true;
+        if (await this.slowedDown()) attemptsAllowed = attempt;
         const resolution = entry.kind === 'pin' ? await scope.guard(resolver.resolve(entry.digits)) : { found: false as const };
         if (resolution.found && resolution.openNow) {
           resolver.recordSuccess(resolution.pinId).catch((error: unknown) => log.error({ err: error }, 'could not record the PIN as used'));
@@ -113,16 +122,30 @@ export class PinEntry {
         // Only a wrong PIN of a possible shape is a guess; a stray * or a too-long entry is not.
         if (entry.kind === 'pin') {
           this.wrong++;
-          await scope.guard(resolver.recordFailure(this.parts.callerNumber));
+          await scope.guard(resolver.recordFailure(this.parts.callerNumber, this.parts.trunk));
         }
         log.info({ attempt, shape: entry.kind }, 'PIN refused');
         retryPrompt = 'invalid-pin';
       }
-      if (attempt >= this.parts.pinAttempts) break;
+      if (attempt >= attemptsAllowed) break;
       pending = await this.start(retryPrompt, 'enter-pin');
     }
     await announce('attempts-exhausted', 'goodbye');
     return { kind: 'end', outcome: enteredAnything ? 'pin-failed' : 'answered-no-pin' };
+  }
+
+  /** Waits before the answer while guessing goes on over all callers; true when it did. */
+  private async slowedDown(): Promise<boolean> {
+    const { scope, resolver, log } = this.parts;
+    const pressure = await scope.guard(resolver.guessingPressure());
+    if (!pressure.slowed) return false;
+    this.parts.onSlowedEntry();
+    log[pressure.worthAWarning ? 'warn' : 'debug'](
+      { failuresLastHour: pressure.failuresLastHour, pauseMs: pressure.pauseMs },
+      'wrong PINs over all callers past PIN_FAILURES_GLOBAL_PER_HOUR: PIN entries wait for their answer, one try per call',
+    );
+    await scope.pause(pressure.pauseMs);
+    return true;
   }
 
   /** DTMF by SIP INFO reaches the gateway, not FreeSWITCH: hand it to FreeSWITCH's digit collection. */

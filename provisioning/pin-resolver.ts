@@ -32,16 +32,45 @@ export interface ResolverOptions {
   store: Store;
   mucDomain: string;
   pinFailuresPerHour: number;
+  /** PIN_FAILURES_GLOBAL_PER_HOUR: wrong PINs an hour over all callers before entries are slowed down. */
+  pinFailuresGlobalPerHour: number;
   now?: () => number;
 }
 
+/** Whether PIN entries are slowed down now, because callers over all got too many PINs wrong this hour. */
+export interface GuessingPressure {
+  slowed: boolean;
+  /** The pause before an entry's answer; 0 when not slowed. */
+  pauseMs: number;
+  /** Wrong PINs over all callers in the last hour. */
+  failuresLastHour: number;
+  /** True for the first slowed entry in a minute: the moment to say so in the log. */
+  worthAWarning: boolean;
+}
+
 const HOUR_MS = 60 * 60 * 1000;
-const ANONYMOUS_BUCKET = 'anonymous';
+const MINUTE_MS = 60 * 1000;
+const SLOWED_PAUSE_MIN_MS = 2_000;
+/** A legitimate caller waits at most this long for the answer to their PIN while guessing goes on. */
+export const SLOWED_PAUSE_MAX_MS = 60_000;
+
+/**
+ * The pause before a PIN entry's answer once `failuresLastHour` has reached the global budget:
+ * 2 s at the budget, doubling with every further 10 % of it, at most SLOWED_PAUSE_MAX_MS.
+ * Every entry waits, right or wrong: a right PIN answered sooner would tell a guesser to hang up.
+ */
+export function slowedPauseMs(failuresLastHour: number, budget: number): number {
+  if (failuresLastHour < budget) return 0;
+  const excess = failuresLastHour - budget;
+  return Math.min(SLOWED_PAUSE_MAX_MS, SLOWED_PAUSE_MIN_MS * 2 ** (excess / Math.max(1, budget / 10)));
+}
 const CALLER_KEY_SETTING = 'caller-hash-key';
 
 export class PinResolver {
   private readonly store: Store;
   private readonly now: () => number;
+
+  private lastWarningAt = -Infinity;
 
   private constructor(
     private readonly options: ResolverOptions,
@@ -77,14 +106,27 @@ export class PinResolver {
     };
   }
 
-  /** True when the caller has used up PIN_FAILURES_PER_HOUR; anonymous callers share one bucket. */
-  async isLockedOut(callerNumber: string | undefined): Promise<boolean> {
-    const failures = await this.store.countPinFailures(this.callerKey(callerNumber), this.now() - HOUR_MS);
+  /**
+   * True when the caller has used up PIN_FAILURES_PER_HOUR. Withheld numbers share one bucket
+   * per trunk (the INVITE's source address).
+   */
+  async isLockedOut(callerNumber: string | undefined, trunk = ''): Promise<boolean> {
+    const failures = await this.store.countPinFailures(this.callerKey(callerNumber, trunk), this.now() - HOUR_MS);
     return failures >= this.options.pinFailuresPerHour;
   }
 
-  async recordFailure(callerNumber: string | undefined): Promise<void> {
-    return this.store.recordPinFailure(this.callerKey(callerNumber), this.now());
+  async recordFailure(callerNumber: string | undefined, trunk = ''): Promise<void> {
+    return this.store.recordPinFailure(this.callerKey(callerNumber, trunk), this.now());
+  }
+
+  /** The second budget, over all callers: rotating caller numbers get around the first. */
+  async guessingPressure(): Promise<GuessingPressure> {
+    const now = this.now();
+    const failuresLastHour = await this.store.countAllPinFailures(now - HOUR_MS);
+    const pauseMs = slowedPauseMs(failuresLastHour, this.options.pinFailuresGlobalPerHour);
+    const worthAWarning = pauseMs > 0 && now - this.lastWarningAt >= MINUTE_MS;
+    if (worthAWarning) this.lastWarningAt = now;
+    return { slowed: pauseMs > 0, pauseMs, failuresLastHour, worthAWarning };
   }
 
   async recordSuccess(pinId: string): Promise<void> {
@@ -96,9 +138,11 @@ export class PinResolver {
     return this.store.purgePinFailures(this.now() - HOUR_MS);
   }
 
-  private callerKey(callerNumber: string | undefined): string {
+  private callerKey(callerNumber: string | undefined, trunk: string): string {
     const digits = callerDigits(callerNumber);
-    if (digits === undefined) return ANONYMOUS_BUCKET;
-    return createHmac('sha256', this.hashKey).update(digits).digest('base64url').slice(0, 24);
+    return createHmac('sha256', this.hashKey)
+      .update(digits ?? `anonymous via ${trunk}`)
+      .digest('base64url')
+      .slice(0, 24);
   }
 }

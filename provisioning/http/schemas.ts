@@ -16,15 +16,19 @@ const safeText = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .regex(/^[^\p{Cc}"<>\\]+$/u, 'must not contain control characters, quotes, backslashes or angle brackets');
+    .regex(/^[^\p{Cc}"<>\\]+$/u, 'must not contain control characters, quotes, backslashes or angle brackets')
+    // JSON may carry half of a UTF-16 pair ("\udfff"); stored, it would turn into U+FFFD and never match.
+    .regex(/^\P{Cs}*$/u, 'must be well-formed Unicode (a lone UTF-16 surrogate is not a character)');
 
 const isoTimestamp = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
 
 export const roomBody = z.strictObject({
   title: safeText(200).nullable().optional(),
   password: safeText(64).nullable().optional(),
-  startMuted: z.boolean().optional(),
-  dialInPublic: z.boolean().optional(),
+  /** null: back to the default (not muted). */
+  startMuted: z.boolean().nullable().optional(),
+  /** null: back to the default (public unless the room has a password or a PIN an administrator made). */
+  dialInPublic: z.boolean().nullable().optional(),
 });
 
 export const pinRole = z.enum(['speaker', 'listener']);

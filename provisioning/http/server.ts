@@ -14,20 +14,30 @@ export const HTTP_LIMITS = {
   headersTimeoutMs: 10_000,
   /** The whole request, body included. */
   requestTimeoutMs: 30_000,
+  /** A connection that sends nothing at all is closed after this (the two above start with a first byte). */
+  idleTimeoutMs: 10_000,
   /** An idle keep-alive connection is closed after this; a reverse proxy's upstream keep-alive must be shorter. */
   keepAliveTimeoutMs: 5_000,
   /** Open connections per client address (an IPv6 /64); more are closed at once. */
   connectionsPerAddress: 32,
   /** Open connections in all, below the process's file descriptor limit. */
   connections: 10_000,
+  /** How often the timeouts above are checked (Node's default is 30 s). */
+  checkEveryMs: 2_000,
 } as const;
 
 export function createHttpServer(handle: (req: IncomingMessage, res: ServerResponse) => void, trustedProxies: TrustedSources): Server {
   const server = createServer(
-    { headersTimeout: HTTP_LIMITS.headersTimeoutMs, requestTimeout: HTTP_LIMITS.requestTimeoutMs, keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs },
+    {
+      headersTimeout: HTTP_LIMITS.headersTimeoutMs,
+      requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+      keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+      connectionsCheckingInterval: HTTP_LIMITS.checkEveryMs,
+    },
     handle,
   );
   server.maxConnections = HTTP_LIMITS.connections;
+  server.timeout = HTTP_LIMITS.idleTimeoutMs;
   const open = new Map<string, number>();
   server.on('connection', (socket) => {
     const address = plainAddress(socket.remoteAddress ?? '');

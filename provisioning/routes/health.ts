@@ -1,7 +1,17 @@
+import { verifyBearer } from '../http/auth';
 import { defineRoute, type RouteSpec } from '../http/route';
 import type { ApiDependencies } from './deps';
 
-export function healthRoutes({ readiness, metrics, store }: ApiDependencies): RouteSpec[] {
+export function healthRoutes({ readiness, metrics, store, config }: ApiDependencies): RouteSpec[] {
+  /** The reasons name internal addresses and errors: only a reader of the API sees them. */
+  const mayReadDetails = (authorization: string | undefined) => {
+    try {
+      verifyBearer(config.auth, authorization, 'dialin:read');
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return [
     defineRoute({
       method: 'get',
@@ -15,9 +25,9 @@ export function healthRoutes({ readiness, metrics, store }: ApiDependencies): Ro
     defineRoute({
       method: 'get',
       path: '/readyz',
-      summary: 'Database, drachtio-server and FreeSWITCH are connected; 503 names what is down',
+      summary: 'Database, drachtio-server and FreeSWITCH are connected; 503 names what is down (why, with a read token)',
       responses: { 200: 'ready', 503: 'something is down' },
-      handle: async ({ res }) => {
+      handle: async ({ req, res }) => {
         const down = readiness.problems();
         try {
           await store.ping();
@@ -25,7 +35,12 @@ export function healthRoutes({ readiness, metrics, store }: ApiDependencies): Ro
           down.database = (error as Error).message;
         }
         const ready = Object.keys(down).length === 0;
-        res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'unavailable', down });
+        if (ready) {
+          res.json({ status: 'ready' });
+          return;
+        }
+        const shown = mayReadDetails(req.get('authorization')) ? down : Object.fromEntries(Object.keys(down).map((name) => [name, 'down']));
+        res.status(503).json({ status: 'unavailable', down: shown });
       },
     }),
     defineRoute({

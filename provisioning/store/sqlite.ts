@@ -139,7 +139,9 @@ export class SqliteStore implements Store {
            title = CASE WHEN @setTitle THEN @title ELSE title END,
            password = CASE WHEN @setPassword THEN @password ELSE password END,
            start_muted = COALESCE(@startMuted, start_muted),
-           dial_in_public = COALESCE(@dialInPublic, dial_in_public),
+           dial_in_public = CASE
+             WHEN @resetDialInPublic THEN (password IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin'))
+             ELSE COALESCE(@dialInPublic, dial_in_public) END,
            created_by = CASE WHEN @createdBy = 'admin' THEN 'admin' ELSE created_by END,
            updated_at = @now
          WHERE name = @name`,
@@ -206,6 +208,7 @@ export class SqliteStore implements Store {
       countFailures: db.prepare<[string, number], { n: number }>(
         'SELECT COUNT(*) AS n FROM pin_failures WHERE caller_key = ? AND at >= ?',
       ),
+      countAllFailures: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM pin_failures WHERE at >= ?'),
       purgeFailures: db.prepare<[number]>('DELETE FROM pin_failures WHERE at < ?'),
       insertAudit: db.prepare('INSERT INTO audit_log (at, sub, action, target) VALUES (@at, @sub, @action, @target)'),
       listAudit: db.prepare<[number, number], AuditEntry>(
@@ -220,7 +223,7 @@ export class SqliteStore implements Store {
   async upsertRoom(name: string, changes: RoomChanges, createdBy: PinSource, now: number) {
     this.forgetPinLookups();
     // A password closes the room to the mapper unless the same change opens it explicitly.
-    const dialInPublic = changes.dialInPublic ?? (typeof changes.password === 'string' ? false : undefined);
+    const dialInPublic = changes.dialInPublic === undefined && typeof changes.password === 'string' ? false : changes.dialInPublic;
     return this.db.transaction(() => {
       const existing = this.statements.getRoom.get(name);
       if (existing) {
@@ -232,8 +235,9 @@ export class SqliteStore implements Store {
           title: changes.title ?? null,
           setPassword: changes.password !== undefined ? 1 : 0,
           password: changes.password ?? null,
-          startMuted: changes.startMuted === undefined ? null : Number(changes.startMuted),
-          dialInPublic: dialInPublic === undefined ? null : Number(dialInPublic),
+          startMuted: changes.startMuted === undefined ? null : Number(changes.startMuted ?? false),
+          dialInPublic: dialInPublic === undefined || dialInPublic === null ? null : Number(dialInPublic),
+          resetDialInPublic: dialInPublic === null ? 1 : 0,
         });
       } else {
         this.statements.insertRoom.run({
@@ -243,7 +247,7 @@ export class SqliteStore implements Store {
           title: changes.title ?? null,
           password: changes.password ?? null,
           startMuted: Number(changes.startMuted ?? false),
-          dialInPublic: Number(dialInPublic ?? true),
+          dialInPublic: Number(dialInPublic ?? (changes.password === undefined || changes.password === null)),
         });
       }
       return { room: toRoom(this.statements.getRoom.get(name)!), created: !existing };
@@ -377,6 +381,10 @@ export class SqliteStore implements Store {
 
   async countPinFailures(callerKey: string, since: number) {
     return this.statements.countFailures.get(callerKey, since)!.n;
+  }
+
+  async countAllPinFailures(since: number) {
+    return this.statements.countAllFailures.get(since)!.n;
   }
 
   async purgePinFailures(before: number) {

@@ -52,8 +52,10 @@ export interface PinChanges {
 export interface RoomChanges {
   title?: string | null;
   password?: string | null;
-  startMuted?: boolean;
-  dialInPublic?: boolean;
+  /** null: back to the default, false. */
+  startMuted?: boolean | null;
+  /** null: back to the default, public unless the room has a password or a PIN an administrator made. */
+  dialInPublic?: boolean | null;
 }
 
 /** A PIN joined with what a call needs of its room, from one indexed lookup. */
@@ -139,6 +141,8 @@ export interface Store {
 
   recordPinFailure(callerKey: string, at: number): Promise<void>;
   countPinFailures(callerKey: string, since: number): Promise<number>;
+  /** Wrong PINs of every caller since `since`. */
+  countAllPinFailures(since: number): Promise<number>;
   purgePinFailures(before: number): Promise<number>;
 
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;

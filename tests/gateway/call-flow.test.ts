@@ -224,6 +224,52 @@ describe('a caller without a valid PIN', () => {
   });
 });
 
+describe('guessing with rotating caller numbers (PIN_FAILURES_GLOBAL_PER_HOUR)', () => {
+  async function pastTheGlobalBudget() {
+    const h = await harness({ PIN_FAILURES_GLOBAL_PER_HOUR: '5' }, { [JIGASI_1]: [answered] });
+    for (let index = 0; index < 5; index++) await h.resolver.recordFailure(`+49 4136 77700${index}`, '192.0.2.10');
+    return h;
+  }
+
+  it('answers a wrong PIN only after a pause, with one try per call, counted and logged as a warning', async () => {
+    const h = await pastTheGlobalBudget();
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    const typedAt = Date.now();
+    caller.pressKeys('97531864#');
+    await done;
+
+    expect(Date.now() - typedAt).toBeGreaterThanOrEqual(2_000);
+    expect(caller.collects).toHaveLength(1);
+    expect(playedIds(caller)).toMatch(/enter-pin\.wav \/prompts\/de\/attempts-exhausted\.wav \/prompts\/de\/goodbye\.wav$/);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'pin-failed' });
+    expect(await h.metrics.registry.metrics()).toMatch(/dialin_pin_entries_slowed_total 1/);
+    expect(h.logs.lines.filter((line) => /"level":40.*PIN_FAILURES_GLOBAL_PER_HOUR/.test(line))).toHaveLength(1);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('lets a caller who mistyped once in on the next call, after the same pause', async () => {
+    const h = await pastTheGlobalBudget();
+    const pin = await roomWithPin(h);
+    const first = h.invite();
+    (await callerEndpoint(h)).pressKeys(`${pin.pin.slice(0, -1)}0#`);
+    await first.done;
+
+    const second = h.invite();
+    await until(() => h.srf.uasDialogs.length === 2, 'the second call to be answered');
+    const typedAt = Date.now();
+    h.media.endpoints.find((endpoint) => endpoint.holdsEntry)!.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge', 5_000);
+    expect(Date.now() - typedAt).toBeGreaterThanOrEqual(2_000);
+    h.srf.uasDialogs[1]!.receiveBye();
+    await second.done;
+    expect(await h.record(second.call.id)).toMatchObject({ outcome: 'completed', pinId: pin.id });
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
 describe('the Jigasi leg', () => {
   it('tries the next Jigasi when the first answers 503', async () => {
     const h = await harness({}, { [JIGASI_1]: [{ status: 503 }], [JIGASI_2]: [answered] });

@@ -47,7 +47,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   const config = loadConfig(testEnv({ JIGASI_URIS: `${JIGASI_1},${JIGASI_2}`, ...env }));
   const store = new SqliteStore(join(dir.path, 'calls.sqlite'));
   const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperMaxRooms: 10_000, mapperPinTtlDays: 90 });
-  const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: config.pinFailuresPerHour });
+  const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: config.pinFailuresPerHour, pinFailuresGlobalPerHour: config.pinFailuresGlobalPerHour });
   const srf = new FakeSrf();
   for (const [uri, answers] of Object.entries(jigasi)) srf.script(uri, ...answers);
   const media = new FakeMediaServer();

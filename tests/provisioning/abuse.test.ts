@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { MUC, jsonInit, readJson, startTestService, tempDir, type TestService } from '../support/service';
+import jwt from 'jsonwebtoken';
+import { MUC, TEST_SECRET, hsToken, jsonInit, readJson, startTestService, tempDir, type TestService } from '../support/service';
 
 /**
  * What an attacker tried against the public endpoints (issue: abuse findings), each reproduced
@@ -161,5 +162,60 @@ describe('pipelined requests and per-address limits', () => {
     const answer = await service.request(`/conferenceMapper?conference=noch-einer@${MUC}`);
     expect(await readJson(answer)).toEqual({ error: { code: 'mapper-full', message: expect.stringContaining('MAPPER_MAX_ROOMS') } });
     expect(await rooms()).toBe(40);
+  });
+});
+
+describe('smaller findings', () => {
+  const dir = tempDir();
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService(join(dir.path, 'small.sqlite'));
+  });
+  afterAll(async () => {
+    await service.stop();
+    dir.cleanup();
+  });
+
+  it('refuses a lone UTF-16 surrogate with 422 and stores nothing', async () => {
+    const raw = async (body: string) => service.request('/api/v1/rooms/kasse', { ...jsonInit('PUT', {}), body });
+    const refused = await raw('{"password":"\\udfff"}');
+    expect(refused.status).toBe(422);
+    expect(await readJson(refused)).toMatchObject({ error: { code: 'invalid', message: expect.stringContaining('surrogate') } });
+    expect(await service.directory.listRooms()).toEqual([]);
+    expect((await raw('{"title":"Kasse \\ud83d\\ude00"}')).status).toBe(201);
+  });
+
+  it('takes the Bearer scheme in any case', async () => {
+    const token = hsToken('dialin:read');
+    for (const scheme of ['bearer', 'BEARER', 'Bearer']) {
+      expect((await service.request('/api/v1/rooms', { headers: { authorization: `${scheme} ${token}` } })).status).toBe(200);
+    }
+  });
+
+  it('clears startMuted and dialInPublic with null, back to their defaults', async () => {
+    await service.request('/api/v1/rooms/chor', jsonInit('PUT', { startMuted: true, dialInPublic: false }));
+    const cleared = await service.request('/api/v1/rooms/chor', jsonInit('PUT', { startMuted: null, dialInPublic: null }));
+    expect(cleared.status).toBe(200);
+    expect(await readJson(cleared)).toMatchObject({ startMuted: false, dialInPublic: true });
+    await service.request('/api/v1/rooms/chor/pins', jsonInit('POST', { label: 'Kantorin' }));
+    expect(await readJson(await service.request('/api/v1/rooms/chor', jsonInit('PUT', { dialInPublic: null })))).toMatchObject({ dialInPublic: false });
+  });
+
+  it('refuses a token that lives longer than JWT_MAX_TTL, or carries no iat', async () => {
+    const lasting = hsToken('dialin:read', { expiresIn: '91d' });
+    const noIat = jwt.sign({ scope: 'dialin:read', exp: Math.floor(Date.now() / 1000) + 600 }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', noTimestamp: true });
+    for (const token of [lasting, noIat]) {
+      const response = await service.request('/api/v1/rooms', { token });
+      expect(response.status).toBe(401);
+    }
+    expect((await service.request('/api/v1/rooms', { token: hsToken('dialin:read', { expiresIn: '90d' }) })).status).toBe(200);
+  });
+
+  it('refuses room names that look like another: mixed scripts, invisible characters', async () => {
+    for (const name of ['r\u0430tgeheim', 'ratgeheim\u034f', 'rat\ufe0fgeheim', '\u3164ratgeheim']) {
+      const response = await service.request(`/api/v1/rooms/${encodeURIComponent(name)}`, jsonInit('PUT', {}));
+      expect(response.status).toBe(422);
+      expect((await service.request(`/conferenceMapper?conference=${encodeURIComponent(name)}@${MUC}`)).status).toBe(422);
+    }
   });
 });

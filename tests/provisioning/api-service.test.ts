@@ -57,8 +57,10 @@ describe('calls, health and privacy of the running service', () => {
     service.readiness.markUp('drachtio');
     service.readiness.markUp('freeswitch');
     expect((await service.request('/readyz')).status).toBe(200);
-    service.readiness.markDown('freeswitch', 'event socket closed');
-    expect(await readJson(await service.request('/readyz'))).toEqual({ status: 'unavailable', down: { freeswitch: 'event socket closed' } });
+    service.readiness.markDown('freeswitch', 'connect ECONNREFUSED 10.0.4.7:8021');
+    expect(await readJson(await service.request('/readyz'))).toEqual({ status: 'unavailable', down: { freeswitch: 'down' } });
+    expect(await readJson(await service.request('/readyz', { token: readToken() }))).toEqual({ status: 'unavailable', down: { freeswitch: 'connect ECONNREFUSED 10.0.4.7:8021' } });
+    expect(await readJson(await service.request('/readyz', { token: 'not-a-token' }))).toEqual({ status: 'unavailable', down: { freeswitch: 'down' } });
   });
 
   it('exports Prometheus metrics by route, without PINs in any label', async () => {

@@ -17,7 +17,7 @@ describe('maintenance deletes what may no longer be kept', () => {
     const now = () => clock;
     const store = new SqliteStore(join(dir.path, 'maintenance.sqlite'));
     const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperMaxRooms: 10_000, mapperPinTtlDays: 90, now });
-    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 10, now });
+    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 10, pinFailuresGlobalPerHour: 100, now });
 
     const visited = await directory.publicPin('besuchter-raum', true);
     await directory.createPin('rat', {}, 'admin');

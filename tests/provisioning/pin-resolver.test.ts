@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PinDirectory } from '../../provisioning/directory';
-import { PinResolver } from '../../provisioning/pin-resolver';
+import { PinResolver, SLOWED_PAUSE_MAX_MS, slowedPauseMs } from '../../provisioning/pin-resolver';
 import { SqliteStore } from '../../provisioning/store/sqlite';
 import { MUC, tempDir } from '../support/service';
 
@@ -13,10 +13,10 @@ describe('resolving a PIN typed on the phone', () => {
   let clock = Date.parse('2030-05-01T16:00:00Z');
   const now = () => clock;
 
-  async function open(file: string) {
+  async function open(file: string, options: { pinFailuresGlobalPerHour?: number; now?: () => number } = {}) {
     const store = new SqliteStore(join(dir.path, file));
     const directory = new PinDirectory({ store, pinLength: 8, mapperAutoCreate: true, mapperMaxRooms: 10_000, mapperPinTtlDays: 90, now });
-    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 3, now });
+    const resolver = await PinResolver.create({ store, mucDomain: MUC, pinFailuresPerHour: 3, pinFailuresGlobalPerHour: 100, now, ...options });
     return { store, directory, resolver };
   }
 
@@ -61,14 +61,36 @@ describe('resolving a PIN typed on the phone', () => {
     await store.close();
   });
 
-  it('puts all anonymous callers in one bucket', async () => {
+  it('puts the anonymous callers of one trunk in one bucket, and those of another trunk in theirs', async () => {
     const { store, resolver } = await open('anonymous.sqlite');
-    await resolver.recordFailure(undefined);
-    await resolver.recordFailure('anonymous');
-    await resolver.recordFailure('Restricted');
-    expect(await resolver.isLockedOut('')).toBe(true);
-    expect(await resolver.isLockedOut('+49 4136 555123')).toBe(false);
+    await resolver.recordFailure(undefined, '192.0.2.10');
+    await resolver.recordFailure('anonymous', '192.0.2.10');
+    await resolver.recordFailure('Restricted', '192.0.2.10');
+    expect(await resolver.isLockedOut('', '192.0.2.10')).toBe(true);
+    expect(await resolver.isLockedOut(undefined, '198.51.100.20')).toBe(false);
+    expect(await resolver.isLockedOut('+49 4136 555123', '192.0.2.10')).toBe(false);
     await store.close();
+  });
+
+  it('slows every entry down once callers over all got PIN_FAILURES_GLOBAL_PER_HOUR wrong, and warns once a minute', async () => {
+    let clock = 10 * 3_600_000;
+    const { store, resolver } = await open('global.sqlite', { pinFailuresGlobalPerHour: 20, now: () => clock });
+    for (let caller = 0; caller < 19; caller++) await resolver.recordFailure(`+49 4136 5551${String(caller).padStart(2, '0')}`, '192.0.2.10');
+    expect(await resolver.guessingPressure()).toEqual({ slowed: false, pauseMs: 0, failuresLastHour: 19, worthAWarning: false });
+
+    await resolver.recordFailure('+49 4136 555199', '192.0.2.10');
+    expect(await resolver.guessingPressure()).toEqual({ slowed: true, pauseMs: 2_000, failuresLastHour: 20, worthAWarning: true });
+    expect((await resolver.guessingPressure()).worthAWarning).toBe(false);
+    clock += 61_000;
+    expect((await resolver.guessingPressure()).worthAWarning).toBe(true);
+    clock += 3_600_000;
+    expect((await resolver.guessingPressure()).slowed).toBe(false);
+    await store.close();
+  });
+
+  it('pauses 2 s at the budget, doubling with each further tenth of it, at most a minute', () => {
+    expect([99, 100, 110, 120, 150, 200, 10_000].map((failures) => slowedPauseMs(failures, 100))).toEqual([0, 2_000, 4_000, 8_000, 60_000, 60_000, SLOWED_PAUSE_MAX_MS]);
+    expect(slowedPauseMs(3, 1)).toBe(8_000);
   });
 
   it('never writes the caller number to the database, and keeps counting across a restart', async () => {

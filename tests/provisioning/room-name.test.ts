@@ -11,6 +11,9 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['ﬁnanzausschuss', 'finanzausschuss'],
     ['Ｓｐｏｒｔ-Verein_2', 'sport-verein_2'],
     ['a.b', 'a.b'],
+    ['Рада', 'рада'],
+    ['会議かいぎ', '会議かいぎ'],
+    ['회의실', '회의실'],
   ])('%s → %s', (input, expected) => {
     expect(normaliseRoomName(input, MUC)).toEqual({ ok: true, room: expected });
   });
@@ -29,6 +32,13 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['', 'invalid'],
     ['@conference.meet.example.org', 'invalid'],
     ['room@conference.other.example.org', 'foreign-domain'],
+    ['r\u0430t', 'invalid'],
+    ['gemeinde\u034frat', 'invalid'],
+    ['rat\ufe0f', 'invalid'],
+    ['\u3164rat', 'invalid'],
+    ['\u115frat', 'invalid'],
+    ['rat\u200d', 'invalid'],
+    ['\u03c1at', 'invalid'],
   ])('%j is refused as %s', (input, problem) => {
     const result = normaliseRoomName(input, MUC);
     expect(result.ok).toBe(false);

@@ -231,11 +231,11 @@ Content-Length: 0`)}
     `<ereg regexp="^ *${escapeRegex(behaviour.room)}$" search_in="hdr" header="Jitsi-Conference-Room:" check_it="true" assign_to="room_seen"/>`,
     `<ereg regexp="^ *&quot;${escapeRegex(behaviour.displayName)}&quot;" search_in="hdr" header="From:" check_it="true" assign_to="from_seen"/>`,
     behaviour.password === undefined
-      ? ''
+      ? `<ereg regexp=".+" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it_inverse="true" assign_to="pass_seen"/>`
       : `<ereg regexp="^ *${escapeRegex(behaviour.password)}$" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it="true" assign_to="pass_seen"/>`,
     // Only needed to address our own requests; sipp refuses variables that are set but never used.
     behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' && behaviour.info !== 'ask-password' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
-    `<log message="checked [$room_seen] [$from_seen]${behaviour.password === undefined ? '' : ' [$pass_seen]'}"/>`,
+    `<log message="checked [$room_seen] [$from_seen] [$pass_seen]"/>`,
   ].join('\n      ');
   const expectInfo = (pattern: string) => `  <recv request="INFO" timeout="30000">
     <action>
