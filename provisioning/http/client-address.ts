@@ -11,13 +11,15 @@ import type { TrustedSources } from '../../core/config';
 
 /** "::ffff:192.0.2.1" → "192.0.2.1"; a zone ("%eth0") is dropped. */
 export function plainAddress(address: string): string {
+  if (!address.includes(':')) return address;
   const unzoned = address.split('%')[0]!;
   return unzoned.startsWith('::ffff:') && isIP(unzoned.slice(7)) === 4 ? unzoned.slice(7) : unzoned;
 }
 
 export function isTrustedProxy(proxies: TrustedSources, address: string): boolean {
+  if (proxies.entries.length === 0) return false;
   const family = isIP(address);
-  return family !== 0 && proxies.entries.length > 0 && proxies.blockList.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return family !== 0 && proxies.blockList.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** The addresses a request passed through, the farthest first, from Forwarded (RFC 7239) or else X-Forwarded-For. */
@@ -55,7 +57,7 @@ export function clientAddress(req: IncomingMessage, proxies: TrustedSources): st
  * /64 and can use a new address for every request.
  */
 export function limitKey(address: string): string {
-  if (isIP(address) !== 6) return address;
+  if (!address.includes(':') || isIP(address) !== 6) return address;
   const [head = '', tail] = address.toLowerCase().split('::');
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
