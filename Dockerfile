@@ -24,6 +24,9 @@ COPY --from=build /src/dist dist
 COPY package.json ./
 COPY bin bin
 COPY prompts prompts
+# `dialin token …` and `npx dialin …` as the operator guide says them, without TypeScript here.
+RUN mkdir -p node_modules/.bin && ln -s ../../bin/dialin.js node_modules/.bin/dialin
+ENV PATH=/opt/dialin/node_modules/.bin:$PATH
 RUN mkdir -p /var/lib/dialin && chown node:node /var/lib/dialin
 USER node
 EXPOSE 8080

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { SqliteStore } from '../provisioning/store/sqlite';
@@ -85,6 +86,10 @@ export async function backupDatabase(args: string[], env: Env, io: CliOutput): P
   }
   if (existsSync(destination)) {
     io.err(`dialin backup: ${destination} exists already; choose a new file name\n`);
+    return 1;
+  }
+  if (!existsSync(dirname(resolve(destination)))) {
+    io.err(`dialin backup: the folder ${dirname(resolve(destination))} does not exist; create it first or choose another\n`);
     return 1;
   }
   const source = loadDbPath(env);

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../core/config';
 import { createLogger } from '../core/logger';
 import { createMetrics } from '../core/metrics';
 import { uncaughtExceptionHandler, unhandledRejectionHandler } from './process-errors';
-import { startService } from './service';
+import { StartupError, startService } from './service';
 
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`dialin: failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  const text = error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));
+  process.stderr.write(`dialin: cannot start: ${text}\n`);
   process.exit(1);
 });

@@ -35,6 +35,30 @@ export interface ServiceOptions {
   metrics?: Metrics;
 }
 
+/** A reason the service cannot start that the operator fixes in the configuration: one line, no stack. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+const LISTEN_PROBLEMS: Record<string, string> = {
+  EADDRINUSE: 'is in use by another program: stop it or choose another HTTP_PORT',
+  EACCES: 'may not be opened by this user (ports below 1024 need privileges): choose another HTTP_PORT',
+  EADDRNOTAVAIL: 'names an address this host does not have: check HTTP_HOST',
+};
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const problem = error.code === undefined ? undefined : LISTEN_PROBLEMS[error.code];
+      reject(problem ? new StartupError(`HTTP_HOST ${host}, HTTP_PORT ${port} ${problem} (${error.code})`) : error);
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
 /** Starts storage, the PIN directory, the HTTP API and the SIP gateway in this process. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = { sip: true }): Promise<RunningService> {
   const store = new SqliteStore(config.dbPath);
@@ -55,6 +79,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const readiness = new Readiness(SIP_DEPENDENCIES);
   const metrics = options.metrics ?? createMetrics();
   const http = createHttpApi({ config, directory, liveCalls: calls, readiness, metrics, store }, logger);
+  const server = createHttpServer(http.handle, config.trustedProxies);
+  try {
+    await listen(server, config.http.host, config.http.port);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 
   if (config.sipTrustedSources.entries.length === 0) {
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
@@ -65,17 +96,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
     directory,
     resolver,
     callRecordRetentionDays: config.callRecordRetentionDays,
+    auditRetentionDays: config.auditRetentionDays,
     logger,
   });
 
-  const server = createHttpServer(http.handle, config.trustedProxies);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.http.port, config.http.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
   const { port } = server.address() as AddressInfo;
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ host: config.http.host, port }, 'HTTP API listening');

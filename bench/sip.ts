@@ -6,6 +6,7 @@
  * of audio per call (longer calls hold more of them bridged at once), BENCH_LOG_LEVEL [warn]
  * of the gateway, whose log is kept with sipp's in the work directory.
  */
+import '../tools/testbed/dotenv';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -69,6 +69,8 @@ export interface Config {
   language: Language;
   promptsDir?: string;
   callRecordRetentionDays: number;
+  /** Days an audit log entry (who changed what, when) is kept. */
+  auditRetentionDays: number;
   mapperPinTtlDays: number;
   mapperAutoCreate: boolean;
   /** Mapper-made rooms there may be at most; past it the mapper answers 429. */
@@ -215,7 +217,6 @@ function parseDialInNumbers(env: Env): DialInNumber[] {
 
 function parseJigasiUris(env: Env): string[] {
   const uris = list(env, 'JIGASI_URIS');
-  if (uris.length === 0) throw new ConfigError('JIGASI_URIS', 'is required (comma-separated SIP URIs of your Jigasi instances)');
   for (const uri of uris) {
     if (!/^sips?:[^\s,<>"]+$/i.test(uri)) throw new ConfigError('JIGASI_URIS', `"${uri}" is not a SIP URI (sip:host[:port])`);
   }
@@ -278,7 +279,23 @@ export function loadAuthConfig(env: Env): AuthConfig {
   return parseAuth(env);
 }
 
+/**
+ * The variables without which the service is useless, checked together so that an operator who
+ * left several empty learns of all of them at once.
+ */
+function checkRequired(env: Env): void {
+  const missing = [
+    read(env, 'JWT_SECRET') === undefined && read(env, 'JWT_PUBLIC_KEY') === undefined ? 'JWT_SECRET (or JWT_PUBLIC_KEY)' : undefined,
+    read(env, 'JITSI_MUC_DOMAIN') === undefined ? 'JITSI_MUC_DOMAIN' : undefined,
+    list(env, 'JIGASI_URIS').length === 0 ? 'JIGASI_URIS' : undefined,
+  ].filter((name) => name !== undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(missing.join(', '), `required but empty; fill ${missing.length === 1 ? 'it' : 'them'} in .env (see .env.example)`);
+  }
+}
+
 export function loadConfig(env: Env): Config {
+  checkRequired(env);
   const listenAddress = address(env, 'FREESWITCH_LISTEN_ADDRESS', '127.0.0.1');
   return {
     drachtio: {
@@ -316,6 +333,7 @@ export function loadConfig(env: Env): Config {
     language: oneOf(env, 'LANGUAGE', 'de', ['de', 'en']),
     promptsDir: read(env, 'PROMPTS_DIR'),
     callRecordRetentionDays: integer(env, 'CALL_RECORD_RETENTION_DAYS', 30, 1, 3650),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 365, 1, 3650),
     mapperPinTtlDays: integer(env, 'MAPPER_PIN_TTL_DAYS', 90, 1, 3650),
     mapperAutoCreate: boolean(env, 'MAPPER_AUTO_CREATE', true),
     mapperMaxRooms: integer(env, 'MAPPER_MAX_ROOMS', 10_000, 0, 1_000_000),

@@ -4,6 +4,7 @@
  */
 export class Readiness {
   private readonly down = new Map<string, string>();
+  private readonly instances = new Map<string, Record<string, string>>();
 
   constructor(dependencies: string[]) {
     for (const name of dependencies) this.down.set(name, 'not connected yet');
@@ -20,5 +21,14 @@ export class Readiness {
   /** Dependencies that are down, with the reason last reported. */
   problems(): Record<string, string> {
     return Object.fromEntries(this.down);
+  }
+
+  /** The state of each instance of a dependency that has several (Jigasi: URI → up/down). */
+  describe(name: string, states: Record<string, string>): void {
+    this.instances.set(name, states);
+  }
+
+  details(): Record<string, Record<string, string>> {
+    return Object.fromEntries(this.instances);
   }
 }

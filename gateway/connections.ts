@@ -51,12 +51,16 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
     }
     connected = true;
     reported = false;
+    lastError = undefined;
     readiness.markUp('drachtio');
     log.info({ sip: hostport }, 'connected to drachtio-server');
   });
   // Without an error listener a refused connection would end the process.
   let reported = false;
+  // The reason /readyz gives: the socket error (ECONNREFUSED 127.0.0.1:9022), not the close after it.
+  let lastError: string | undefined;
   srf.on('error', (error: Error) => {
+    lastError = error.message;
     readiness.markDown('drachtio', error.message);
     // Once per outage: a reconnect every 2 s must not flood the log.
     log[reported ? 'debug' : 'warn']({ err: error.message }, 'drachtio-server connection error; retrying');
@@ -64,7 +68,7 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   });
   // "close" is emitted at run time but missing from drachtio-srf's declarations.
   (srf as unknown as EventEmitter).on('close', () => {
-    readiness.markDown('drachtio', 'connection closed');
+    readiness.markDown('drachtio', connected || lastError === undefined ? 'connection closed' : lastError);
     if (connected) log.error('lost drachtio-server; reconnecting');
     connected = false;
     for (const handler of lostHandlers) handler();
@@ -90,13 +94,30 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
     onInvite: (handler) => srf.invite(handler as unknown as (req: Srf.SrfRequest, res: Srf.SrfResponse) => void),
     onLost: (handler) => lostHandlers.push(handler),
     close: () => {
-      try {
-        srf.disconnect();
-      } catch {
-        // never connected: nothing to close
-      }
+      if (connected) srf.disconnect();
+      else stopReconnecting(srf);
     },
   };
+}
+
+/** drachtio-srf 5's WireProtocol, as far as stopping its reconnect loop goes. */
+interface WireProtocolInternals {
+  closing: boolean;
+  reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
+  socket?: { destroy(): void };
+}
+
+/**
+ * Srf#disconnect works only while connected: it throws when there is no socket, before it marks
+ * the connection as closing, and the reconnect loop then goes on for ever (and keeps the
+ * process alive). While not connected the loop is stopped here.
+ */
+function stopReconnecting(srf: Srf): void {
+  const wire = (srf as unknown as { app?: { client?: { wp?: WireProtocolInternals } } }).app?.client?.wp;
+  if (!wire) return;
+  wire.closing = true;
+  clearTimeout(wire.reconnectVars?.retryTimer ?? undefined);
+  wire.socket?.destroy();
 }
 
 /**

@@ -77,7 +77,7 @@ export function startGateway({ config, resolver, store, registry, readiness, met
   });
   drachtio.onLost(() => registry.abandonAll());
   const stopHealthChecks =
-    config.jigasiHealthCheckSeconds > 0 ? watchJigasiHealth(jigasi, drachtio.ping, logger, config.jigasiHealthCheckSeconds * 1000) : () => undefined;
+    config.jigasiHealthCheckSeconds > 0 ? watchJigasiHealth(jigasi, drachtio.ping, logger, readiness, config.jigasiHealthCheckSeconds * 1000) : () => undefined;
 
   return {
     async stop() {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Readiness } from '../core/readiness';
 import type { JigasiPool } from './jigasi';
 
 /**
@@ -21,27 +22,34 @@ async function withTimeout(ping: Promise<number | undefined | null>, ms: number)
   return Promise.race([ping.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** One round of checks; marks each instance up or down in the pool. */
-export async function checkJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, timeoutMs = JIGASI_HEALTH_TIMEOUT_MS): Promise<void> {
-  await Promise.all(
-    pool.uris.map(async (uri) => {
-      const status = await withTimeout(ping(uri), timeoutMs);
-      if (status === null) return;
-      const down = status === undefined || status >= 500;
-      if (down !== pool.isDown(uri)) {
-        if (down) logger.warn({ jigasi: uri, status: status ?? 'no answer' }, 'Jigasi is down; routing calls to the others');
-        else logger.info({ jigasi: uri, status }, 'Jigasi is up again');
-      }
-      pool.markDown(uri, down);
-    }),
-  );
+/** One round of checks; marks each instance up or down in the pool, and tells /readyz. */
+export async function checkJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, readiness: Readiness, timeoutMs = JIGASI_HEALTH_TIMEOUT_MS): Promise<void> {
+  const results = await Promise.all(pool.uris.map(async (uri) => ({ uri, status: await withTimeout(ping(uri), timeoutMs) })));
+  for (const { uri, status } of results) {
+    if (status === null) continue;
+    const down = status === undefined || status >= 500;
+    if (down !== pool.isDown(uri)) {
+      if (down) logger.warn({ jigasi: uri, status: status ?? 'no answer' }, 'Jigasi is down');
+      else logger.info({ jigasi: uri, status }, 'Jigasi is up again');
+    }
+    pool.markDown(uri, down);
+  }
+  const up = pool.uris.filter((uri) => !pool.isDown(uri));
+  readiness.describe('jigasi', Object.fromEntries(pool.uris.map((uri) => [uri, pool.isDown(uri) ? 'down' : 'up'])));
+  if (up.length > 0) {
+    readiness.markUp('jigasi');
+    return;
+  }
+  // Every call still tries them, in case OPTIONS is what fails: SPEC §4 step 7.
+  if (readiness.problems().jigasi === undefined) logger.error({ jigasi: pool.uris }, 'no Jigasi answers SIP OPTIONS: callers will hear that the conference cannot be reached');
+  readiness.markDown('jigasi', `no Jigasi answers SIP OPTIONS (${pool.uris.join(', ')})`);
 }
 
 /** Checks now and every interval; returns the function that stops it. */
-export function watchJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, intervalMs = JIGASI_HEALTH_INTERVAL_MS): () => void {
+export function watchJigasiHealth(pool: JigasiPool, ping: OptionsPing, logger: Logger, readiness: Readiness, intervalMs = JIGASI_HEALTH_INTERVAL_MS): () => void {
   const log = logger.child({ component: 'jigasi-health' });
   const run = () => {
-    checkJigasiHealth(pool, ping, log).catch((error: unknown) => log.error({ err: error }, 'Jigasi health check failed'));
+    checkJigasiHealth(pool, ping, log, readiness).catch((error: unknown) => log.error({ err: error }, 'Jigasi health check failed'));
   };
   run();
   const timer = setInterval(run, intervalMs);

@@ -19,6 +19,17 @@ function scopesOf(payload: JwtPayload): string[] {
 
 const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
 
+/** What is wrong with a token, as an operator setting up an identity provider needs to hear it. */
+function tokenProblem(error: unknown, auth: AuthConfig): string {
+  if (error instanceof jwt.TokenExpiredError) return 'the token has expired';
+  const message = error instanceof Error ? error.message : '';
+  if (message.startsWith('jwt audience invalid')) {
+    return `the token's audience (aud) is not "${auth.audience}": have the identity provider add it (Keycloak: an audience mapper on the client), or set JWT_AUDIENCE`;
+  }
+  if (message.startsWith('jwt issuer invalid')) return `the token's issuer (iss) is not "${auth.issuer}" (JWT_ISSUER)`;
+  return 'the token is not valid for this service';
+}
+
 /** Checks a bearer token and returns its subject; the algorithm is the configured one and nothing else. */
 export function verifyBearer(auth: AuthConfig, header: string | undefined, needed: Scope): string {
   // RFC 9110: the scheme is case-insensitive.
@@ -33,8 +44,7 @@ export function verifyBearer(auth: AuthConfig, header: string | undefined, neede
       clockTolerance: 5,
     });
   } catch (error) {
-    const reason = error instanceof jwt.TokenExpiredError ? 'the token has expired' : 'the token is not valid for this service';
-    throw unauthorized(reason);
+    throw unauthorized(tokenProblem(error, auth));
   }
   if (typeof payload === 'string' || typeof payload.exp !== 'number') throw unauthorized('the token must carry an exp claim');
   if (typeof payload.iat !== 'number') throw unauthorized('the token must carry an iat claim');

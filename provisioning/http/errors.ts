@@ -58,6 +58,8 @@ export function noRoute(method: string | undefined, path: string): ApiError {
 }
 
 export function sendError(res: Parameters<RequestHandler>[1], error: ApiError): void {
+  // For the request's log line (exchange.ts): what the client was told, never a secret.
+  res.locals.problem = error.message;
   res.status(error.status).json(errorBody(error));
 }
 

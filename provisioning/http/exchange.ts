@@ -52,6 +52,7 @@ export function observeExchange(req: IncomingMessage, res: ServerResponse, { log
         status,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         remoteAddress: client,
+        problem: status >= 400 ? (res as ServerResponse & { locals?: { problem?: string } }).locals?.problem : undefined,
       },
       'request completed',
     );

@@ -35,12 +35,14 @@ export function healthRoutes({ readiness, metrics, store, config }: ApiDependenc
           down.database = (error as Error).message;
         }
         const ready = Object.keys(down).length === 0;
+        const detailed = mayReadDetails(req.get('authorization'));
+        const details = detailed ? readiness.details() : {};
         if (ready) {
-          res.json({ status: 'ready' });
+          res.json({ status: 'ready', ...details });
           return;
         }
-        const shown = mayReadDetails(req.get('authorization')) ? down : Object.fromEntries(Object.keys(down).map((name) => [name, 'down']));
-        res.status(503).json({ status: 'unavailable', down: shown });
+        const shown = detailed ? down : Object.fromEntries(Object.keys(down).map((name) => [name, 'down']));
+        res.status(503).json({ status: 'unavailable', down: shown, ...details });
       },
     }),
     defineRoute({

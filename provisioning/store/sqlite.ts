@@ -214,6 +214,7 @@ export class SqliteStore implements Store {
       listAudit: db.prepare<[number, number], AuditEntry>(
         'SELECT id, at, sub, action, target FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
       ),
+      purgeAudit: db.prepare<[number]>('DELETE FROM audit_log WHERE at < ?'),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       insertSetting: db.prepare<[string, string]>('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)'),
       ping: db.prepare('SELECT 1'),
@@ -393,6 +394,10 @@ export class SqliteStore implements Store {
 
   async appendAudit(entry: Omit<AuditEntry, 'id'>) {
     this.statements.insertAudit.run(entry);
+  }
+
+  async purgeAudit(before: number) {
+    return this.statements.purgeAudit.run(before).changes;
   }
 
   async listAudit(limit: number, beforeId = Number.MAX_SAFE_INTEGER) {

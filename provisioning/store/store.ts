@@ -148,6 +148,8 @@ export interface Store {
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
   /** Newest first; `beforeId` continues a previous page. */
   listAudit(limit: number, beforeId?: number): Promise<AuditEntry[]>;
+  /** Deletes audit entries older than `before`; returns how many. */
+  purgeAudit(before: number): Promise<number>;
 
   /** A value that must survive restarts, created on first use (e.g. the key that hashes caller numbers). */
   getOrCreateSetting(key: string, create: () => string): Promise<string>;

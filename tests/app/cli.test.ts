@@ -92,4 +92,17 @@ describe('npx dialin backup', () => {
     expect(await runCli(['backup', '/tmp/x.sqlite'], { DB_PATH: '/nonexistent/db.sqlite' }, io)).toBe(1);
     expect(output.err).toMatch(/no database at \/nonexistent\/db.sqlite/);
   });
+
+  it('says in one line when the backup folder does not exist', async () => {
+    const dir = tempDir();
+    const service = await startTestService(join(dir.path, 'folder.sqlite'));
+    try {
+      const { output, io } = capture();
+      expect(await runCli(['backup', join(dir.path, 'no-such-folder', 'b.sqlite')], { DB_PATH: join(dir.path, 'folder.sqlite') }, io)).toBe(1);
+      expect(output.err).toBe(`dialin backup: the folder ${join(dir.path, 'no-such-folder')} does not exist; create it first or choose another\n`);
+    } finally {
+      await service.stop();
+      dir.cleanup();
+    }
+  });
 });

@@ -1,4 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { ConfigError, loadConfig } from '../../core/config';
 import { testEnv } from '../support/service';
 
@@ -81,6 +84,14 @@ describe('configuration from the environment', () => {
   });
 
   it('refuses to start without any JWT key', () => {
-    expect(() => loadConfig(testEnv({ JWT_SECRET: undefined }))).toThrow(/^JWT_SECRET: is required/);
+    expect(() => loadConfig(testEnv({ JWT_SECRET: undefined }))).toThrow(/^JWT_SECRET \(or JWT_PUBLIC_KEY\): required but empty/);
+  });
+
+  it('names every REQUIRED line left empty in .env.example at once, when only JWT_SECRET is filled', () => {
+    const example = parseEnv(readFileSync(join(__dirname, '../../.env.example'), 'utf8'));
+    expect(() => loadConfig({ ...example, JWT_SECRET: 'x'.repeat(32) })).toThrow(
+      'JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty; fill them in .env (see .env.example)',
+    );
+    expect(() => loadConfig(example)).toThrow(/^JWT_SECRET \(or JWT_PUBLIC_KEY\), JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty/);
   });
 });

@@ -10,6 +10,7 @@
  * expression) runs only the cases whose names match. The case that kills FreeSWITCH needs it
  * running on this host, and starts it again the same way.
  */
+import '../../tools/testbed/dotenv';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

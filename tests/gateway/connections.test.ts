@@ -1,6 +1,10 @@
 import { Connection } from 'drachtio-modesl';
 import Endpoint from 'drachtio-fsmrf/lib/endpoint';
-import { leanEndpoints } from '../../gateway/connections';
+import { connectDrachtio, leanEndpoints } from '../../gateway/connections';
+import { loadConfig } from '../../core/config';
+import { createLogger } from '../../core/logger';
+import { Readiness } from '../../core/readiness';
+import { LogCapture, testEnv } from '../support/service';
 import { tuneEslParser } from '../../gateway/esl-parser';
 import { FreeswitchRefused, type MediaEndpoint } from '../../gateway/sip';
 import { FakeDialog } from '../fakes/drachtio';
@@ -110,5 +114,20 @@ describe("the gateway's view of a FreeSWITCH endpoint", () => {
     expect(leg.channel.commands.filter((command) => command.startsWith('api uuid_dump'))).toEqual([]);
     expect(() => endpoint.local.sdp).toThrow('endpoint.local is not refreshed after modify()');
     expect(() => (endpoint as unknown as { remote: unknown }).remote).toThrow('endpoint.remote is not refreshed after modify()');
+  });
+});
+
+describe('the connection to drachtio-server', () => {
+  it('tells /readyz why it cannot connect, as the log does', async () => {
+    const config = loadConfig(testEnv({ DRACHTIO_HOST: '127.0.0.1', DRACHTIO_PORT: '1' }));
+    const readiness = new Readiness(['drachtio']);
+    const drachtio = connectDrachtio(config, readiness, createLogger('info', new LogCapture()));
+    try {
+      await until(() => readiness.problems().drachtio?.includes('ECONNREFUSED') === true, 'the refused connection', 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(readiness.problems().drachtio).toBe('connect ECONNREFUSED 127.0.0.1:1');
+    } finally {
+      drachtio.close();
+    }
   });
 });

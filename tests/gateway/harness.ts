@@ -13,7 +13,9 @@ import { createLogger } from '../../core/logger';
 import { createMetrics } from '../../core/metrics';
 import { FakeRequest, FakeResponse, FakeSrf, type FakeDialog, type UacScript } from '../fakes/drachtio';
 import { FakeMediaServer, type FakeEndpoint } from '../fakes/freeswitch';
-import { LogCapture, MUC, tempDir, testEnv } from '../support/service';
+import { LogCapture, MUC, tempDir, testEnv, until } from '../support/service';
+
+export { until };
 
 export const JIGASI_1 = 'sip:jigasi1.example.org';
 export const JIGASI_2 = 'sip:jigasi2.example.org';
@@ -135,15 +137,6 @@ export async function inConference(role?: 'listener', room?: RoomChanges, timing
 
 /** The JSON INFO messages the gateway sent Jigasi. */
 export const infosTo = (jigasi: FakeDialog) => jigasi.requests.filter((request) => request.method === 'INFO').map((request) => JSON.parse(request.body!) as { id: string } & Record<string, unknown>);
-
-/** Waits until `condition` holds, polling the event loop; fails after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 /**
  * Rejections nobody handled while a test ran. In the service every one would reach the process's

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
-import { TEST_SECRET, hsToken, jsonInit, readJson, startTestService, tempDir, type TestService } from '../support/service';
+import { TEST_SECRET, hsToken, jsonInit, readJson, startTestService, tempDir, until, type TestService } from '../support/service';
 
 /** The admin API refuses every token it should refuse, and says why with the right status. */
 describe('admin API authentication (HS256 configured)', () => {
@@ -45,6 +45,15 @@ describe('admin API authentication (HS256 configured)', () => {
     expect(body.error.code).toBe(status === 401 ? 'unauthorized' : 'forbidden');
     expect(JSON.stringify(body)).not.toContain(TEST_SECRET);
     expect((await service.directory.listRooms()).length).toBe(0);
+  });
+
+  it("says that the audience is wrong when it is (Keycloak's default is \"account\"), in the answer and the log", async () => {
+    const response = await service.request('/api/v1/rooms', { token: hsToken('dialin:read', { ...withIssuer, audience: 'account' }) });
+    expect(response.status).toBe(401);
+    const message = (await readJson(response)).error.message as string;
+    expect(message).toBe('the token\'s audience (aud) is not "dialin-api": have the identity provider add it (Keycloak: an audience mapper on the client), or set JWT_AUDIENCE');
+    await until(() => service.logs.text.includes('audience mapper'), 'the log line');
+    expect(service.logs.lines.find((line) => line.includes('audience mapper'))).toMatch(/"level":40.*"status":401/);
   });
 
   it('lets the read scope read, and the admin scope read and write', async () => {

@@ -61,6 +61,23 @@ describe('calls, health and privacy of the running service', () => {
     expect(await readJson(await service.request('/readyz'))).toEqual({ status: 'unavailable', down: { freeswitch: 'down' } });
     expect(await readJson(await service.request('/readyz', { token: readToken() }))).toEqual({ status: 'unavailable', down: { freeswitch: 'connect ECONNREFUSED 10.0.4.7:8021' } });
     expect(await readJson(await service.request('/readyz', { token: 'not-a-token' }))).toEqual({ status: 'unavailable', down: { freeswitch: 'down' } });
+    service.readiness.markUp('freeswitch');
+  });
+
+  it('is not ready while no Jigasi answers, and shows a reader each Jigasi', async () => {
+    service.readiness.describe('jigasi', { 'sip:jigasi@10.0.0.7': 'down', 'sip:jigasi@10.0.0.8': 'down' });
+    service.readiness.markDown('jigasi', 'no Jigasi answers SIP OPTIONS (sip:jigasi@10.0.0.7, sip:jigasi@10.0.0.8)');
+    const anonymous = await service.request('/readyz');
+    expect(anonymous.status).toBe(503);
+    expect(await readJson(anonymous)).toEqual({ status: 'unavailable', down: { jigasi: 'down' } });
+    expect(await readJson(await service.request('/readyz', { token: readToken() }))).toEqual({
+      status: 'unavailable',
+      down: { jigasi: 'no Jigasi answers SIP OPTIONS (sip:jigasi@10.0.0.7, sip:jigasi@10.0.0.8)' },
+      jigasi: { 'sip:jigasi@10.0.0.7': 'down', 'sip:jigasi@10.0.0.8': 'down' },
+    });
+    service.readiness.describe('jigasi', { 'sip:jigasi@10.0.0.7': 'up', 'sip:jigasi@10.0.0.8': 'down' });
+    service.readiness.markUp('jigasi');
+    expect(await readJson(await service.request('/readyz', { token: readToken() }))).toEqual({ status: 'ready', jigasi: { 'sip:jigasi@10.0.0.7': 'up', 'sip:jigasi@10.0.0.8': 'down' } });
   });
 
   it('exports Prometheus metrics by route, without PINs in any label', async () => {

@@ -82,3 +82,12 @@ export function jsonInit(method: string, body: unknown, token = adminToken()): R
 export async function readJson(response: Response): Promise<any> {
   return response.json();
 }
+
+/** Waits until `condition` holds, polling the event loop; fails after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
