@@ -12,7 +12,15 @@ COPY core core
 COPY app app
 COPY provisioning provisioning
 COPY gateway gateway
+COPY prompts prompts
 RUN npm run build && npm prune --omit=dev
+
+# The prompt renderer, for hosts with Docker only: docker compose --profile tools run --rm prompts
+FROM build AS prompts
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends espeak-ng sox \
+ && rm -rf /var/lib/apt/lists/*
+CMD ["node", "dist/prompts/generate.js"]
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \

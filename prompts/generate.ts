@@ -50,4 +50,9 @@ function main(): void {
   }
 }
 
-main();
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`prompts: ${(error as Error).message}\n`);
+  process.exit(1);
+}

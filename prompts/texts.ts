@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtInPromptsDir } from '../gateway/prompts';
 
 /**
  * Reads prompts/<language>.txt: "id = text" lines, "$name = value" variables used as
@@ -31,7 +32,8 @@ export function parsePromptTexts(source: string, fileName: string): Map<string, 
   return texts;
 }
 
-export const PROMPTS_DIR = __dirname;
+/** prompts/ of the checkout, also when this runs from dist/ (the image's prompt renderer). */
+export const PROMPTS_DIR = builtInPromptsDir();
 
 export function readPromptTexts(language: string): Map<string, string> {
   const fileName = `${language}.txt`;

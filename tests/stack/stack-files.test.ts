@@ -88,6 +88,7 @@ interface ComposeService {
   volumes?: string[];
   environment?: Record<string, string>;
   entrypoint?: string[];
+  logging?: unknown;
 }
 
 describe('docker-compose.yml and the gateway image', () => {
@@ -107,8 +108,20 @@ describe('docker-compose.yml and the gateway image', () => {
     expect(services.gateway?.build).toBe('.');
   });
 
-  it('uses host networking for every service, so SIP and RTP are not NATed by Docker', () => {
-    for (const service of Object.values(services)) expect(service.network_mode).toBe('host');
+  it('uses host networking for every service that carries calls, so SIP and RTP are not NATed by Docker', () => {
+    for (const [name, service] of Object.entries(services)) expect({ name, network: service.network_mode }).toEqual({ name, network: name === 'prompts' ? 'none' : 'host' });
+  });
+
+  it('rotates the logs of every service', () => {
+    for (const [name, service] of Object.entries(services)) {
+      if (name === 'prompts') continue;
+      expect({ name, logging: service.logging }).toEqual({ name, logging: { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '5' } } });
+    }
+  });
+
+  it('renders the prompts in a container of its own, from the Dockerfile, into the checkout', () => {
+    expect(services.prompts).toMatchObject({ profiles: ['tools'], build: { context: '.', target: 'prompts' }, volumes: ['./prompts:/src/prompts'] });
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/FROM build AS prompts[\s\S]*espeak-ng sox[\s\S]*CMD \["node", "dist\/prompts\/generate.js"\]/);
   });
 
   it('gives FreeSWITCH our configuration and the prompts at the path the gateway names them by', () => {
