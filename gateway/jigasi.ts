@@ -83,7 +83,9 @@ class InviteAbandoned extends Error {
 }
 
 function headersFor(invite: JigasiInvite): Record<string, string> {
-  const headers: Record<string, string> = { [invite.roomHeader]: invite.roomJid };
+  // drachtio-srf would copy the From (display name included) into the Contact; a Contact is an
+  // address, and the caller's name has no business there (drachtio-server fills in its host).
+  const headers: Record<string, string> = { Contact: '<sip:dialin@localhost>', [invite.roomHeader]: invite.roomJid };
   if (invite.password) headers[invite.passwordHeader] = invite.password;
   return headers;
 }

@@ -29,7 +29,7 @@ describe('a caller with a valid PIN', () => {
     expect(caller.collects[0]!.file).toBe('file_string:///prompts/de/greeting.wav!/prompts/de/enter-pin.wav');
     const [invite] = h.srf.invitesSent;
     expect(invite!.uri).toBe(JIGASI_1);
-    expect(invite!.options.headers).toEqual({ 'Jitsi-Conference-Room': 'gemeinderat@conference.meet.example.org', 'Jitsi-Conference-Room-Pass': '2468' });
+    expect(invite!.options.headers).toEqual({ Contact: '<sip:dialin@localhost>', 'Jitsi-Conference-Room': 'gemeinderat@conference.meet.example.org', 'Jitsi-Conference-Room-Pass': '2468' });
     expect(invite!.options.callingName).toBe('Frau Meyer');
     const jigasiLeg = h.media.endpoints[1]!;
     expect(invite!.options.localSdp).toBe(jigasiLeg.sdpAtCreation);
