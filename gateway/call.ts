@@ -59,9 +59,11 @@ export interface CallSettings {
 export interface CallTiming extends ConferenceTiming {
   /** How long teardown waits for each dialog and endpoint to end (call-scope.ts). */
   destroyWithinMs: number;
+  /** Scales the pause of a slowed-down PIN entry (pin-entry.ts); 1 but in tests. */
+  slowedPauseScale: number;
 }
 
-export const CALL_TIMING: CallTiming = { ...CONFERENCE_TIMING, destroyWithinMs: DESTROY_WITHIN_MS };
+export const CALL_TIMING: CallTiming = { ...CONFERENCE_TIMING, destroyWithinMs: DESTROY_WITHIN_MS, slowedPauseScale: 1 };
 
 /** What a call reports to /metrics. */
 export interface CallMetrics {
@@ -226,6 +228,7 @@ export class Call implements RegisteredCall {
       trunk: this.req.source_address,
       log: this.log,
       onSlowedEntry: () => this.deps.metrics.pinEntriesSlowed.inc(),
+      slowedPauseScale: this.timing.slowedPauseScale,
       announce: async (...prompts) => this.announce(...prompts),
     });
     this.pinEntry = pinEntry;

@@ -51,6 +51,7 @@ export interface PinEntryParts {
   log: Logger;
   /** Counts an entry that was slowed down (/metrics). */
   onSlowedEntry: () => void;
+  slowedPauseScale: number;
   /** Plays prompts to the caller and waits for them to finish. */
   announce: (...prompts: PromptId[]) => Promise<void>;
 }
@@ -144,7 +145,7 @@ export class PinEntry {
       { failuresLastHour: pressure.failuresLastHour, pauseMs: pressure.pauseMs },
       'wrong PINs over all callers past PIN_FAILURES_GLOBAL_PER_HOUR: PIN entries wait for their answer, one try per call',
     );
-    await scope.pause(pressure.pauseMs);
+    await scope.pause(pressure.pauseMs * this.parts.slowedPauseScale);
     return true;
   }
 

@@ -99,6 +99,8 @@ export class FakeRequest extends EventEmitter implements SipRequest {
 
 export class FakeResponse implements SipResponse {
   readonly sent: Array<{ status: number; reason?: string }> = [];
+  /** An in-dialog request the app's listener answered (not drachtio-srf on its own). */
+  answeredByApp = false;
   /** Runs as the final response leaves: what the caller does the moment it arrives. */
   onFinalResponse?: (status: number) => void;
 
@@ -127,6 +129,8 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   byesSent = 0;
   /** BYEs the far end sent. */
   byesReceived = 0;
+  /** BYEs the app tried to send on a dialog already ended (drachtio-server refuses them). */
+  byesAfterEnd = 0;
   /** How long the far end takes to answer our BYE. */
   byeAnsweredAfterMs = 0;
   /** The status the far end answers our requests (INFO) with. */
@@ -150,7 +154,10 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   }
 
   async destroy(): Promise<unknown> {
-    if (this.endings > 0) throw noSuchDialog();
+    if (this.endings > 0) {
+      this.byesAfterEnd++;
+      throw noSuchDialog();
+    }
     this.byesSent++;
     await new Promise((resolve) => setTimeout(resolve, this.byeAnsweredAfterMs).unref());
     return {};
@@ -180,13 +187,20 @@ export class FakeDialog extends EventEmitter implements SipDialog {
     this.removeAllListeners();
   }
 
-  /** The far end sends INFO; resolves with what the app answered. */
+  /**
+   * The far end sends INFO; resolves with the answer. With no "info" listener drachtio-srf
+   * answers 200 itself (drachtio-srf 5 lib/dialog.js, handle(), case INFO: "if (0 === this.listeners(eventName).length) res.send(200)"): `answeredByApp`
+   * tells a test whether the gateway's own handler answered.
+   */
   async receiveInfo(contentType: string, body: string): Promise<FakeResponse> {
     const req = new FakeRequest('INFO', { 'Content-Type': contentType }, body);
     const res = new FakeResponse();
     await tick();
     if (this.listenerCount('info') === 0) res.send(200);
-    else this.emit('info', req, res);
+    else {
+      res.answeredByApp = true;
+      this.emit('info', req, res);
+    }
     return res;
   }
 }

@@ -68,6 +68,8 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   byeDelayMs = 0;
   /** FreeSWITCH never sends the BYE destroy() waits for. */
   byeWithheld = false;
+  /** Holds FreeSWITCH's answer to modify()'s re-INVITE until it settles. */
+  modifyGate?: Promise<void>;
   /** FreeSWITCH's SDP as the endpoint was made, for tests to compare with what the gateway sent. */
   readonly sdpAtCreation: string;
   private readonly refusals = new Map<string, string>();
@@ -255,7 +257,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
 
   async modify(sdp: string): Promise<unknown> {
     this.modified.push(sdp);
-    await tick();
+    await (this.modifyGate ?? tick());
     if (this.dead) throw new Error('invalid request to modify a completed dialog');
     this.staleLocal = true;
     return {};

@@ -112,7 +112,7 @@ describe('a caller with a valid PIN', () => {
     const dialog = h.srf.uasDialogs[0]!;
     for (const key of `${pin.pin}#`) {
       const response = await dialog.receiveInfo('application/dtmf-relay', `Signal=${key}\r\nDuration=160\r\n`);
-      expect(response.finalStatus).toBe(200);
+      expect(response).toMatchObject({ finalStatus: 200, answeredByApp: true });
     }
     const caller = h.media.endpoints[0]!;
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
@@ -176,6 +176,34 @@ describe('a caller without a valid PIN', () => {
     await h.close();
   });
 
+  it('is locked out in the middle of a call once the wrong PINs reach PIN_FAILURES_PER_HOUR', async () => {
+    const h = await harness({ PIN_FAILURES_PER_HOUR: '2', PIN_ATTEMPTS: '3' });
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys('97531864#');
+    await until(() => caller.collects.length === 2, 'the second try');
+    caller.pressKeys('97531865#');
+    await done;
+    expect(caller.collects).toHaveLength(2);
+    expect(playedIds(caller)).toMatch(/service-unavailable\.wav.*goodbye\.wav$/);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'locked-out' });
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('who hangs up after a wrong PIN is recorded as pin-failed, not as a caller who typed nothing', async () => {
+    const h = await harness();
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys('97531864#');
+    await until(() => caller.collects.length === 2, 'the second try');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'pin-failed' });
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
   it('who types nothing is prompted again, then hung up as answered-no-pin, without a failure counted', async () => {
     const h = await harness({ PIN_FAILURES_PER_HOUR: '1' });
     const { call, done } = h.invite();
@@ -189,22 +217,24 @@ describe('a caller without a valid PIN', () => {
   });
 
   it.each([
-    ['40 digits', '1234567890123456789012345678901234567890#'],
-    ['only *', '***#'],
-    ['only #', '#'],
-  ])('who types %s uses an attempt but is not counted as guessing, and nothing spills over', async (_name, keys) => {
+    // More digits than a PIN has, or no digit: a malformed entry, answered "invalid".
+    ['40 digits', '1234567890123456789012345678901234567890#', 'invalid-pin', 'pin-failed'],
+    ['only *', '***#', 'invalid-pin', 'pin-failed'],
+    // Nothing but "#": no entry at all, answered "no input".
+    ['only #', '#', 'no-input', 'answered-no-pin'],
+  ])('who types %s uses an attempt but is not counted as guessing, and nothing spills over', async (_name, keys, retryPrompt, outcome) => {
     const h = await harness({ PIN_FAILURES_PER_HOUR: '1', PIN_ATTEMPTS: '2' });
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(keys);
     await until(() => caller.collects.length === 2, 'the second attempt');
-    expect(caller.collects[1]!.file).toMatch(/invalid-pin|no-input/);
+    expect(caller.collects[1]!.file).toBe(`file_string:///prompts/de/${retryPrompt}.wav!/prompts/de/enter-pin.wav`);
     expect(caller.queuedKeys).toBe('');
     expect(caller.commands.filter((command) => command.name === 'uuid_flush_dtmf').length).toBeGreaterThanOrEqual(1);
     await done;
     expect(await h.resolver.isLockedOut(CALLER)).toBe(false);
     expectCleanTeardown(h);
-    expect(await h.record(call.id)).toMatchObject({ outcome: expect.stringMatching(/^(pin-failed|answered-no-pin)$/) });
+    expect(await h.record(call.id)).toMatchObject({ outcome });
     await h.close();
   });
 
@@ -239,7 +269,7 @@ describe('guessing with rotating caller numbers (PIN_FAILURES_GLOBAL_PER_HOUR)',
     caller.pressKeys('97531864#');
     await done;
 
-    expect(Date.now() - typedAt).toBeGreaterThanOrEqual(2_000);
+    expect(Date.now() - typedAt).toBeGreaterThanOrEqual(2_000 * h.timing.slowedPauseScale);
     expect(caller.collects).toHaveLength(1);
     expect(playedIds(caller)).toMatch(/enter-pin\.wav \/prompts\/de\/attempts-exhausted\.wav \/prompts\/de\/goodbye\.wav$/);
     expect(await h.record(call.id)).toMatchObject({ outcome: 'pin-failed' });
@@ -261,7 +291,7 @@ describe('guessing with rotating caller numbers (PIN_FAILURES_GLOBAL_PER_HOUR)',
     const typedAt = Date.now();
     h.media.endpoints.find((endpoint) => endpoint.holdsEntry)!.pressKeys(`${pin.pin}#`);
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge', 5_000);
-    expect(Date.now() - typedAt).toBeGreaterThanOrEqual(2_000);
+    expect(Date.now() - typedAt).toBeGreaterThanOrEqual(2_000 * h.timing.slowedPauseScale);
     h.srf.uasDialogs[1]!.receiveBye();
     await second.done;
     expect(await h.record(second.call.id)).toMatchObject({ outcome: 'completed', pinId: pin.id });
@@ -284,6 +314,28 @@ describe('the Jigasi leg', () => {
     ]);
     h.srf.uasDialogs[0]!.receiveBye();
     await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('counts a Jigasi only while a call holds it: released after a failed attempt and at the end of a call', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered, { status: 503 }, answered], [JIGASI_2]: [answered] });
+    const pin = await roomWithPin(h);
+    for (let index = 0; index < 3; index++) {
+      const { done } = h.invite();
+      await until(() => h.srf.uasDialogs.length === index + 1, 'the answer');
+      h.media.endpoints.find((endpoint) => endpoint.holdsEntry)!.pressKeys(`${pin.pin}#`);
+      await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+      h.srf.uasDialogs[index]!.receiveBye();
+      await done;
+    }
+    // Each call starts with the first Jigasi again: nothing of the calls before still counts.
+    expect(h.srf.invitesSent.map((invite) => [invite.uri, invite.outcome])).toEqual([
+      [JIGASI_1, 200],
+      [JIGASI_1, 503],
+      [JIGASI_2, 200],
+      [JIGASI_1, 200],
+    ]);
     expectCleanTeardown(h);
     await h.close();
   });
@@ -385,13 +437,18 @@ describe('ending a call from any side', () => {
     const pin = await roomWithPin(h);
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
-    const jigasiAnswered = until(() => h.srf.invitesSent[0]?.dialog !== undefined, 'Jigasi to answer');
+    // FreeSWITCH has not yet answered the re-INVITE with Jigasi's SDP: no bridge yet.
+    let answerReInvite!: () => void;
+    h.media.endpoints[1]!.modifyGate = new Promise((resolve) => (answerReInvite = resolve));
     caller.pressKeys(`${pin.pin}#`);
-    await jigasiAnswered;
+    await until(() => h.media.endpoints[1]!.modified.length === 1, 'the re-INVITE to FreeSWITCH');
     h.srf.invitesSent[0]!.dialog!.receiveBye();
+    answerReInvite();
     await done;
+    expect(caller.bridgedWith).toBeUndefined();
+    expect(playedIds(caller)).not.toMatch(/conference-ended/);
     expectCleanTeardown(h);
-    expect(await h.record(call.id)).toMatchObject({ outcome: expect.stringMatching(/^(jigasi-failed|completed)$/) });
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed' });
     await h.close();
   });
 

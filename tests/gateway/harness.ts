@@ -54,6 +54,8 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   for (const [uri, answers] of Object.entries(jigasi)) srf.script(uri, ...answers);
   const media = new FakeMediaServer();
   const registry = new CallRegistry();
+  // One pool for all calls of a test, as the gateway has: calls count against each other.
+  const jigasiPool = new JigasiPool(config.jigasiUris);
   const logs = new LogCapture();
   const metrics = createMetrics();
   const logger = createLogger('debug', logs);
@@ -69,8 +71,9 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     logs,
     metrics,
     settings,
-    // Teardown gives up on a silent far end after 5 s in production; tests need not wait that long.
-    timing: { ...CALL_TIMING, destroyWithinMs: 300 },
+    // Teardown gives up on a silent far end after 5 s in production, a slowed PIN entry waits
+    // 2–60 s; tests need not wait that long.
+    timing: { ...CALL_TIMING, destroyWithinMs: 300, slowedPauseScale: 0.05 },
     invite(options = {}) {
       const req = new FakeRequest(
         'INVITE',
@@ -91,7 +94,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
           resolver,
           records: store,
           registry,
-          jigasi: new JigasiPool(config.jigasiUris),
+          jigasi: jigasiPool,
           prompts: new PromptSet('/prompts', config.language, () => true),
           settings,
           metrics,
@@ -150,9 +153,9 @@ beforeEach(() => (unhandledRejections.length = 0));
 export function expectCleanTeardown(h: Harness): void {
   expect(unhandledRejections).toEqual([]);
   for (const endpoint of h.media.endpoints) expect({ endpoint: endpoint.uuid, endings: endpoint.endings }).toEqual({ endpoint: endpoint.uuid, endings: 1 });
-  for (const dialog of h.srf.uasDialogs) expect({ dialog: dialog.id, endings: dialog.endings }).toEqual({ dialog: dialog.id, endings: 1 });
-  for (const invite of h.srf.invitesSent) {
-    if (invite.dialog) expect({ dialog: invite.dialog.id, endings: invite.dialog.endings }).toEqual({ dialog: invite.dialog.id, endings: 1 });
+  const dialogs = [...h.srf.uasDialogs, ...h.srf.invitesSent.flatMap((invite) => (invite.dialog ? [invite.dialog] : []))];
+  for (const dialog of dialogs) {
+    expect({ dialog: dialog.id, endings: dialog.endings, byesAfterEnd: dialog.byesAfterEnd }).toEqual({ dialog: dialog.id, endings: 1, byesAfterEnd: 0 });
   }
   expect(h.registry.size).toBe(0);
 }

@@ -92,6 +92,15 @@ describe('admin API authentication (RS256 configured)', () => {
     expect((await service.request('/api/v1/rooms', { token })).status).toBe(200);
   });
 
+  it('reads the scopes from an "scp" claim, as a list or a string, when there is no "scope" (Azure AD, some Keycloak setups)', async () => {
+    const { scope: _scope, ...withoutScope } = claims;
+    for (const scp of [['dialin:read'], 'dialin:read']) {
+      const token = jwt.sign({ ...withoutScope, scp }, privateKey, { algorithm: 'RS256' });
+      expect((await service.request('/api/v1/rooms', { token })).status).toBe(200);
+      expect((await service.request('/api/v1/rooms/scp', jsonInit('PUT', {}, token))).status).toBe(403);
+    }
+  });
+
   it('refuses an HS256 token signed with the public key as secret (key confusion)', async () => {
     const forged = [
       Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url'),

@@ -84,7 +84,7 @@ export async function readJson(response: Response): Promise<any> {
 }
 
 /** Waits until `condition` holds, polling the event loop; fails after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();
   while (!condition()) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
