@@ -175,6 +175,21 @@ describe('.env.example', () => {
     expect([...names].filter((name) => !documented.has(name))).toEqual([]);
   });
 
+  it('makes Compose refuse to start only for REQUIRED lines, so a plain `docker compose up -d` works with them filled', () => {
+    const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const refusing = [...composeText.matchAll(/\$\{([A-Z][A-Z0-9_]+):\?/g)].map((match) => match[1]);
+    const lines = readFileSync(join(ROOT, '.env.example'), 'utf8').split('\n');
+    const required = lines.flatMap((line, index) => {
+      if (!/^#.*REQUIRED/.test(line)) return [];
+      const variable = lines.slice(index + 1).find((next) => !next.startsWith('#'));
+      return variable ? [variable.split('=')[0]] : [];
+    });
+    expect(required.sort()).toEqual(['JIGASI_URIS', 'JITSI_MUC_DOMAIN', 'JWT_SECRET', 'MEDIA_IP']);
+    expect(refusing.filter((name) => !required.includes(name))).toEqual([]);
+    const { services } = parseYaml(composeText) as { services: Record<string, ComposeService> };
+    expect(services.jigasi?.entrypoint?.join(' ')).toMatch(/JIGASI_XMPP_PASSWORD.*exec \/init/);
+  });
+
   it('lists every variable docker-compose.yml takes from it', () => {
     const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     const interpolated = new Set([...composeText.matchAll(/\$\{([A-Z][A-Z0-9_]+)/g)].map((match) => match[1]));
