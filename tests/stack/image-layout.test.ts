@@ -32,7 +32,7 @@ function inImage(command: string, args: string[], env: Record<string, string> = 
   const result = spawnSync(command, args, {
     cwd: IMAGE,
     encoding: 'utf8',
-    env: { PATH: `${join(IMAGE, 'node_modules/.bin')}:${process.env.PATH}`, HOME: IMAGE, NODE_ENV: 'production', JWT_SECRET: TEST_SECRET, ...env },
+    env: { PATH: `${join(IMAGE, 'node_modules/.bin')}:${process.env.PATH}`, HOME: IMAGE, NODE_ENV: 'production', npm_config_update_notifier: 'false', JWT_SECRET: TEST_SECRET, ...env },
   });
   return { status: result.status, out: result.stdout, err: result.stderr };
 }
