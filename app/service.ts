@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { CallRegistry } from '../gateway/call-registry';
 import { startGateway } from '../gateway/gateway';
+import { Trunks } from '../gateway/trunks';
 import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
 import { createHttpServer } from '../provisioning/http/server';
@@ -21,6 +22,7 @@ export interface RunningService {
   directory: PinDirectory;
   resolver: PinResolver;
   calls: CallRegistry;
+  trunks: Trunks;
   readiness: Readiness;
   stop(): Promise<void>;
 }
@@ -78,7 +80,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const calls = new CallRegistry();
   const readiness = new Readiness(SIP_DEPENDENCIES);
   const metrics = options.metrics ?? createMetrics();
-  const http = createHttpApi({ config, directory, liveCalls: calls, readiness, metrics, store }, logger);
+  const trunks = new Trunks(config.trunks, readiness, metrics, logger.child({ component: 'trunks' }));
+  const http = createHttpApi({ config, directory, liveCalls: calls, trunks, readiness, metrics, store }, logger);
   const server = createHttpServer(http.handle, config.trustedProxies);
   try {
     await listen(server, config.http.host, config.http.port);
@@ -90,7 +93,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   if (config.sipTrustedSources.entries.length === 0) {
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
   }
-  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, readiness, metrics, logger }) : undefined;
+  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, trunks, readiness, metrics, logger }) : undefined;
   const stopMaintenance = scheduleMaintenance({
     store,
     directory,
@@ -111,6 +114,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     directory,
     resolver,
     calls,
+    trunks,
     readiness,
     async stop() {
       stopMaintenance();

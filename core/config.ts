@@ -1,5 +1,8 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
+import { z } from 'zod';
+import { toE164 } from './phone-number';
 
 /**
  * The whole configuration of the service (SPEC §2), parsed and checked once at start.
@@ -36,6 +39,29 @@ export interface TrustedSources {
   blockList: BlockList;
 }
 
+/** A SIP trunk the gateway registers with (SPEC §6 "Trunks"). */
+export interface TrunkConfig {
+  name: string;
+  /** SIP URIs of the registrar: the first, and the next ones when it fails. */
+  registrars: string[];
+  outboundProxy?: string;
+  transport: 'udp' | 'tcp' | 'tls';
+  user: string;
+  authUser: string;
+  /** Never logged, never shown by the API. */
+  password: string;
+  /** The realm to answer challenges for; any when unset. */
+  realm?: string;
+  /** The registration lifetime asked for, in seconds. */
+  expires: number;
+  /** The numbers the trunk carries, E.164. */
+  numbers: string[];
+  /** The number shown to people the gateway calls, E.164. */
+  callerId: string;
+  /** Where a provider puts the number that was dialled: the Request-URI or the To header. */
+  calledNumberFrom: 'request-uri' | 'to';
+}
+
 export interface Config {
   drachtio: { host: string; port: number; secret: string };
   freeswitch: {
@@ -61,10 +87,14 @@ export interface Config {
   /** Wrong PINs an hour over all callers before every entry is slowed down (rotating caller numbers). */
   pinFailuresGlobalPerHour: number;
   maxCalls: number;
+  /** COUNTRY_CODE: where a national number (0…) is, for E.164 (core/phone-number.ts). */
+  countryCode: string;
   /** Who may send INVITEs; empty: everyone. */
   sipTrustedSources: TrustedSources;
   /** Reverse proxies whose X-Forwarded-For/Forwarded name the client; empty: the socket's peer is the client. */
   trustedProxies: TrustedSources;
+  /** TRUNK_* or TRUNKS_FILE; empty: the gateway registers nowhere (a trunk with IP authentication). */
+  trunks: TrunkConfig[];
   callerIdMode: CallerIdMode;
   language: Language;
   promptsDir?: string;
@@ -239,6 +269,110 @@ function parseTrustedSources(env: Env, name: string): TrustedSources {
   return { entries, blockList };
 }
 
+const sipUri = z.string().trim().regex(/^sips?:[^\s,<>"]+$/i, 'must be a SIP URI like sip:sip.provider.de');
+
+const trunkFileEntry = z.strictObject({
+  name: z.string().trim().regex(/^[\w.-]{1,40}$/, 'letters, digits, ".", "_" and "-", at most 40'),
+  registrar: z.union([sipUri, z.array(sipUri).min(1).max(3)]),
+  outboundProxy: sipUri.optional(),
+  transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+  user: z.string().trim().min(1),
+  authUser: z.string().trim().min(1).optional(),
+  password: z.string().min(1).optional(),
+  passwordFile: z.string().min(1).optional(),
+  realm: z.string().trim().min(1).optional(),
+  expires: z.number().int().min(60).max(86_400).default(600),
+  numbers: z.array(z.string()).min(1),
+  callerId: z.string().optional(),
+  calledNumberFrom: z.enum(['request-uri', 'to']).default('request-uri'),
+});
+
+/** One trunk from TRUNK_* (named "trunk"), or several from the JSON array in TRUNKS_FILE. */
+function parseTrunks(env: Env, country: string): TrunkConfig[] {
+  const file = read(env, 'TRUNKS_FILE');
+  if (file !== undefined) {
+    if (read(env, 'TRUNK_REGISTRAR') !== undefined) throw new ConfigError('TRUNKS_FILE', 'set either TRUNKS_FILE or TRUNK_REGISTRAR, not both');
+    let entries: unknown;
+    try {
+      entries = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigError('TRUNKS_FILE', `cannot read ${file} as JSON (${(error as Error).message})`);
+    }
+    const parsed = z.array(trunkFileEntry).min(1).safeParse(entries);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new ConfigError('TRUNKS_FILE', `${file}: [${issue.path.join('.')}] ${issue.message}`);
+    }
+    const names = parsed.data.map((entry) => entry.name);
+    if (new Set(names).size !== names.length) throw new ConfigError('TRUNKS_FILE', `${file}: every trunk needs a name of its own`);
+    return parsed.data.map((entry, index) => {
+      const problem = (message: string) => new ConfigError('TRUNKS_FILE', `${file}: [${index}] ${message}`);
+      const password = entry.password ?? (entry.passwordFile === undefined ? undefined : readSecretFile(entry.passwordFile, problem));
+      if (password === undefined) throw problem('needs password or passwordFile');
+      const registrars = Array.isArray(entry.registrar) ? entry.registrar : [entry.registrar];
+      return trunk({ ...entry, registrars, password, authUser: entry.authUser ?? entry.user }, country, problem);
+    });
+  }
+  const registrar = read(env, 'TRUNK_REGISTRAR');
+  if (registrar === undefined) return [];
+  const registrars = list(env, 'TRUNK_REGISTRAR');
+  for (const uri of registrars) if (!sipUri.safeParse(uri).success) throw new ConfigError('TRUNK_REGISTRAR', `"${uri}" is not a SIP URI like sip:sip.provider.de`);
+  const user = required(env, 'TRUNK_USER', 'the user name the provider gave you');
+  const proxy = read(env, 'TRUNK_OUTBOUND_PROXY');
+  if (proxy !== undefined && !sipUri.safeParse(proxy).success) throw new ConfigError('TRUNK_OUTBOUND_PROXY', `"${proxy}" is not a SIP URI`);
+  return [
+    trunk(
+      {
+        name: 'trunk',
+        registrars,
+        outboundProxy: proxy,
+        transport: oneOf(env, 'TRUNK_TRANSPORT', 'udp', ['udp', 'tcp', 'tls']),
+        user,
+        authUser: text(env, 'TRUNK_AUTH_USER', user),
+        password: required(env, 'TRUNK_PASSWORD', 'the password the provider gave you'),
+        realm: read(env, 'TRUNK_REALM'),
+        expires: integer(env, 'TRUNK_EXPIRES', 600, 60, 86_400),
+        numbers: list(env, 'TRUNK_NUMBERS'),
+        callerId: read(env, 'TRUNK_CALLER_ID'),
+        calledNumberFrom: oneOf(env, 'TRUNK_CALLED_NUMBER', 'request-uri', ['request-uri', 'to']),
+      },
+      country,
+      (message, variable = 'TRUNK_NUMBERS') => new ConfigError(variable, message),
+    ),
+  ];
+}
+
+type TrunkFields = Omit<TrunkConfig, 'numbers' | 'callerId'> & { numbers: string[]; callerId?: string };
+/** A ConfigError for one trunk; `variable` names the TRUNK_* setting where there is one. */
+type TrunkProblem = (message: string, variable?: 'TRUNK_NUMBERS' | 'TRUNK_CALLER_ID') => ConfigError;
+
+/** The numbers in E.164, the caller ID one of them (or the first). */
+function trunk(fields: TrunkFields, country: string, problem: TrunkProblem): TrunkConfig {
+  if (fields.numbers.length === 0) throw problem('names no number the trunk carries');
+  const numbers = fields.numbers.map((number) => {
+    const e164 = toE164(number, country);
+    if (e164 === undefined) throw problem(`"${number}" is not a telephone number`);
+    return e164;
+  });
+  const callerId = fields.callerId === undefined ? numbers[0]! : toE164(fields.callerId, country);
+  if (callerId === undefined) throw problem(`"${fields.callerId}" is not a telephone number`, 'TRUNK_CALLER_ID');
+  return { ...fields, numbers, callerId };
+}
+
+function readSecretFile(path: string, problem: (message: string) => ConfigError): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw problem(`cannot read the password file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function countryCode(env: Env): string {
+  const value = text(env, 'COUNTRY_CODE', '49');
+  if (!/^[1-9]\d{0,2}$/.test(value)) throw new ConfigError('COUNTRY_CODE', `must be a country calling code without "+" or "00", like 49, got "${value}"`);
+  return value;
+}
+
 function parseCorsOrigins(env: Env): string[] {
   return list(env, 'CORS_ORIGINS').map((origin) => {
     if (origin === '*') return origin;
@@ -327,8 +461,10 @@ export function loadConfig(env: Env): Config {
     pinFailuresPerHour: integer(env, 'PIN_FAILURES_PER_HOUR', 10, 1, 1000),
     pinFailuresGlobalPerHour: integer(env, 'PIN_FAILURES_GLOBAL_PER_HOUR', 100, 1, 100_000),
     maxCalls: integer(env, 'MAX_CALLS', 200, 1, 10000),
+    countryCode: countryCode(env),
     sipTrustedSources: parseTrustedSources(env, 'SIP_TRUSTED_SOURCES'),
     trustedProxies: parseTrustedSources(env, 'TRUSTED_PROXIES'),
+    trunks: parseTrunks(env, countryCode(env)),
     callerIdMode: oneOf(env, 'CALLER_ID_MODE', 'masked', ['masked', 'anonymous', 'full']),
     language: oneOf(env, 'LANGUAGE', 'de', ['de', 'en']),
     promptsDir: read(env, 'PROMPTS_DIR'),

@@ -41,6 +41,18 @@ export function createMetrics() {
       help: 'PIN entries that waited for their answer because callers over all got too many PINs wrong this hour',
       registers: [registry],
     }),
+    trunkRegistered: new Gauge({
+      name: 'dialin_trunk_registered',
+      help: 'Whether the trunk is registered with its provider (1) or not (0)',
+      labelNames: ['trunk'] as const,
+      registers: [registry],
+    }),
+    trunkRegistrations: new Counter({
+      name: 'dialin_trunk_registrations_total',
+      help: "REGISTERs sent for a trunk, by the registrar's final status (408: no answer)",
+      labelNames: ['trunk', 'status'] as const,
+      registers: [registry],
+    }),
     unexpectedErrors: new Counter({
       name: 'dialin_unexpected_errors_total',
       help: 'Errors nothing expected: in a call (which it ended) or anywhere in the process (logged, survived)',

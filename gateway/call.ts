@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { CallerIdMode, Language, TrustedSources } from '../core/config';
+import type { CallerIdMode, Language, TrunkConfig, TrustedSources } from '../core/config';
 import { maskCallerNumber } from '../core/privacy';
 import type { LiveCallView } from '../provisioning/live-calls';
-import { callerNumberOf, displayNameFor } from './caller-id';
+import { calledNumberOf, callerNumberOf, displayNameFor } from './caller-id';
 import { outcomeOfHangUp, type CallOutcome, type CallState, type HangUpReason } from './call-outcome';
 import type { CallRegistry, RegisteredCall } from './call-registry';
 import { CallEnded, CallScope, DESTROY_WITHIN_MS } from './call-scope';
@@ -54,6 +54,8 @@ export interface CallSettings {
   language: Language;
   jigasiRoomHeader: string;
   jigasiPasswordHeader: string;
+  /** Where national numbers (0…) are, for E.164 (COUNTRY_CODE). */
+  countryCode: string;
 }
 
 export interface CallTiming extends ConferenceTiming {
@@ -89,6 +91,8 @@ export interface CallDependencies {
   logger: Logger;
   now?: () => number;
   timing?: CallTiming;
+  /** The trunk (registered with) whose registrar or proxy an address belongs to. */
+  trunkAt: (address: string) => TrunkConfig | undefined;
 }
 
 export class Call implements RegisteredCall {
@@ -96,6 +100,7 @@ export class Call implements RegisteredCall {
   private state: CallState = 'screening';
   private readonly startedAt: number;
   private readonly callerNumber: string | undefined;
+  private readonly trunk: TrunkConfig | undefined;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly timing: CallTiming;
@@ -121,8 +126,11 @@ export class Call implements RegisteredCall {
     this.now = deps.now ?? Date.now;
     this.timing = deps.timing ?? CALL_TIMING;
     this.startedAt = this.now();
-    this.callerNumber = callerNumberOf(safeFrom(req));
-    this.log = deps.logger.child({ callId: this.id, caller: maskCallerNumber(this.callerNumber) });
+    this.callerNumber = callerNumberOf(req, deps.settings.countryCode);
+    this.trunk = deps.trunkAt(req.source_address);
+    // The called number is the municipality's own: no one's personal data.
+    const called = calledNumberOf(req, this.trunk?.calledNumberFrom ?? 'request-uri', deps.settings.countryCode);
+    this.log = deps.logger.child({ callId: this.id, caller: maskCallerNumber(this.callerNumber), called, trunk: this.trunk?.name });
     this.scope = new CallScope(
       this.log,
       () => {
@@ -143,6 +151,7 @@ export class Call implements RegisteredCall {
     const verdict = screen(
       {
         sourceAddress: this.req.source_address,
+        fromTrunk: this.trunk !== undefined,
         userAgent: this.req.get('User-Agent'),
         activeCalls: this.deps.registry.size,
         mediaAvailable: this.deps.mediaServer() !== undefined,
@@ -443,13 +452,5 @@ export class Call implements RegisteredCall {
       this.log.error({ err: error }, 'could not finish the call record');
     }
     this.log.info({ outcome, seconds: Math.round((endedAt - this.startedAt) / 1000) }, 'call ended');
-  }
-}
-
-function safeFrom(req: SipRequest) {
-  try {
-    return req.getParsedHeader('From');
-  } catch {
-    return undefined;
   }
 }

@@ -7,6 +7,7 @@ import type { Config } from '../core/config';
 import type { Readiness } from '../core/readiness';
 import { tuneEslParser } from './esl-parser';
 import { FreeswitchRefused, type MediaEndpoint, type MediaServer, type SipRequest, type SipResponse, type SipServer } from './sip';
+import { NOT_SENT, type RegisterRequest, type SendRegister } from './trunk-registration';
 
 /**
  * The two servers the gateway drives: drachtio-server (SIP) and FreeSWITCH (media). Both are
@@ -27,12 +28,19 @@ const RECONNECT_FIRST_DELAY_MS = 250;
 // FreeSWITCH reads every name after CUSTOM as a custom subclass, so CUSTOM goes last.
 const UNSUBSCRIBED_ENDPOINT_EVENTS = 'CHANNEL_EXECUTE PLAYBACK_START PLAYBACK_STOP DETECTED_TONE DTMF CUSTOM conference::maintenance';
 
+/** How long a REGISTER or OPTIONS may wait for its final answer before it counts as 408. */
+const ANSWER_WITHIN_MS = 10_000;
+
 export interface DrachtioConnection {
   srf: SipServer;
+  /** REGISTER through drachtio-server; drachtio-srf answers the registrar's digest challenge. */
+  register: SendRegister;
   /** OPTIONS to a URI; the final status, or null while drachtio-server is not connected. */
   ping: (uri: string) => Promise<number | null>;
   onInvite(handler: (req: SipRequest, res: SipResponse) => void): void;
   onLost(handler: () => void): void;
+  /** Each time the connection is up, the first and every reconnection. */
+  onConnected(handler: () => void): void;
   /** The raw Srf, for drachtio-fsmrf (it sends its INVITEs to FreeSWITCH through it). */
   raw: Srf;
   close(): void;
@@ -42,6 +50,7 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   const log = logger.child({ component: 'drachtio' });
   const srf = new Srf();
   const lostHandlers: Array<() => void> = [];
+  const connectedHandlers: Array<() => void> = [];
   let connected = false;
   srf.on('connect', (error: Error | null, hostport: string) => {
     if (error) {
@@ -54,6 +63,7 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
     lastError = undefined;
     readiness.markUp('drachtio');
     log.info({ sip: hostport }, 'connected to drachtio-server');
+    for (const handler of connectedHandlers) handler();
   });
   // Without an error listener a refused connection would end the process.
   let reported = false;
@@ -82,22 +92,83 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   });
   (srf as unknown as { options(handler: (req: unknown, res: SipResponse) => void): void }).options((_req, res) => res.send(200));
 
-  const request = srf as unknown as { request(uri: string, options: { method: string }): Promise<EventEmitter> };
+  const request = srf as unknown as RequestSender;
   return {
     srf: srf as unknown as SipServer,
+    register: async ({ uri, proxy, headers, auth }) => {
+      if (!connected) return { status: NOT_SENT };
+      const res = await finalResponse(request, uri, { method: 'REGISTER', proxy, headers, auth: digestAnswer(auth) }, ANSWER_WITHIN_MS);
+      return { status: res.status, expires: res.status === 408 ? undefined : grantedExpiry(res.get('Contact'), res.get('Expires')) };
+    },
     raw: srf,
     ping: async (uri) => {
       if (!connected) return null;
-      const sent = await request.request(uri, { method: 'OPTIONS' });
-      return new Promise((resolve) => sent.on('response', (res: { status: number }) => resolve(res.status)));
+      return (await finalResponse(request, uri, { method: 'OPTIONS' }, ANSWER_WITHIN_MS)).status;
     },
     onInvite: (handler) => srf.invite(handler as unknown as (req: Srf.SrfRequest, res: Srf.SrfResponse) => void),
     onLost: (handler) => lostHandlers.push(handler),
+    onConnected: (handler) => connectedHandlers.push(handler),
     close: () => {
       if (connected) srf.disconnect();
       else stopReconnecting(srf);
     },
   };
+}
+
+interface FinalResponse {
+  status: number;
+  get(name: string): string | undefined;
+}
+
+/** drachtio-srf's Srf#request in its callback form. */
+interface RequestSender {
+  request(uri: string, options: object, callback: (error: Error | null, sent: EventEmitter) => void): void;
+}
+
+/**
+ * Sends a request outside any dialog and resolves with its final response; 408 when none came
+ * within `withinMs`. The listener is attached in drachtio-srf's callback, not after an awaited
+ * promise: drachtio-server may deliver the echo of the request and a quick answer in one read,
+ * and drachtio-srf emits that "response" before an await would have resumed.
+ */
+async function finalResponse(sender: RequestSender, uri: string, options: object, withinMs: number): Promise<FinalResponse> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    sender.request(uri, options, (error, sent) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      timer = setTimeout(() => resolve({ status: 408, get: () => undefined }), withinMs);
+      // Only a bound on the wait: it must not keep a stopping process alive.
+      timer.unref();
+      sent.on('response', (res: FinalResponse) => {
+        if (res.status < 200) return;
+        clearTimeout(timer);
+        resolve(res);
+      });
+    });
+  });
+}
+
+/**
+ * What drachtio-srf's digest client (lib/digest-client.js) calls to answer a challenge: the
+ * credentials, or an error when the challenge is for another realm than TRUNK_REALM.
+ */
+function digestAnswer(auth: RegisterRequest['auth']) {
+  return (_req: unknown, res: { get(name: string): string | undefined }, callback: (error: Error | null, username?: string, password?: string) => void) => {
+    const challenge = res.get('WWW-Authenticate') ?? res.get('Proxy-Authenticate') ?? '';
+    const realm = /realm="([^"]*)"/i.exec(challenge)?.[1];
+    if (auth.realm !== undefined && realm !== auth.realm) callback(new Error(`challenge for realm "${realm}", not "${auth.realm}"`));
+    else callback(null, auth.username, auth.password);
+  };
+}
+
+/** The lifetime a registrar granted: the expires parameter of a Contact, else the Expires header. */
+export function grantedExpiry(contact: string | undefined, expires: string | undefined): number | undefined {
+  const fromContact = /;\s*expires=(\d+)/i.exec(contact ?? '')?.[1];
+  const value = fromContact ?? expires?.trim();
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /** drachtio-srf 5's WireProtocol, as far as stopping its reconnect loop goes. */

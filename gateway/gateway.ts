@@ -9,12 +9,15 @@ import { connectDrachtio, connectFreeswitch } from './connections';
 import { JigasiPool } from './jigasi';
 import { watchJigasiHealth } from './jigasi-health';
 import { PromptSet, builtInPromptsDir } from './prompts';
+import type { Trunks } from './trunks';
 
 export interface GatewayParts {
   config: Config;
   resolver: PinResolver;
   store: Store;
   registry: CallRegistry;
+  /** Registered from the moment drachtio-server is there; unregistered on stop. */
+  trunks: Trunks;
   readiness: Readiness;
   metrics: CallMetrics;
   logger: Logger;
@@ -30,6 +33,7 @@ export function callSettings(config: Config): CallSettings {
     language: config.language,
     jigasiRoomHeader: config.jigasiRoomHeader,
     jigasiPasswordHeader: config.jigasiPasswordHeader,
+    countryCode: config.countryCode,
   };
 }
 
@@ -40,7 +44,7 @@ export function callSettings(config: Config): CallSettings {
 const CALLS_END_WITHIN_MS = 5_000;
 
 /** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
-export function startGateway({ config, resolver, store, registry, readiness, metrics, logger }: GatewayParts): { stop(): Promise<void> } {
+export function startGateway({ config, resolver, store, registry, trunks, readiness, metrics, logger }: GatewayParts): { stop(): Promise<void> } {
   const log = logger.child({ component: 'gateway' });
   const promptsDir = config.promptsDir ?? builtInPromptsDir();
   const prompts = new PromptSet(promptsDir, config.language);
@@ -50,6 +54,9 @@ export function startGateway({ config, resolver, store, registry, readiness, met
   const jigasi = new JigasiPool(config.jigasiUris);
   const drachtio = connectDrachtio(config, readiness, logger);
   const freeswitch = connectFreeswitch(config, drachtio, readiness, logger);
+  // A REGISTER sent before drachtio-server is there would only fail and push the next try back.
+  drachtio.onConnected(() => trunks.connected(drachtio.register));
+  const trunkAt = (address: string) => trunks.trunkAt(address);
 
   let stopping = false;
   const settings = callSettings(config);
@@ -65,7 +72,7 @@ export function startGateway({ config, resolver, store, registry, readiness, met
     }
     try {
       const call = new Call(
-        { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger },
+        { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt },
         req,
         res,
       );
@@ -84,6 +91,7 @@ export function startGateway({ config, resolver, store, registry, readiness, met
       stopping = true;
       stopHealthChecks();
       await registry.endAll(CALLS_END_WITHIN_MS);
+      await trunks.stop();
       freeswitch.close();
       drachtio.close();
     },

@@ -23,13 +23,15 @@ export function isTrustedSource(sources: TrustedSources, address: string): boole
 
 export interface ScreeningInput {
   sourceAddress: string;
+  /** The INVITE came from the registrar or proxy of a trunk the gateway registers with: trusted. */
+  fromTrunk: boolean;
   userAgent: string | undefined;
   activeCalls: number;
   mediaAvailable: boolean;
 }
 
 export function screen(input: ScreeningInput, sources: TrustedSources, maxCalls: number): ScreeningVerdict {
-  if (!isTrustedSource(sources, input.sourceAddress)) return { admit: false, status: 403, reason: 'untrusted-source' };
+  if (!input.fromTrunk && !isTrustedSource(sources, input.sourceAddress)) return { admit: false, status: 403, reason: 'untrusted-source' };
   if (isScanner(input.userAgent)) return { admit: false, status: 403, reason: 'scanner' };
   if (input.activeCalls >= maxCalls) return { admit: false, status: 486, reason: 'busy' };
   if (!input.mediaAvailable) return { admit: false, status: 503, reason: 'media-unavailable' };

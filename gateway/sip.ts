@@ -18,6 +18,8 @@ export interface ParsedNameAddr {
 
 export interface SipRequest {
   readonly method: string;
+  /** The Request-URI. */
+  readonly uri: string;
   readonly body: string;
   /** Address the request came from (set by drachtio-srf from drachtio-server's meta). */
   readonly source_address: string;

@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { auditRoutes } from '../routes/audit';
 import { callRoutes } from '../routes/calls';
+import { trunkRoutes } from '../routes/trunks';
 import type { ApiDependencies } from '../routes/deps';
 import { healthRoutes } from '../routes/health';
 import { jitsiRoutes } from '../routes/jitsi';
@@ -46,7 +47,7 @@ function observed(deps: ApiDependencies, logger: Logger): RequestHandler {
 /** The whole HTTP API: Jitsi Meet's public endpoints first, then Express for everything else. */
 export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   const publicRoutes = jitsiRoutes(deps);
-  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...auditRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps)];
   const openApiRoute = defineRoute({
     method: 'get',
     path: '/api/v1/openapi.json',

@@ -4,12 +4,14 @@ import type { Readiness } from '../../core/readiness';
 import type { PinDirectory } from '../directory';
 import type { LiveCalls } from '../live-calls';
 import type { Store } from '../store/store';
+import type { TrunkStates } from '../trunk-states';
 
 /** Everything the HTTP routes use, handed in by whoever assembles the process. */
 export interface ApiDependencies {
   config: Config;
   directory: PinDirectory;
   liveCalls: LiveCalls;
+  trunks: TrunkStates;
   readiness: Readiness;
   metrics: Metrics;
   store: Store;

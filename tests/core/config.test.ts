@@ -1,9 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError, loadConfig } from '../../core/config';
-import { testEnv } from '../support/service';
+import { tempDir, testEnv } from '../support/service';
 
 describe('configuration from the environment', () => {
   it('applies the documented defaults', () => {
@@ -93,5 +93,93 @@ describe('configuration from the environment', () => {
       'JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty; fill them in .env (see .env.example)',
     );
     expect(() => loadConfig(example)).toThrow(/^JWT_SECRET \(or JWT_PUBLIC_KEY\), JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty/);
+  });
+});
+
+describe('trunks', () => {
+  const TRUNK_ENV = { TRUNK_REGISTRAR: 'sip:reg1.provider.de, sip:reg2.provider.de', TRUNK_USER: '0413612345', TRUNK_PASSWORD: 'trunk-secret', TRUNK_NUMBERS: '04136 123456, +49 4136 123457' };
+
+  it('registers nowhere without TRUNK_REGISTRAR or TRUNKS_FILE', () => {
+    expect(loadConfig(testEnv()).trunks).toEqual([]);
+  });
+
+  it('reads one trunk from TRUNK_*, with the numbers in E.164 and the documented defaults', () => {
+    expect(loadConfig(testEnv(TRUNK_ENV)).trunks).toEqual([
+      {
+        name: 'trunk',
+        registrars: ['sip:reg1.provider.de', 'sip:reg2.provider.de'],
+        transport: 'udp',
+        user: '0413612345',
+        authUser: '0413612345',
+        password: 'trunk-secret',
+        expires: 600,
+        numbers: ['+494136123456', '+494136123457'],
+        callerId: '+494136123456',
+        calledNumberFrom: 'request-uri',
+      },
+    ]);
+  });
+
+  it.each([
+    ['TRUNK_USER', { TRUNK_USER: '' }],
+    ['TRUNK_PASSWORD', { TRUNK_PASSWORD: '' }],
+    ['TRUNK_NUMBERS', { TRUNK_NUMBERS: '' }],
+    ['TRUNK_NUMBERS', { TRUNK_NUMBERS: '+49 4136 123456, call me' }],
+    ['TRUNK_REGISTRAR', { TRUNK_REGISTRAR: 'reg.provider.de' }],
+    ['TRUNK_OUTBOUND_PROXY', { TRUNK_OUTBOUND_PROXY: 'sbc.provider.de' }],
+    ['TRUNK_EXPIRES', { TRUNK_EXPIRES: '30' }],
+    ['TRUNK_TRANSPORT', { TRUNK_TRANSPORT: 'ws' }],
+    ['TRUNK_CALLER_ID', { TRUNK_CALLER_ID: 'Gemeinde' }],
+    ['TRUNK_CALLED_NUMBER', { TRUNK_CALLED_NUMBER: 'from' }],
+    ['COUNTRY_CODE', { COUNTRY_CODE: '+49' }],
+  ])('stops with a message naming %s when a trunk setting is wrong (%j)', (variable, change) => {
+    const run = () => loadConfig(testEnv({ ...TRUNK_ENV, ...change }));
+    expect(run).toThrow(new RegExp(`^${variable}: `));
+  });
+
+  it('reads several trunks from TRUNKS_FILE, a password also from a file of its own', () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.path, 'secret'), 'from-a-file\n');
+      const file = join(dir.path, 'trunks.json');
+      writeFileSync(
+        file,
+        JSON.stringify([
+          { name: 'telekom', registrar: 'sip:tel.t-online.de', user: '0413612345', password: 'one', numbers: ['+494136123456'], transport: 'tcp', realm: 'tel.t-online.de' },
+          { name: 'sipgate', registrar: ['sip:sipgate.de', 'sip:sipgate.co.uk'], user: '123', authUser: 'u123', passwordFile: join(dir.path, 'secret'), numbers: ['0413699'], callerId: '0413699', expires: 300, calledNumberFrom: 'to' },
+        ]),
+      );
+      const trunks = loadConfig(testEnv({ TRUNKS_FILE: file })).trunks;
+      expect(trunks.map(({ name, registrars, password, authUser, numbers, callerId, transport, realm, expires, calledNumberFrom }) => ({ name, registrars, password, authUser, numbers, callerId, transport, realm, expires, calledNumberFrom }))).toEqual([
+        { name: 'telekom', registrars: ['sip:tel.t-online.de'], password: 'one', authUser: '0413612345', numbers: ['+494136123456'], callerId: '+494136123456', transport: 'tcp', realm: 'tel.t-online.de', expires: 600, calledNumberFrom: 'request-uri' },
+        { name: 'sipgate', registrars: ['sip:sipgate.de', 'sip:sipgate.co.uk'], password: 'from-a-file', authUser: 'u123', numbers: ['+49413699'], callerId: '+49413699', transport: 'udp', realm: undefined, expires: 300, calledNumberFrom: 'to' },
+      ]);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it.each([
+    ['not JSON', '[{', /cannot read .* as JSON/],
+    ['an empty list', '[]', /\[\] /],
+    ['an unknown field', JSON.stringify([{ name: 'a', registrar: 'sip:r.de', user: 'u', password: 'p', numbers: ['+4941361'], pasword: 'typo' }]), /pasword/],
+    ['no password', JSON.stringify([{ name: 'a', registrar: 'sip:r.de', user: 'u', numbers: ['+4941361'] }]), /needs password or passwordFile/],
+    ['two of one name', JSON.stringify([1, 2].map(() => ({ name: 'a', registrar: 'sip:r.de', user: 'u', password: 'p', numbers: ['+4941361'] }))), /a name of its own/],
+    ['a password file that is not there', JSON.stringify([{ name: 'a', registrar: 'sip:r.de', user: 'u', passwordFile: '/nonexistent/secret', numbers: ['+4941361'] }]), /cannot read the password file \/nonexistent\/secret \(ENOENT\)/],
+  ])('stops on a TRUNKS_FILE with %s, naming the file', (_what, content, message) => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'trunks.json');
+      writeFileSync(file, content);
+      const run = () => loadConfig(testEnv({ TRUNKS_FILE: file }));
+      expect(run).toThrow(/^TRUNKS_FILE: /);
+      expect(run).toThrow(message);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('refuses TRUNKS_FILE and TRUNK_REGISTRAR together', () => {
+    expect(() => loadConfig(testEnv({ ...TRUNK_ENV, TRUNKS_FILE: '/etc/trunks.json' }))).toThrow(/^TRUNKS_FILE: set either/);
   });
 });

@@ -11,65 +11,14 @@
  * running on this host, and starts it again the same way.
  */
 import '../../tools/testbed/dotenv';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dtmfPcapDurationMs, writeDtmfPcap } from '../../tools/testbed/rtp-pcap';
-import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
 import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/freeswitch-process';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway } from '../../tools/testbed/stack';
-
-interface Case {
-  name: string;
-  prepare?: (gateway: Gateway) => Promise<{ pin?: string }>;
-  jigasi: Array<JigasiBehaviour | undefined>;
-  caller: (setup: { pin?: string; work: string }) => CallerPlan;
-  /** Bound to 127.0.0.2 instead of 127.0.0.1 (an untrusted source). */
-  callerAddress?: string;
-  during?: (gateway: Gateway, work: string) => Promise<void>;
-  outcome?: string;
-  /** Calls placed at once by the caller (and taken by the first Jigasi); each must end with `outcome`. */
-  calls?: number;
-}
-
-let numberCounter = 100;
-const nextCaller = () => `+49413655${String(numberCounter++).padStart(4, '0')}`;
-
-/**
- * Entries typed as RFC 4733 events; each waits until the previous one has played, plus
- * `gapMs` for the gateway to check it (or, for in-call keys, for the bridge to come up): one gap
- * for all, or one per entry after the first.
- */
-function pcapSteps(work: string, entries: string[], gapMs: number | number[] = 1500, firstPauseMs = 1000): CallerPlan['steps'] {
-  let previousMs = 0;
-  let clockMs = 0;
-  return entries.flatMap((keys, index) => {
-    const path = join(work, `keys-${randomBytes(4).toString('hex')}.pcap`);
-    const gap = Array.isArray(gapMs) ? gapMs[index - 1]! : gapMs;
-    const pause = previousMs === 0 ? firstPauseMs : previousMs + gap;
-    clockMs += pause;
-    writeDtmfPcap(path, keys, clockMs);
-    previousMs = dtmfPcapDurationMs(keys);
-    return [{ pause }, { pcap: path }];
-  });
-}
-
-async function createPin(gateway: Gateway, body: Record<string, unknown>, room = 'gemeinderat'): Promise<string> {
-  const response = await api(gateway, 'POST', `/api/v1/rooms/${room}/pins`, body);
-  if (response.status !== 201) throw new Error(`creating a PIN failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { pin: string }).pin;
-}
-
-const jigasiAnswers = (displayName: string, holdMs?: number): Extract<JigasiBehaviour, { kind: 'answer' }> => ({
-  kind: 'answer',
-  room: `gemeinderat@${MUC}`,
-  password: '2468',
-  displayName,
-  holdMs,
-});
-
-const maskedName = (number: string) => `Telefon ...${number.slice(-2)}`;
+import { MUC, api, freeswitchApi, liveCalls, preflight, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
+import { trunkGroup } from './trunk-cases';
+import type { E2eGroup } from './group';
 
 function cases(): Case[] {
   const lockedOutCaller = nextCaller();
@@ -301,51 +250,16 @@ async function bridgedCallId(gateway: Gateway): Promise<string> {
   throw new Error('the call never reached the conference');
 }
 
-async function settled(gateway: Gateway): Promise<string | undefined> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const stopped = gateway.process.exitCode !== null;
-    const items = stopped ? [] : await liveCalls(gateway);
-    const channels = await freeswitchChannelCount();
-    if (items.length === 0 && channels === 0) return undefined;
-    if (attempt === 49) return `left behind: ${items.length} calls in the API, ${channels} FreeSWITCH channels`;
-    await sleep(200);
-  }
-  return 'unreachable';
-}
-
-async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Promise<string | undefined> {
-  const work = caseWork;
-  const startedAt = Date.now();
-  const before = callOutcomes(gateway)[0];
-  const calls = String(testCase.calls ?? 1);
-  const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
-  const jigasis = testCase.jigasi.map((behaviour, index) =>
-    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', calls, '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
-  );
-  await sleep(300);
-  const plan = testCase.caller({ ...setup, work });
-  const caller = runSipp(work, 'caller', callerScenario(plan), [SIP_ADDRESS, '-m', calls, '-l', calls, '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000']);
-  const problems: string[] = [];
-  const during = testCase.during?.(gateway, work).catch((error: unknown) => problems.push((error as Error).message));
-  const callerExit = await Promise.race([caller.exit, sleep(90_000).then(() => -1)]);
-  await during;
-  const jigasiExits = await Promise.all(jigasis.map(async (run) => (run ? Promise.race([run.exit, sleep(10_000).then(() => -1)]) : 0)));
-  caller.kill();
-  jigasis.forEach((run) => run?.kill());
-  if (callerExit !== 0) problems.push(`caller sipp exited ${callerExit} (see ${work}/caller-errors.log)`);
-  jigasiExits.forEach((code, index) => {
-    if (code !== 0) problems.push(`jigasi ${index} sipp exited ${code} (see ${work}/jigasi-${index}-errors.log)`);
-  });
-  const leftovers = await settled(gateway);
-  if (leftovers) problems.push(leftovers);
-  if (testCase.outcome !== undefined) {
-    const outcomes = callOutcomes(gateway, startedAt);
-    const expected = Array.from({ length: testCase.calls ?? 1 }, () => testCase.outcome);
-    if (outcomes.join() !== expected.join()) problems.push(`call record outcomes ${outcomes.join(', ')}, expected ${expected.join(', ')}`);
-  } else if (callOutcomes(gateway)[0] !== before) {
-    problems.push('a call record was written for a refused INVITE');
-  }
-  return problems.length > 0 ? problems.join('; ') : undefined;
+/** The call cases, on one gateway that trusts 127.0.0.1 as its trunk; the last case stops it. */
+function callGroup(): E2eGroup {
+  return {
+    async start(work) {
+      const gateway = await startGateway(work);
+      await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
+      return { gateway, stop: async () => stopGateway(gateway) };
+    },
+    cases: cases().map((testCase) => ({ name: testCase.name, run: async (gateway, work) => runCase(gateway, work, testCase) })),
+  };
 }
 
 async function main(): Promise<number> {
@@ -355,32 +269,40 @@ async function main(): Promise<number> {
     return 0;
   }
   const work = mkdtempSync(join(tmpdir(), 'dialin-e2e-'));
-  const gateway = await startGateway(work);
+  const only = process.env.E2E_ONLY === undefined ? undefined : new RegExp(process.env.E2E_ONLY);
   let passed = 0;
   let failed = 0;
-  try {
-    await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
-    const only = process.env.E2E_ONLY === undefined ? undefined : new RegExp(process.env.E2E_ONLY);
-    for (const [index, testCase] of cases().entries()) {
-      if (only && !only.test(testCase.name)) continue;
-      const started = Date.now();
-      const caseWork = join(work, `case-${index + 1}`);
-      mkdirSync(caseWork);
-      const failure = await runCase(gateway, caseWork, testCase).catch((error: unknown) => `the case could not run: ${(error as Error).message}`);
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      if (failure) {
-        failed++;
-        process.stdout.write(`✗ ${testCase.name} (${seconds} s): ${failure}\n`);
-      } else {
-        passed++;
-        process.stdout.write(`✓ ${testCase.name} (${seconds} s)\n`);
+  let caseNumber = 0;
+  // One gateway at a time: drachtio-server hands each INVITE to one of its applications.
+  for (const [groupIndex, group] of [callGroup(), trunkGroup()].entries()) {
+    const selected = group.cases.filter((testCase) => !only || only.test(testCase.name));
+    if (selected.length === 0) continue;
+    const groupWork = join(work, `group-${groupIndex + 1}`);
+    mkdirSync(groupWork);
+    const bed = await group.start(groupWork);
+    const failedBefore = failed;
+    try {
+      for (const testCase of selected) {
+        const started = Date.now();
+        const caseWork = join(groupWork, `case-${++caseNumber}`);
+        mkdirSync(caseWork);
+        const failure = await testCase.run(bed.gateway, caseWork).catch((error: unknown) => `the case could not run: ${(error as Error).message}`);
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        if (failure) {
+          failed++;
+          process.stdout.write(`✗ ${testCase.name} (${seconds} s): ${failure}\n`);
+        } else {
+          passed++;
+          process.stdout.write(`✓ ${testCase.name} (${seconds} s)\n`);
+        }
       }
+    } finally {
+      await bed.stop();
+      if (failed > failedBefore) process.stdout.write(`gateway log (last lines):\n${bed.gateway.log.join('').split('\n').slice(-30).join('\n')}\n`);
     }
-  } finally {
-    gateway.process.kill('SIGTERM');
-    if (failed > 0) process.stdout.write(`gateway log (last lines):\n${gateway.log.join('').split('\n').slice(-30).join('\n')}\nsipp logs in ${work}\n`);
-    else rmSync(work, { recursive: true, force: true });
   }
+  if (failed > 0) process.stdout.write(`sipp logs in ${work}\n`);
+  else rmSync(work, { recursive: true, force: true });
   process.stdout.write(`${passed} passed, ${failed} failed\n`);
   return failed > 0 ? 1 : 0;
 }

@@ -67,6 +67,7 @@ export class FakeRequest extends EventEmitter implements SipRequest {
     headers: Record<string, string>,
     readonly body = '',
     readonly source_address = '192.0.2.10',
+    readonly uri = 'sip:+494136123456@gateway.example.org',
   ) {
     super();
     this.headers = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));

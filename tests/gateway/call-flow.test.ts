@@ -1,3 +1,4 @@
+import type { TrunkConfig } from '../../core/config';
 import type { FakeEndpoint } from '../fakes/freeswitch';
 import { CALLER, JIGASI_1, JIGASI_2, expectCleanTeardown, harness, until, type Harness } from './harness';
 
@@ -598,6 +599,27 @@ describe('screening before any media', () => {
     const { res, done } = h.invite();
     await done;
     expect(res.sent[0]?.status).toBe(200);
+    await h.close();
+  });
+
+  it('accepts an INVITE over a registered trunk from outside SIP_TRUSTED_SOURCES, and logs the number dialled, never the caller', async () => {
+    const h = await harness({ SIP_TRUSTED_SOURCES: '192.0.2.0/24', PIN_ATTEMPTS: '1' });
+    const config = { name: 'telekom', calledNumberFrom: 'to' } as TrunkConfig;
+    h.trunkAddresses.set('198.51.100.1', config);
+    const { res, done } = h.invite({
+      source: '198.51.100.1',
+      uri: 'sip:0413612345@203.0.113.5:5060',
+      headers: { To: '<sip:04136-123456@tel.provider.de>', 'P-Asserted-Identity': '<tel:+494136555134>' },
+    });
+    await done;
+    expect(res.sent[0]?.status).toBe(200);
+    const ended = h.logs.lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'call ended');
+    expect(ended).toMatchObject({ trunk: 'telekom', called: '+494136123456', caller: '…34' });
+    expect(h.logs.text).not.toContain('555134');
+
+    const elsewhere = h.invite({ source: '198.51.100.2' });
+    await elsewhere.done;
+    expect(elsewhere.res.finalStatus).toBe(403);
     await h.close();
   });
 

@@ -1,5 +1,6 @@
 import { loadConfig } from '../../core/config';
-import { callerNumberOf, displayNameFor } from '../../gateway/caller-id';
+import { calledNumberOf, callerNumberOf, displayNameFor } from '../../gateway/caller-id';
+import { toE164 } from '../../core/phone-number';
 import { digitFromInfo } from '../../gateway/dtmf-relay';
 import { JigasiPool } from '../../gateway/jigasi';
 import { FALLBACK_TONE, PROMPT_IDS, PromptSet, builtInPromptsDir } from '../../gateway/prompts';
@@ -39,17 +40,60 @@ describe("the caller's name in the Jitsi room", () => {
     expect(displayNameFor(null, '+44 20 7946 0018', 'masked', 'en')).toBe('Phone ...18');
   });
 
-  it('reads the number from the From user part only', () => {
-    expect(callerNumberOf({ uri: 'sip:%2B494136555134@trunk.example.org', params: {} })).toBe('+494136555134');
-    expect(callerNumberOf({ name: '+49 999', uri: 'sip:anonymous@anonymous.invalid', params: {} })).toBeUndefined();
-    expect(callerNumberOf({ uri: 'tel:+494136555134', params: {} })).toBeUndefined();
-    expect(callerNumberOf(undefined)).toBeUndefined();
+  const headers = (values: Record<string, string>) => ({ get: (name: string) => values[name] });
+
+  it.each([
+    ['+ escaped in the From user part', { From: '<sip:%2B494136555134@trunk.example.org>;tag=1' }, '+494136555134'],
+    ['national, in From', { From: '"Caller" <sip:04136555134@trunk.example.org>;tag=1' }, '+494136555134'],
+    ['0049 with separators', { From: 'sip:0049-4136-555134@trunk.example.org;tag=1' }, '+494136555134'],
+    ['P-Asserted-Identity before From', { From: '<sip:+4999999999@spoofed.example>;tag=1', 'P-Asserted-Identity': '<sip:+494136555134@trunk.example.org>' }, '+494136555134'],
+    ['a tel: identity', { From: '<sip:anonymous@anonymous.invalid>;tag=1', 'P-Asserted-Identity': '"Meyer" <tel:+49-4136-555134>' }, '+494136555134'],
+    ['two identities, the first without a number', { From: '<sip:x@y>', 'P-Asserted-Identity': '<sip:anonymous@invalid>, <tel:+494136555134>' }, '+494136555134'],
+    ['a PBX extension, kept as it is', { From: '<sip:4711@pbx.example.org>;tag=1' }, '4711'],
+  ])('reads the caller from %s, in E.164', (_case, values, expected) => {
+    expect(callerNumberOf(headers(values), '49')).toBe(expected);
+  });
+
+  it('gives no number for a withheld or nameless caller', () => {
+    expect(callerNumberOf(headers({ From: '"+49 999" <sip:anonymous@anonymous.invalid>;tag=1' }), '49')).toBeUndefined();
+    expect(callerNumberOf(headers({}), '49')).toBeUndefined();
+  });
+});
+
+describe('the number that was dialled', () => {
+  const request = (uri: string, to: string) => ({ uri, get: (name: string) => (name === 'To' ? to : undefined) });
+
+  it('is read from the Request-URI, or from To where the provider puts it there', () => {
+    const req = request('sip:+494136123456@gateway.example.org', '<sip:0413612345@tel.provider.de>');
+    expect(calledNumberOf(req, 'request-uri', '49')).toBe('+494136123456');
+    expect(calledNumberOf(req, 'to', '49')).toBe('+49413612345');
+  });
+
+  it('keeps a PBX extension and gives nothing without a number', () => {
+    expect(calledNumberOf(request('sip:800@pbx.example.org', ''), 'request-uri', '49')).toBe('800');
+    expect(calledNumberOf(request('sip:gateway.example.org', ''), 'request-uri', '49')).toBeUndefined();
+  });
+});
+
+describe('telephone numbers in E.164', () => {
+  it.each([
+    ['+49 4136 123456', '+494136123456'],
+    ['0049 (4136) 123-456', '+494136123456'],
+    ['04136/123456', '+494136123456'],
+    ['494136123456', '+494136123456'],
+    ['tel:+44 20 7946 0018', '+442079460018'],
+    ['anonymous', undefined],
+    ['+0 123', undefined],
+    ['+1234567890123456', undefined],
+    ['4711', undefined],
+  ])('%s → %s', (raw, expected) => {
+    expect(toE164(raw, '49')).toBe(expected);
   });
 });
 
 describe('screening', () => {
   const config = loadConfig(testEnv({ SIP_TRUSTED_SOURCES: '192.0.2.0/24,2001:db8::/32' }));
-  const input = { sourceAddress: '192.0.2.7', userAgent: 'SBC', activeCalls: 0, mediaAvailable: true };
+  const input = { sourceAddress: '192.0.2.7', fromTrunk: false, userAgent: 'SBC', activeCalls: 0, mediaAvailable: true };
 
   it('admits a trusted source, also as an IPv4-mapped IPv6 address', () => {
     expect(screen(input, config.sipTrustedSources, 10)).toEqual({ admit: true });

@@ -8,7 +8,7 @@ import { PinDirectory } from '../../provisioning/directory';
 import { PinResolver } from '../../provisioning/pin-resolver';
 import { SqliteStore } from '../../provisioning/store/sqlite';
 import type { CallRecord, RoomChanges } from '../../provisioning/store/store';
-import { loadConfig } from '../../core/config';
+import { loadConfig, type TrunkConfig } from '../../core/config';
 import { createLogger } from '../../core/logger';
 import { createMetrics } from '../../core/metrics';
 import { FakeRequest, FakeResponse, FakeSrf, type FakeDialog, type UacScript } from '../fakes/drachtio';
@@ -33,8 +33,10 @@ export interface Harness {
   metrics: ReturnType<typeof createMetrics>;
   settings: CallSettings;
   timing: CallTiming;
+  /** Addresses of registered trunks' registrars and proxies, as gateway/trunks.ts learns them. */
+  trunkAddresses: Map<string, TrunkConfig>;
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
-  invite(options?: { from?: string; userAgent?: string; source?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
+  invite(options?: { from?: string; userAgent?: string; source?: string; headers?: Record<string, string>; uri?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
   record(id: string): Promise<CallRecord | undefined>;
   close(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     logs,
     metrics,
     settings,
+    trunkAddresses: new Map(),
     // Teardown gives up on a silent far end after 5 s in production, a slowed PIN entry waits
     // 2–60 s; tests need not wait that long.
     timing: { ...CALL_TIMING, destroyWithinMs: 300, slowedPauseScale: 0.05 },
@@ -82,9 +85,11 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
           To: '<sip:+494136123456@gateway.example.org>',
           'User-Agent': options.userAgent ?? 'Trunk SBC 1.0',
           'Content-Type': 'application/sdp',
+          ...options.headers,
         },
         'v=0 caller-offer',
         options.source ?? '192.0.2.10',
+        options.uri,
       );
       const res = new FakeResponse();
       const call = new Call(
@@ -99,6 +104,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
           settings,
           metrics,
           logger,
+          trunkAt: (address) => h.trunkAddresses.get(address),
           timing: h.timing,
         },
         req,

@@ -3,7 +3,7 @@ import type { HangUpReason } from '../../gateway/call-outcome';
 import type { RegisteredCall } from '../../gateway/call-registry';
 import type { LiveCallView } from '../../provisioning/live-calls';
 import { maskCallerNumber } from '../../core/privacy';
-import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, type TestService } from '../support/service';
+import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, until, type TestService } from '../support/service';
 
 /** A live call as the registry holds it; records why it was hung up. */
 class RecordingCall implements RegisteredCall {
@@ -107,4 +107,48 @@ describe('calls, health and privacy of the running service', () => {
       expect(logs).not.toContain(secret);
     }
   });
+});
+
+describe('the trunks of the running service', () => {
+  const dir = tempDir();
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService(join(dir.path, 'trunks.sqlite'), {
+      LOG_LEVEL: 'debug',
+      TRUNK_REGISTRAR: 'sip:reg1.provider.de,sip:reg2.provider.de',
+      TRUNK_USER: '0413612345',
+      TRUNK_PASSWORD: 'trunk-password-never-shown',
+      TRUNK_NUMBERS: '+49 4136 123456',
+    });
+  });
+  afterAll(async () => {
+    await service.stop();
+    dir.cleanup();
+  });
+
+  it('lists each trunk as off until the gateway registers it, to a reader only', async () => {
+    expect((await service.request('/api/v1/trunks')).status).toBe(401);
+    const listed = await readJson(await service.request('/api/v1/trunks', { token: readToken() }));
+    expect(listed).toEqual({ items: [{ name: 'trunk', registrar: 'sip:reg1.provider.de', state: 'off', lastStatus: null, since: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/), expiresAt: null }] });
+  });
+
+  it('shows the registration, the registrar failed over to and when it runs out; never the password', async () => {
+    const before = Date.now();
+    service.trunks.connected(async (request) => (request.uri.includes('reg1') ? { status: 503 } : { status: 200, expires: 300 }));
+    await until(() => service.trunks.list()[0]?.state === 'failing', 'the first registrar to fail');
+    let listed = await readJson(await service.request('/api/v1/trunks', { token: readToken() }));
+    expect(listed.items[0]).toMatchObject({ state: 'failing', lastStatus: 503, registrar: 'sip:reg2.provider.de', expiresAt: null });
+    await until(() => service.trunks.list()[0]?.state === 'registered', 'the second registrar to register the trunk', 10_000);
+    const response = await service.request('/api/v1/trunks', { token: readToken() });
+    const text = await response.text();
+    listed = JSON.parse(text);
+    expect(listed.items[0]).toMatchObject({ state: 'registered', lastStatus: 200, registrar: 'sip:reg2.provider.de' });
+    expect(Date.parse(listed.items[0].expiresAt) - before).toBeGreaterThanOrEqual(300_000);
+    expect(text).not.toContain('trunk-password-never-shown');
+    expect(service.logs.text).not.toContain('trunk-password-never-shown');
+    const ready = await readJson(await service.request('/readyz'));
+    expect(JSON.stringify(ready)).not.toContain('trunk-password-never-shown');
+    await service.trunks.stop();
+  }, 15_000);
 });

@@ -313,3 +313,68 @@ ${hangUp}
 </scenario>
 `;
 }
+
+export interface RegistrarPlan {
+  /** 'challenge': 401 with a digest challenge, then 200 when sipp's verifyauth accepts the answer (403 and a failed call when not). */
+  answer: 'challenge' | 'forbid';
+  realm: string;
+  user: string;
+  password: string;
+  /** The lifetime granted in the 200's Contact. */
+  grantSeconds: number;
+}
+
+/**
+ * A provider's registrar, one REGISTER transaction per sipp call: every REGISTER (a refresh, an
+ * unregistration) is challenged again. Checks that drachtio-server put its own address in the
+ * Contact the gateway sent as localhost.
+ */
+export function registrarScenario(plan: RegistrarPlan): string {
+  const respond = (status: string, extra = '') =>
+    message(`SIP/2.0 ${status}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+${extra}Content-Length: 0`);
+  if (plan.answer === 'forbid') {
+    return `${HEADER}
+<scenario name="registrar forbids">
+  <recv request="REGISTER"/>
+  <send>
+${respond('403 Forbidden')}
+  </send>
+</scenario>
+`;
+  }
+  return `${HEADER}
+<scenario name="registrar challenges">
+  <recv request="REGISTER">
+    <action>
+      <ereg regexp="^ *&lt;sip:${escapeRegex(plan.user)}@127\\.0\\.0\\.1(:[0-9]+)?&gt;" search_in="hdr" header="Contact:" check_it="true" assign_to="contact_seen"/>
+      <log message="contact [$contact_seen]"/>
+    </action>
+  </recv>
+  <send>
+${respond('401 Unauthorized', `WWW-Authenticate: Digest realm="${plan.realm}", nonce="e2e[call_number]nonce", algorithm=MD5\n`)}
+  </send>
+  <recv request="REGISTER">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="Expires:" assign_to="expires_seen"/>
+      <verifyauth assign_to="auth_valid" username="${plan.user}" password="${plan.password}"/>
+      <log message="REGISTER Expires [$expires_seen]"/>
+    </action>
+  </recv>
+  <nop hide="true" test="auth_valid" next="accepted"/>
+  <send>
+${respond('403 Forbidden')}
+  </send>
+  <recv response="999" timeout="100"/>
+  <label id="accepted"/>
+  <send>
+${respond('200 OK', `[last_Contact:];expires=${plan.grantSeconds}\n`)}
+  </send>
+</scenario>
+`;
+}

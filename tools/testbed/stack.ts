@@ -82,7 +82,11 @@ export interface Gateway {
   log: string[];
 }
 
-export async function startGateway(work: string, overrides: Record<string, string> = {}): Promise<Gateway> {
+/**
+ * Builds and starts the gateway; resolves once /readyz answers 200, or, with `until:
+ * 'listening'`, once the HTTP API answers at all (a test bed whose trunk is meant to fail).
+ */
+export async function startGateway(work: string, overrides: Record<string, string> = {}, until: 'ready' | 'listening' = 'ready'): Promise<Gateway> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
   const port = await freePort();
@@ -114,7 +118,8 @@ export async function startGateway(work: string, overrides: Record<string, strin
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 75; attempt++) {
     try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { process: child, url, dbPath, log };
+      const status = (await fetch(`${url}/readyz`)).status;
+      if (status === 200 || until === 'listening') return { process: child, url, dbPath, log };
     } catch {
       // not listening yet
     }
@@ -175,4 +180,12 @@ export interface SippRun {
   exit: Promise<number>;
   kill(): void;
   pid: number | undefined;
+}
+
+/** SIGTERM, and wait (at most 15 s) until the process has exited. */
+export async function stopGateway(gateway: Gateway): Promise<void> {
+  if (gateway.process.exitCode !== null || gateway.process.signalCode !== null) return;
+  const exited = new Promise((resolve) => gateway.process.once('exit', resolve));
+  gateway.process.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000)]);
 }
