@@ -7,9 +7,16 @@ import { CALLER, JIGASI_1, JIGASI_2, expectCleanTeardown, harness, until, type H
 const answered = { status: 200 };
 const playedIds = (endpoint: FakeEndpoint) => endpoint.played.flat().join(' ');
 
+/** The answered caller's endpoint once the PIN prompt holds it: keys pressed earlier would be lost. */
 async function callerEndpoint(h: Harness): Promise<FakeEndpoint> {
-  await until(() => h.media.endpoints.length > 0 && h.srf.uasDialogs.length > 0, 'the call to be answered');
+  await until(() => h.srf.uasDialogs.length > 0 && h.media.endpoints[0]?.holdsEntry === true, 'the call to be answered and the PIN prompt');
   return h.media.endpoints[0]!;
+}
+
+/** Made while the caller types, so it may appear some ticks after the caller's endpoint. */
+async function jigasiSideEndpoint(h: Harness): Promise<FakeEndpoint> {
+  await until(() => h.media.endpoints.length > 1, "the Jigasi leg's endpoint");
+  return h.media.endpoints[1]!;
 }
 
 async function roomWithPin(h: Harness, options: { label?: string; password?: string; validFrom?: number; role?: 'listener' } = {}) {
@@ -288,7 +295,7 @@ describe('guessing with rotating caller numbers (PIN_FAILURES_GLOBAL_PER_HOUR)',
     await first.done;
 
     const second = h.invite();
-    await until(() => h.srf.uasDialogs.length === 2, 'the second call to be answered');
+    await until(() => h.srf.uasDialogs.length === 2 && h.media.endpoints.some((endpoint) => endpoint.holdsEntry), 'the second call at the PIN prompt');
     const typedAt = Date.now();
     h.media.endpoints.find((endpoint) => endpoint.holdsEntry)!.pressKeys(`${pin.pin}#`);
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge', 5_000);
@@ -440,9 +447,10 @@ describe('ending a call from any side', () => {
     const caller = await callerEndpoint(h);
     // FreeSWITCH has not yet answered the re-INVITE with Jigasi's SDP: no bridge yet.
     let answerReInvite!: () => void;
-    h.media.endpoints[1]!.modifyGate = new Promise((resolve) => (answerReInvite = resolve));
+    const jigasiSide = await jigasiSideEndpoint(h);
+    jigasiSide.modifyGate = new Promise((resolve) => (answerReInvite = resolve));
     caller.pressKeys(`${pin.pin}#`);
-    await until(() => h.media.endpoints[1]!.modified.length === 1, 'the re-INVITE to FreeSWITCH');
+    await until(() => jigasiSide.modified.length === 1, 'the re-INVITE to FreeSWITCH');
     h.srf.invitesSent[0]!.dialog!.receiveBye();
     answerReInvite();
     await done;
