@@ -95,6 +95,8 @@ export interface Config {
   trustedProxies: TrustedSources;
   /** TRUNK_* or TRUNKS_FILE; empty: the gateway registers nowhere (a trunk with IP authentication). */
   trunks: TrunkConfig[];
+  /** Toll-fraud safeguards for calls the gateway places (gateway/dial-out-policy.ts). */
+  dialOut: { allowed: string[]; denied: string[]; maxPerHour: number; maxConcurrent: number };
   callerIdMode: CallerIdMode;
   language: Language;
   promptsDir?: string;
@@ -367,6 +369,15 @@ function readSecretFile(path: string, problem: (message: string) => ConfigError)
   }
 }
 
+/** Comma-separated E.164 prefixes such as "+49, +43"; "+" and at least one digit each. */
+function numberPrefixes(env: Env, name: string, fallback: string): string[] {
+  const prefixes = read(env, name) === undefined ? list({ [name]: fallback }, name) : list(env, name);
+  for (const prefix of prefixes) {
+    if (!/^\+[1-9]\d{0,14}$/.test(prefix)) throw new ConfigError(name, `"${prefix}" is not a number prefix like +49 or +494136`);
+  }
+  return prefixes;
+}
+
 function countryCode(env: Env): string {
   const value = text(env, 'COUNTRY_CODE', '49');
   if (!/^[1-9]\d{0,2}$/.test(value)) throw new ConfigError('COUNTRY_CODE', `must be a country calling code without "+" or "00", like 49, got "${value}"`);
@@ -473,6 +484,12 @@ export function loadConfig(env: Env): Config {
     mapperPinTtlDays: integer(env, 'MAPPER_PIN_TTL_DAYS', 90, 1, 3650),
     mapperAutoCreate: boolean(env, 'MAPPER_AUTO_CREATE', true),
     mapperMaxRooms: integer(env, 'MAPPER_MAX_ROOMS', 10_000, 0, 1_000_000),
+    dialOut: {
+      allowed: numberPrefixes(env, 'DIALOUT_ALLOWED', '+49'),
+      denied: numberPrefixes(env, 'DIALOUT_DENIED', ''),
+      maxPerHour: integer(env, 'DIALOUT_MAX_PER_HOUR', 30, 0, 10_000),
+      maxConcurrent: integer(env, 'DIALOUT_MAX_CONCURRENT', 4, 0, 1_000),
+    },
     corsOrigins: parseCorsOrigins(env),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   };

@@ -41,6 +41,12 @@ export function createMetrics() {
       help: 'PIN entries that waited for their answer because callers over all got too many PINs wrong this hour',
       registers: [registry],
     }),
+    dialOutsRefused: new Counter({
+      name: 'dialin_dial_outs_refused_total',
+      help: 'Dial-outs not placed, by reason (not-allowed, denied, hourly-cap, concurrency-cap, no-trunk, media-unavailable, busy)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     trunkRegistered: new Gauge({
       name: 'dialin_trunk_registered',
       help: 'Whether the trunk is registered with its provider (1) or not (0)',

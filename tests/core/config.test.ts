@@ -183,3 +183,23 @@ describe('trunks', () => {
     expect(() => loadConfig(testEnv({ ...TRUNK_ENV, TRUNKS_FILE: '/etc/trunks.json' }))).toThrow(/^TRUNKS_FILE: set either/);
   });
 });
+
+describe('dial-out safeguards', () => {
+  it('allow Germany, 30 calls an hour and 4 at once unless set', () => {
+    expect(loadConfig(testEnv()).dialOut).toEqual({ allowed: ['+49'], denied: [], maxPerHour: 30, maxConcurrent: 4 });
+  });
+
+  it('read prefix lists with spaces after the commas', () => {
+    expect(loadConfig(testEnv({ DIALOUT_ALLOWED: '+49, +43', DIALOUT_DENIED: '+49180,+49700' })).dialOut).toMatchObject({ allowed: ['+49', '+43'], denied: ['+49180', '+49700'] });
+  });
+
+  it.each([
+    ['DIALOUT_ALLOWED', { DIALOUT_ALLOWED: '0049' }],
+    ['DIALOUT_ALLOWED', { DIALOUT_ALLOWED: '+49, all' }],
+    ['DIALOUT_DENIED', { DIALOUT_DENIED: '+' }],
+    ['DIALOUT_MAX_PER_HOUR', { DIALOUT_MAX_PER_HOUR: '-1' }],
+    ['DIALOUT_MAX_CONCURRENT', { DIALOUT_MAX_CONCURRENT: 'many' }],
+  ])('stop with a message naming %s when it is wrong (%j)', (variable, change) => {
+    expect(() => loadConfig(testEnv(change))).toThrow(new RegExp(`^${variable}: `));
+  });
+});
