@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { CallRegistry } from '../gateway/call-registry';
 import { startGateway } from '../gateway/gateway';
 import { Trunks } from '../gateway/trunks';
+import { DialOutService } from '../gateway/dial-outs';
+import { DialOutPolicy } from '../gateway/dial-out-policy';
 import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
 import { createHttpServer } from '../provisioning/http/server';
@@ -23,6 +25,7 @@ export interface RunningService {
   resolver: PinResolver;
   calls: CallRegistry;
   trunks: Trunks;
+  dialOuts: DialOutService;
   readiness: Readiness;
   stop(): Promise<void>;
 }
@@ -81,7 +84,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const readiness = new Readiness(SIP_DEPENDENCIES);
   const metrics = options.metrics ?? createMetrics();
   const trunks = new Trunks(config.trunks, readiness, metrics, logger.child({ component: 'trunks' }));
-  const http = createHttpApi({ config, directory, liveCalls: calls, trunks, readiness, metrics, store }, logger);
+  const dialOuts = new DialOutService(
+    new DialOutPolicy(config.dialOut),
+    { countryCode: config.countryCode, maxCalls: config.maxCalls },
+    calls,
+    store,
+    () => trunks.registered(),
+    metrics,
+    logger.child({ component: 'dial-outs' }),
+  );
+  const http = createHttpApi({ config, directory, liveCalls: calls, trunks, dialOuts, readiness, metrics, store }, logger);
   const server = createHttpServer(http.handle, config.trustedProxies);
   try {
     await listen(server, config.http.host, config.http.port);
@@ -93,7 +105,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   if (config.sipTrustedSources.entries.length === 0) {
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
   }
-  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, trunks, readiness, metrics, logger }) : undefined;
+  const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, trunks, dialOuts, readiness, metrics, logger }) : undefined;
   const stopMaintenance = scheduleMaintenance({
     store,
     directory,
@@ -115,6 +127,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     resolver,
     calls,
     trunks,
+    dialOuts,
     readiness,
     async stop() {
       stopMaintenance();

@@ -15,7 +15,11 @@ export type CallOutcome =
   | 'cancelled'
   | 'kicked'
   /** The gateway was stopped during the call and hung it up. */
-  | 'service-stopped';
+  | 'service-stopped'
+  /** A dial-out nobody answered: busy, rejected, unreachable, or ringing too long. */
+  | 'not-answered'
+  /** A dial-out answered, but 1 was not pressed: another key, no key (a voicemail), or hung up. */
+  | 'declined';
 
 export type HangUpReason =
   | 'caller-hung-up'
@@ -28,7 +32,8 @@ export type HangUpReason =
   /** Something the gateway did for the call failed unexpectedly; the error is logged and counted. */
   | 'failed';
 
-export type CallState = 'screening' | 'answering' | 'collecting' | 'connecting' | 'bridged' | 'ending' | 'ended';
+/** Dial-in: screening → answering → collecting → connecting; dial-out: calling → ringing → waiting-for-key → connecting. */
+export type CallState = 'screening' | 'answering' | 'collecting' | 'calling' | 'ringing' | 'waiting-for-key' | 'connecting' | 'bridged' | 'ending' | 'ended';
 
 /** The outcome of a call hung up from outside in `state`; `wrongPins` tells a guesser from a caller who typed nothing. */
 export function outcomeOfHangUp(reason: HangUpReason, state: CallState, wrongPins: number): CallOutcome {
@@ -44,6 +49,11 @@ export function outcomeOfHangUp(reason: HangUpReason, state: CallState, wrongPin
       return mediaBroke ? 'media-failed' : 'jigasi-failed';
     case 'collecting':
       return wrongPins > 0 ? 'pin-failed' : 'answered-no-pin';
+    case 'calling':
+    case 'ringing':
+      return mediaBroke ? 'media-failed' : 'not-answered';
+    case 'waiting-for-key':
+      return mediaBroke ? 'media-failed' : 'declined';
     default:
       return mediaBroke ? 'media-failed' : 'cancelled';
   }

@@ -8,26 +8,32 @@ import { outcomeOfHangUp, type CallOutcome, type CallState, type HangUpReason } 
 import type { CallRegistry, RegisteredCall } from './call-registry';
 import { CallEnded, CallScope, DESTROY_WITHIN_MS } from './call-scope';
 import { CONFERENCE_TIMING, ConferenceControls, type ConferenceEnd, type ConferenceTiming } from './conference-controls';
-import { digitFromInfo } from './dtmf-relay';
-import { JigasiUnreachable, inviteJigasi, type JigasiPool, type PendingInvite } from './jigasi';
+import { digitFromInfo, relayInfoDigit } from './dtmf-relay';
+import { JigasiUnreachable, inviteJigasi, type JigasiPool } from './jigasi';
+import type { PendingInvite } from './pending-invite';
 import { PinEntry, type OpenPin, type PendingEntry, type PinResolver } from './pin-entry';
 import type { PromptId, PromptSet } from './prompts';
 import { screen } from './screening';
-import type { MediaEndpoint, MediaServer, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
+import { sipStatusOf, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type SipDialog, type SipRequest, type SipResponse, type SipServer } from './sip';
+import { callThroughTrunk } from './trunk-call';
 
 /**
  * One phone call, from INVITE to the last BYE (SPEC §4). `run()` tells the story top to bottom:
  * screening → answering → collecting (pin-entry.ts) → connecting (jigasi.ts) → bridged
- * (conference-controls.ts) → ending. Whatever ends a call from outside (caller BYE, CANCEL,
+ * (conference-controls.ts) → ending. A dial-out (SPEC §6) opens differently: calling (through
+ * a trunk, trunk-call.ts) → ringing → waiting-for-key (the callee presses 1) → connecting. Whatever ends a call from outside (caller BYE, CANCEL,
  * Jigasi BYE, an administrator's kick, FreeSWITCH or drachtio going away, a failure in one of
  * the call's units) goes through `hangUp`, which cancels the call's scope (call-scope.ts):
  * the story stops at its next await, and `tearDown` releases every dialog and endpoint once.
  */
 
 const TRANSITIONS: Record<CallState, CallState[]> = {
-  screening: ['answering', 'ended'],
+  screening: ['answering', 'calling', 'ended'],
   answering: ['collecting', 'ending'],
   collecting: ['connecting', 'ending'],
+  calling: ['ringing', 'waiting-for-key', 'ending'],
+  ringing: ['waiting-for-key', 'ending'],
+  'waiting-for-key': ['connecting', 'ending'],
   connecting: ['bridged', 'ending'],
   bridged: ['ending'],
   ending: ['ended'],
@@ -39,10 +45,17 @@ const INFO_DIGITS_PER_SECOND = 10;
 /** European ringback (425 Hz, 1 s on, 4 s off) while Jigasi sets the conference up. */
 const RINGBACK = 'tone_stream://%(1000,4000,425);loops=-1';
 
+type Opening = { kind: 'open'; callerEndpoint: MediaEndpoint; seat: Seat; readyAt: number } | { kind: 'end'; outcome: CallOutcome };
+
+/** One key, any key, within DIAL_OUT_KEY_WITHIN_MS of the invitation's end. */
+function confirmationKey(file: string): PlayCollectOptions {
+  return { file, min: 1, max: 1, tries: 1, timeout: DIAL_OUT_KEY_WITHIN_MS, digitTimeout: DIAL_OUT_KEY_WITHIN_MS, terminators: 'none', invalidFile: 'silence_stream://250', regexp: '[0-9*#]', varName: 'dialin_dial_out_key' };
+}
+
 const FAREWELL: Record<ConferenceEnd, PromptId> = { ended: 'conference-ended', rejected: 'lobby-rejected', 'wrong-password': 'invalid-room-password' };
 
 export interface CallRecords {
-  insertCallRecord(record: { id: string; startedAt: number; endedAt: null; outcome: null; room: null; pinId: null; caller: string }): Promise<void>;
+  insertCallRecord(record: { id: string; startedAt: number; endedAt: null; outcome: null; room: string | null; pinId: null; caller: string; direction: 'in' | 'out' }): Promise<void>;
   finishCallRecord(id: string, endedAt: number, outcome: CallOutcome, room: string | null, pinId: string | null): Promise<void>;
 }
 
@@ -77,6 +90,22 @@ export interface CallMetrics {
   unexpectedErrors: { inc(labels: { boundary: 'call' | 'process' }): void };
 }
 
+/** What a caller joins the conference as: a PIN's room and role, or a dial-out's. */
+export type Seat = Pick<OpenPin, 'room' | 'roomJid' | 'label' | 'role' | 'password' | 'startMuted'> & { pinId: string | null };
+
+/** A call the gateway places: whom (E.164), into which room, through which trunk. */
+export interface DialOutOrder {
+  number: string;
+  seat: Seat;
+  trunk: TrunkConfig;
+}
+
+/** A call that came in (its INVITE and the response to it), or one the gateway places. */
+export type CallOrigin = { kind: 'dial-in'; req: SipRequest; res: SipResponse } | { kind: 'dial-out'; order: DialOutOrder };
+
+/** What the callee of a dial-out hears when they answer, and how long they have for the key. */
+const DIAL_OUT_KEY_WITHIN_MS = 15_000;
+
 export interface CallDependencies {
   srf: SipServer;
   /** The connected media server, or undefined while FreeSWITCH is down. */
@@ -99,8 +128,11 @@ export class Call implements RegisteredCall {
   readonly id = randomUUID();
   private state: CallState = 'screening';
   private readonly startedAt: number;
+  /** For a dial-out: the number called. */
   private readonly callerNumber: string | undefined;
   private readonly trunk: TrunkConfig | undefined;
+  private readonly req?: SipRequest;
+  private readonly res?: SipResponse;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly timing: CallTiming;
@@ -114,23 +146,32 @@ export class Call implements RegisteredCall {
   private pendingInvite?: PendingInvite;
   private releaseJigasi?: () => void;
   private pinEntry?: PinEntry;
-  private pin?: OpenPin;
+  private seat?: Seat;
   private controls?: ConferenceControls;
   private infoDigits = { windowStart: 0, count: 0 };
 
   constructor(
     private readonly deps: CallDependencies,
-    private readonly req: SipRequest,
-    private readonly res: SipResponse,
+    private readonly origin: CallOrigin,
   ) {
     this.now = deps.now ?? Date.now;
     this.timing = deps.timing ?? CALL_TIMING;
     this.startedAt = this.now();
-    this.callerNumber = callerNumberOf(req, deps.settings.countryCode);
-    this.trunk = deps.trunkAt(req.source_address);
-    // The called number is the municipality's own: no one's personal data.
-    const called = calledNumberOf(req, this.trunk?.calledNumberFrom ?? 'request-uri', deps.settings.countryCode);
-    this.log = deps.logger.child({ callId: this.id, caller: maskCallerNumber(this.callerNumber), called, trunk: this.trunk?.name });
+    if (origin.kind === 'dial-out') {
+      this.callerNumber = origin.order.number;
+      this.trunk = origin.order.trunk;
+      this.seat = origin.order.seat;
+      this.log = deps.logger.child({ callId: this.id, direction: 'out', callee: maskCallerNumber(this.callerNumber), trunk: this.trunk.name, room: this.seat.room });
+    } else {
+      const { req } = origin;
+      this.req = req;
+      this.res = origin.res;
+      this.callerNumber = callerNumberOf(req, deps.settings.countryCode);
+      this.trunk = deps.trunkAt(req.source_address);
+      // The called number is the municipality's own: no one's personal data.
+      const called = calledNumberOf(req, this.trunk?.calledNumberFrom ?? 'request-uri', deps.settings.countryCode);
+      this.log = deps.logger.child({ callId: this.id, caller: maskCallerNumber(this.callerNumber), called, trunk: this.trunk?.name });
+    }
     this.scope = new CallScope(
       this.log,
       () => {
@@ -140,33 +181,18 @@ export class Call implements RegisteredCall {
       this.timing.destroyWithinMs,
     );
     // drachtio emits "cancel" once; a listener attached after the first await would miss it.
-    this.scope.on(req, 'cancel', () => {
-      req.canceled = true;
-      this.hangUp('cancelled');
-    });
+    const { req } = this;
+    if (req) {
+      this.scope.on(req, 'cancel', () => {
+        req.canceled = true;
+        this.hangUp('cancelled');
+      });
+    }
   }
 
   /** The whole call. Never rejects: every admitted call ends with a call record. */
   async run(): Promise<void> {
-    const verdict = screen(
-      {
-        sourceAddress: this.req.source_address,
-        fromTrunk: this.trunk !== undefined,
-        userAgent: this.req.get('User-Agent'),
-        activeCalls: this.deps.registry.size,
-        mediaAvailable: this.deps.mediaServer() !== undefined,
-      },
-      this.deps.settings.trustedSources,
-      this.deps.settings.maxCalls,
-    );
-    if (!verdict.admit) {
-      this.transition('ended');
-      this.scope.close();
-      this.log.warn({ status: verdict.status, reason: verdict.reason, source: this.req.source_address }, 'INVITE refused');
-      this.deps.metrics.callsRefused.inc({ reason: verdict.reason });
-      this.res.send(verdict.status);
-      return;
-    }
+    if (this.req && !this.admitted(this.req, this.res!)) return;
     let outcome: CallOutcome;
     try {
       outcome = await this.story();
@@ -181,6 +207,28 @@ export class Call implements RegisteredCall {
     await this.tearDown(outcome);
   }
 
+  /** SPEC §4 step 1: an INVITE that fails screening is refused before anything is made for it. */
+  private admitted(req: SipRequest, res: SipResponse): boolean {
+    const verdict = screen(
+      {
+        sourceAddress: req.source_address,
+        fromTrunk: this.trunk !== undefined,
+        userAgent: req.get('User-Agent'),
+        activeCalls: this.deps.registry.size,
+        mediaAvailable: this.deps.mediaServer() !== undefined,
+      },
+      this.deps.settings.trustedSources,
+      this.deps.settings.maxCalls,
+    );
+    if (verdict.admit) return true;
+    this.transition('ended');
+    this.scope.close();
+    this.log.warn({ status: verdict.status, reason: verdict.reason, source: req.source_address }, 'INVITE refused');
+    this.deps.metrics.callsRefused.inc({ reason: verdict.reason });
+    res.send(verdict.status);
+    return false;
+  }
+
   private async story(): Promise<CallOutcome> {
     this.deps.registry.add(this);
     this.deps.metrics.activeCalls.inc();
@@ -189,35 +237,83 @@ export class Call implements RegisteredCall {
       startedAt: this.startedAt,
       endedAt: null,
       outcome: null,
-      room: null,
+      room: this.seat?.room ?? null,
       pinId: null,
       caller: maskCallerNumber(this.callerNumber),
+      direction: this.origin.kind === 'dial-out' ? 'out' : 'in',
     });
-    this.log.info('call admitted');
+    this.log.info(this.origin.kind === 'dial-out' ? 'dial-out placed' : 'call admitted');
 
-    this.transition('answering');
-    const { callerEndpoint, pinEntry, firstEntry } = await this.answer();
-
-    this.transition('collecting');
-    const entered = await pinEntry.collect(firstEntry);
-    if (entered.kind === 'end') return entered.outcome;
-    this.pin = entered.pin;
+    const opened = this.origin.kind === 'dial-out' ? await this.openDialOut(this.origin.order) : await this.openDialIn();
+    if (opened.kind === 'end') return opened.outcome;
+    const { callerEndpoint, seat, readyAt } = opened;
 
     this.transition('connecting');
-    const controls = await this.connectToJigasi(entered.pin, callerEndpoint, pinEntry.pinEnteredAt);
+    const controls = await this.connectToJigasi(seat, callerEndpoint, readyAt);
     if (!controls) {
       await this.announce('unreachable', 'goodbye');
       return 'jigasi-failed';
     }
 
     this.transition('bridged');
-    this.log.info({ room: entered.pin.room, pinId: entered.pin.pinId }, 'caller is in the conference');
+    this.log.info({ room: seat.room, pinId: seat.pinId }, 'caller is in the conference');
     const end = await this.scope.guard(controls.ended);
     this.log.info({ reason: end }, 'the conference leg ended');
     await this.scope.destroy(this.jigasiDialog);
     await this.scope.destroy(this.jigasiEndpoint);
     await this.announce(FAREWELL[end], 'goodbye');
     return 'completed';
+  }
+
+  /** Answers, and takes the PIN: the seat it opens, or how the call ended without one. */
+  private async openDialIn(): Promise<Opening> {
+    this.transition('answering');
+    const { callerEndpoint, pinEntry, firstEntry } = await this.answer();
+    this.transition('collecting');
+    const entered = await pinEntry.collect(firstEntry);
+    if (entered.kind === 'end') return entered;
+    this.seat = entered.pin;
+    return { kind: 'open', callerEndpoint, seat: entered.pin, readyAt: pinEntry.pinEnteredAt };
+  }
+
+  /**
+   * Calls the number through the trunk; once answered, says who calls and why, and waits for
+   * the 1. No key within DIAL_OUT_KEY_WITHIN_MS or another key: a voicemail never enters a meeting.
+   */
+  private async openDialOut(order: DialOutOrder): Promise<Opening> {
+    this.transition('calling');
+    const calleeEndpoint = await this.endpointOnceMoreIfFailed('callee', async () => this.createCallerEndpoint());
+    try {
+      await this.scope.own(
+        callThroughTrunk(this.deps.srf, order.trunk, order.number, calleeEndpoint.local.sdp, {
+          onRinging: () => {
+            if (this.state === 'calling') this.transition('ringing');
+          },
+          register: (pending) => (this.pendingInvite = pending),
+        }),
+        (dialog) => {
+          this.pendingInvite = undefined;
+          this.adoptCallerDialog(dialog);
+        },
+      );
+    } catch (error) {
+      const status = sipStatusOf(error);
+      if (status === undefined || error instanceof CallEnded) throw error;
+      this.log.info({ status }, 'the dial-out was not answered');
+      return { kind: 'end', outcome: 'not-answered' };
+    }
+    await this.scope.guard(calleeEndpoint.modify(this.caller!.remote.sdp));
+    this.log.info('answered');
+    this.transition('waiting-for-key');
+    this.jigasiEndpointCreation = this.endpointOnceMoreIfFailed('Jigasi leg', async () => this.createJigasiEndpoint());
+    this.jigasiEndpointCreation.catch(() => undefined);
+    const { digits } = await this.scope.guard(calleeEndpoint.playCollect(confirmationKey(this.deps.prompts.playlist('dial-out-invitation'))));
+    if (digits !== '1') {
+      this.log.info({ key: digits === undefined || digits === '' ? 'none' : 'other' }, 'the callee did not press 1');
+      await this.announce('goodbye');
+      return { kind: 'end', outcome: 'declined' };
+    }
+    return { kind: 'open', callerEndpoint: calleeEndpoint, seat: order.seat, readyAt: performance.now() };
   }
 
   /**
@@ -234,7 +330,7 @@ export class Call implements RegisteredCall {
       prompts: this.deps.prompts,
       pinAttempts: this.deps.settings.pinAttempts,
       callerNumber: this.callerNumber,
-      trunk: this.req.source_address,
+      trunk: this.req!.source_address,
       log: this.log,
       onSlowedEntry: () => this.deps.metrics.pinEntriesSlowed.inc(),
       slowedPauseScale: this.timing.slowedPauseScale,
@@ -242,14 +338,7 @@ export class Call implements RegisteredCall {
     });
     this.pinEntry = pinEntry;
     const firstEntry = await pinEntry.start('greeting', 'enter-pin');
-    await this.scope.own(this.deps.srf.createUAS(this.req, this.res, { localSdp: callerEndpoint.local.sdp }), (dialog) => {
-      this.caller = dialog;
-      this.scope.on(dialog, 'destroy', () => {
-        this.scope.markGone(dialog);
-        this.hangUp('caller-hung-up');
-      });
-      this.scope.on(dialog, 'info', (req: SipRequest, res: SipResponse) => this.onCallerInfo(req, res));
-    });
+    await this.scope.own(this.deps.srf.createUAS(this.req!, this.res!, { localSdp: callerEndpoint.local.sdp }), (dialog) => this.adoptCallerDialog(dialog));
     this.log.info('answered');
     // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
     // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
@@ -258,8 +347,19 @@ export class Call implements RegisteredCall {
     return { callerEndpoint, pinEntry, firstEntry };
   }
 
+  /** The caller's (or callee's) dialog: its end ends the call, its SIP INFO carries keys. */
+  private adoptCallerDialog(dialog: SipDialog): void {
+    this.caller = dialog;
+    this.scope.on(dialog, 'destroy', () => {
+      this.scope.markGone(dialog);
+      this.hangUp('caller-hung-up');
+    });
+    this.scope.on(dialog, 'info', (req: SipRequest, res: SipResponse) => this.onCallerInfo(req, res));
+  }
+
+  /** For a dial-in, with the caller's SDP; for a dial-out, 3pcc: FreeSWITCH's SDP is the offer. */
   private async createCallerEndpoint(): Promise<MediaEndpoint> {
-    return this.scope.own(this.media().createEndpoint({ remoteSdp: this.req.body }), (created) => {
+    return this.scope.own(this.media().createEndpoint(this.req ? { remoteSdp: this.req.body } : {}), (created) => {
       this.callerEndpoint = created;
       this.scope.on(created, 'destroy', () => {
         this.scope.markGone(created);
@@ -294,22 +394,22 @@ export class Call implements RegisteredCall {
   }
 
   /** SPEC §4 steps 6–7. Resolves with the caller in the conference, or undefined when no Jigasi answered. */
-  private async connectToJigasi(pin: OpenPin, callerEndpoint: MediaEndpoint, pinEnteredAt: number): Promise<ConferenceControls | undefined> {
+  private async connectToJigasi(seat: Seat, callerEndpoint: MediaEndpoint, readyAt: number): Promise<ConferenceControls | undefined> {
     const { settings, prompts } = this.deps;
     // Not awaited: it plays until Jigasi answers and stopPlaying() ends it (its promise then never settles).
     callerEndpoint.play(prompts.playlist('connecting', RINGBACK)).catch(() => undefined);
 
     const jigasiEndpoint = await this.scope.guard(this.jigasiEndpointCreation!);
-    this.deps.metrics.pinToJigasiInvite.observe((performance.now() - pinEnteredAt) / 1000);
+    this.deps.metrics.pinToJigasiInvite.observe((performance.now() - readyAt) / 1000);
     // Adopted even when the call has ended meanwhile: a 200 OK that crossed our CANCEL needs its BYE.
     const invitation = inviteJigasi(
       this.deps.srf,
       this.deps.jigasi,
       {
         localSdp: jigasiEndpoint.local.sdp,
-        roomJid: pin.roomJid,
-        password: pin.password,
-        displayName: displayNameFor(pin.label, this.callerNumber, settings.callerIdMode, settings.language),
+        roomJid: seat.roomJid,
+        password: seat.password,
+        displayName: displayNameFor(seat.label, this.callerNumber, settings.callerIdMode, settings.language),
         roomHeader: settings.jigasiRoomHeader,
         passwordHeader: settings.jigasiPasswordHeader,
       },
@@ -318,7 +418,7 @@ export class Call implements RegisteredCall {
       () => this.scope.cancelledBy !== undefined,
     ).then((answer) => {
       this.pendingInvite = undefined;
-      return { dialog: answer.dialog, controls: this.adoptJigasiDialog(answer.dialog, answer.release, pin, callerEndpoint, jigasiEndpoint) };
+      return { dialog: answer.dialog, controls: this.adoptJigasiDialog(answer.dialog, answer.release, seat, callerEndpoint, jigasiEndpoint) };
     });
     let answered: Awaited<typeof invitation>;
     try {
@@ -339,7 +439,7 @@ export class Call implements RegisteredCall {
   }
 
   /** Takes the dialog Jigasi answered with, and the conference's controls with it. */
-  private adoptJigasiDialog(dialog: SipDialog, release: () => void, pin: OpenPin, callerEndpoint: MediaEndpoint, jigasiEndpoint: MediaEndpoint): ConferenceControls {
+  private adoptJigasiDialog(dialog: SipDialog, release: () => void, seat: Seat, callerEndpoint: MediaEndpoint, jigasiEndpoint: MediaEndpoint): ConferenceControls {
     const cancelledBy = this.scope.cancelledBy;
     if (cancelledBy !== undefined) {
       // Jigasi answered just as the call ended: the 200 crossed our CANCEL.
@@ -358,7 +458,7 @@ export class Call implements RegisteredCall {
       caller: callerEndpoint,
       jigasiEndpoint,
       jigasi: dialog,
-      pin,
+      pin: seat,
       prompts: this.deps.prompts,
       passwordAttempts: this.deps.settings.pinAttempts,
       timing: this.timing,
@@ -381,7 +481,7 @@ export class Call implements RegisteredCall {
     const now = this.now();
     if (now - this.infoDigits.windowStart >= 1000) this.infoDigits = { windowStart: now, count: 0 };
     if (++this.infoDigits.count > INFO_DIGITS_PER_SECOND) return;
-    if (this.state === 'collecting') this.pinEntry?.relayInfoDigit(digit);
+    if ((this.state === 'collecting' || this.state === 'waiting-for-key') && this.callerEndpoint) relayInfoDigit(this.callerEndpoint, this.scope, this.log, digit);
     if (this.state === 'bridged') this.controls?.onKey(digit);
   }
 
@@ -403,9 +503,10 @@ export class Call implements RegisteredCall {
   view(): LiveCallView {
     return {
       id: this.id,
-      room: this.pin?.room ?? null,
-      pinId: this.pin?.pinId ?? null,
-      label: this.pin?.label ?? null,
+      direction: this.origin.kind === 'dial-out' ? 'out' : 'in',
+      room: this.seat?.room ?? null,
+      pinId: this.seat?.pinId ?? null,
+      label: this.seat?.label ?? null,
       caller: maskCallerNumber(this.callerNumber),
       state: this.state,
       muted: this.controls?.muted ?? false,
@@ -430,7 +531,7 @@ export class Call implements RegisteredCall {
     this.transition('ending');
     this.scope.cancel('finished');
     this.pendingInvite?.cancel();
-    if (!this.res.finalResponseSent && !this.req.canceled) {
+    if (this.res && !this.res.finalResponseSent && !this.req!.canceled) {
       this.res.send(480, 'Temporarily Unavailable');
     }
     await Promise.all([
@@ -447,7 +548,7 @@ export class Call implements RegisteredCall {
     this.transition('ended');
     const endedAt = this.now();
     try {
-      await this.deps.records.finishCallRecord(this.id, endedAt, outcome, this.pin?.room ?? null, this.pin?.pinId ?? null);
+      await this.deps.records.finishCallRecord(this.id, endedAt, outcome, this.seat?.room ?? null, this.seat?.pinId ?? null);
     } catch (error) {
       this.log.error({ err: error }, 'could not finish the call record');
     }

@@ -10,6 +10,7 @@ import { JigasiPool } from './jigasi';
 import { watchJigasiHealth } from './jigasi-health';
 import { PromptSet, builtInPromptsDir } from './prompts';
 import type { Trunks } from './trunks';
+import type { DialOutService } from './dial-outs';
 
 export interface GatewayParts {
   config: Config;
@@ -18,6 +19,8 @@ export interface GatewayParts {
   registry: CallRegistry;
   /** Registered from the moment drachtio-server is there; unregistered on stop. */
   trunks: Trunks;
+  /** Places its calls with the gateway's connections once they exist. */
+  dialOuts: DialOutService;
   readiness: Readiness;
   metrics: CallMetrics;
   logger: Logger;
@@ -44,7 +47,7 @@ export function callSettings(config: Config): CallSettings {
 const CALLS_END_WITHIN_MS = 5_000;
 
 /** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
-export function startGateway({ config, resolver, store, registry, trunks, readiness, metrics, logger }: GatewayParts): { stop(): Promise<void> } {
+export function startGateway({ config, resolver, store, registry, trunks, dialOuts, readiness, metrics, logger }: GatewayParts): { stop(): Promise<void> } {
   const log = logger.child({ component: 'gateway' });
   const promptsDir = config.promptsDir ?? builtInPromptsDir();
   const prompts = new PromptSet(promptsDir, config.language);
@@ -60,6 +63,8 @@ export function startGateway({ config, resolver, store, registry, trunks, readin
 
   let stopping = false;
   const settings = callSettings(config);
+  const callDependencies = { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt };
+  dialOuts.attach(callDependencies);
   // Each INVITE's call is its own error boundary; whatever escapes it is logged, never fatal.
   const unexpected = (error: unknown) => {
     metrics.unexpectedErrors.inc({ boundary: 'call' });
@@ -71,11 +76,7 @@ export function startGateway({ config, resolver, store, registry, trunks, readin
       return;
     }
     try {
-      const call = new Call(
-        { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt },
-        req,
-        res,
-      );
+      const call = new Call(callDependencies, { kind: 'dial-in', req, res });
       call.run().catch(unexpected);
     } catch (error) {
       unexpected(error);
@@ -89,6 +90,7 @@ export function startGateway({ config, resolver, store, registry, trunks, readin
   return {
     async stop() {
       stopping = true;
+      dialOuts.attach(undefined);
       stopHealthChecks();
       await registry.endAll(CALLS_END_WITHIN_MS);
       await trunks.stop();

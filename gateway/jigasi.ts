@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { sipStatusOf, type SipDialog, type SipRequest, type SipServer } from './sip';
+import { cancellation, type PendingInvite } from './pending-invite';
+import { sipStatusOf, type SipDialog, type SipServer } from './sip';
 
 /**
  * The leg into Jitsi: which Jigasi to ask (SPEC §4 step 7) and the INVITE that carries the
@@ -63,11 +64,6 @@ export interface JigasiInvite {
   passwordHeader: string;
 }
 
-/** Lets the call cancel an INVITE that is still ringing. */
-export interface PendingInvite {
-  cancel(): void;
-}
-
 export class JigasiUnreachable extends Error {
   constructor(readonly attempts: Array<{ uri: string; outcome: string }>) {
     super(`no Jigasi answered: ${attempts.map((attempt) => `${attempt.uri} ${attempt.outcome}`).join(', ')}`);
@@ -95,18 +91,9 @@ function headersFor(invite: JigasiInvite): Record<string, string> {
  * timeout). `register` receives a handle to cancel it while it rings.
  */
 async function inviteOne(srf: SipServer, uri: string, invite: JigasiInvite, register: (pending: PendingInvite) => void): Promise<SipDialog> {
-  let sent: SipRequest | undefined;
-  let cancelled = false;
-  const cancel = () => {
-    cancelled = true;
-    try {
-      sent?.cancel();
-    } catch {
-      // the INVITE already has its final answer; the caller cleans up the dialog
-    }
-  };
-  register({ cancel });
-  const timer = setTimeout(cancel, JIGASI_ANSWER_TIMEOUT_MS);
+  const { pending, requestSent } = cancellation();
+  register(pending);
+  const timer = setTimeout(pending.cancel, JIGASI_ANSWER_TIMEOUT_MS);
   return srf
     .createUAC(
       uri,
@@ -117,10 +104,7 @@ async function inviteOne(srf: SipServer, uri: string, invite: JigasiInvite, regi
         callingName: invite.displayName,
       },
       {
-        cbRequest: (_error, req) => {
-          sent = req;
-          if (cancelled) cancel();
-        },
+        cbRequest: (_error, req) => requestSent(req),
       },
     )
     .finally(() => clearTimeout(timer));

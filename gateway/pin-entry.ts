@@ -3,7 +3,7 @@ import type { GuessingPressure, PinResolution } from '../provisioning/pin-resolv
 import type { CallOutcome } from './call-outcome';
 import type { CallScope } from './call-scope';
 import type { PromptId, PromptSet } from './prompts';
-import { FreeswitchRefused, type MediaEndpoint, type PlayCollectOptions, type PlayCollectResult } from './sip';
+import type { MediaEndpoint, PlayCollectOptions, PlayCollectResult } from './sip';
 
 /**
  * PIN entry (SPEC §4 steps 3–5): greeting, the PIN by keypad with type-ahead, PIN_ATTEMPTS
@@ -147,19 +147,6 @@ export class PinEntry {
     );
     await scope.pause(pressure.pauseMs * this.parts.slowedPauseScale);
     return true;
-  }
-
-  /** DTMF by SIP INFO reaches the gateway, not FreeSWITCH: hand it to FreeSWITCH's digit collection. */
-  relayInfoDigit(digit: string): void {
-    const { caller, scope, log } = this.parts;
-    scope.run('passing a SIP INFO digit to FreeSWITCH', async () => {
-      try {
-        await scope.guard(caller.command('uuid_recv_dtmf', `${caller.uuid} ${digit}`));
-      } catch (error) {
-        if (!(error instanceof FreeswitchRefused)) throw error;
-        log.warn({ reply: error.reply }, 'FreeSWITCH did not take a SIP INFO digit');
-      }
-    });
   }
 
   /** Leftover digits are flushed so a flood or a too-long entry does not spill into the next attempt. */

@@ -29,6 +29,7 @@ export const PROMPT_IDS = [
   'lobby-rejected',
   'enter-room-password',
   'invalid-room-password',
+  'dial-out-invitation',
 ] as const;
 
 export type PromptId = (typeof PROMPT_IDS)[number];

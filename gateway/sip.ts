@@ -64,6 +64,10 @@ export interface UacOptions {
   headers: Record<string, string>;
   callingNumber?: string;
   callingName?: string;
+  /** Credentials for a 401/407 challenge; drachtio-srf answers it and sends the INVITE again. */
+  auth?: { username: string; password: string };
+  /** Send the INVITE through this SIP URI (an outbound proxy). */
+  proxy?: string;
 }
 
 export interface UacProgress {

@@ -49,6 +49,11 @@ export function hostOf(uri: string): string {
   return /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)/i.exec(uri)?.[1]?.replace(/^\[|\]$/g, '') ?? uri;
 }
 
+/** sip:user@[2001:db8::1]:5080;transport=tcp → [2001:db8::1]:5080: where a request to the URI goes. */
+export function hostPortOf(uri: string): string {
+  return /^sips?:(?:[^@]*@)?((?:\[[^\]]+\]|[^:;>]+)(?::\d+)?)/i.exec(uri)?.[1] ?? uri;
+}
+
 function withTransport(uri: string, transport: TrunkConfig['transport']): string {
   if (transport === 'udp' || /;transport=/i.test(uri)) return uri;
   return `${uri};transport=${transport}`;

@@ -64,6 +64,11 @@ export class Trunks implements TrunkStates {
     await Promise.all(this.registrations.map(async (registration) => registration.stop()));
   }
 
+  /** The first trunk that is registered now: the one dial-outs go through. */
+  registered(): TrunkConfig | undefined {
+    return this.registrations.find((registration) => registration.status().state === 'registered')?.trunk;
+  }
+
   list(): TrunkStatus[] {
     return this.registrations.map((registration) => registration.status());
   }

@@ -4,10 +4,12 @@
  */
 export interface LiveCallView {
   id: string;
+  /** 'in': dialled in; 'out': a dial-out the gateway placed. */
+  direction: 'in' | 'out';
   room: string | null;
   pinId: string | null;
   label: string | null;
-  /** Masked (core/privacy.ts). */
+  /** Masked (core/privacy.ts); for a dial-out, the number called. */
   caller: string;
   state: string;
   muted: boolean;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { auditRoutes } from '../routes/audit';
 import { callRoutes } from '../routes/calls';
 import { trunkRoutes } from '../routes/trunks';
+import { dialOutRoutes } from '../routes/dial-outs';
 import type { ApiDependencies } from '../routes/deps';
 import { healthRoutes } from '../routes/health';
 import { jitsiRoutes } from '../routes/jitsi';
@@ -47,7 +48,7 @@ function observed(deps: ApiDependencies, logger: Logger): RequestHandler {
 /** The whole HTTP API: Jitsi Meet's public endpoints first, then Express for everything else. */
 export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   const publicRoutes = jitsiRoutes(deps);
-  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...dialOutRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps)];
   const openApiRoute = defineRoute({
     method: 'get',
     path: '/api/v1/openapi.json',

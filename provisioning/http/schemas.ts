@@ -10,7 +10,7 @@ import { ApiError } from './errors';
  * brackets are refused.
  */
 
-const safeText = (max: number) =>
+export const safeText = (max: number) =>
   z
     .string()
     .trim()

@@ -5,6 +5,7 @@ import type { PinDirectory } from '../directory';
 import type { LiveCalls } from '../live-calls';
 import type { Store } from '../store/store';
 import type { TrunkStates } from '../trunk-states';
+import type { DialOuts } from '../dial-outs';
 
 /** Everything the HTTP routes use, handed in by whoever assembles the process. */
 export interface ApiDependencies {
@@ -12,6 +13,7 @@ export interface ApiDependencies {
   directory: PinDirectory;
   liveCalls: LiveCalls;
   trunks: TrunkStates;
+  dialOuts: DialOuts;
   readiness: Readiness;
   metrics: Metrics;
   store: Store;

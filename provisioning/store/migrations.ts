@@ -60,4 +60,6 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE rooms ADD COLUMN dial_in_public INTEGER NOT NULL DEFAULT 0;
    UPDATE rooms SET dial_in_public = 1
      WHERE password IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin');`,
+  // v4: calls the gateway placed (dial-outs) beside the calls it took.
+  `ALTER TABLE call_records ADD COLUMN direction TEXT NOT NULL DEFAULT 'in';`,
 ];

@@ -6,6 +6,7 @@ import {
   MapperRoomsExhaustedError,
   PinTakenError,
   type AuditEntry,
+  type CallDirection,
   type CallRecord,
   type NewPin,
   type PinChanges,
@@ -51,6 +52,7 @@ interface CallRow {
   room: string | null;
   pin_id: string | null;
   caller: string;
+  direction: CallDirection;
 }
 
 const toPin = (row: PinRow): PinRecord => ({
@@ -85,6 +87,7 @@ const toCall = (row: CallRow): CallRecord => ({
   room: row.room,
   pinId: row.pin_id,
   caller: row.caller,
+  direction: row.direction,
 });
 
 /** Brings a database file to the newest schema version. */
@@ -194,8 +197,8 @@ export class SqliteStore implements Store {
            AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name)`,
       ),
       insertCall: db.prepare(
-        `INSERT INTO call_records (id, started_at, ended_at, outcome, room, pin_id, caller)
-         VALUES (@id, @startedAt, @endedAt, @outcome, @room, @pinId, @caller)`,
+        `INSERT INTO call_records (id, started_at, ended_at, outcome, room, pin_id, caller, direction)
+         VALUES (@id, @startedAt, @endedAt, @outcome, @room, @pinId, @caller, @direction)`,
       ),
       finishCall: db.prepare(
         `UPDATE call_records SET ended_at = @endedAt, outcome = @outcome,
@@ -203,6 +206,7 @@ export class SqliteStore implements Store {
          WHERE id = @id`,
       ),
       listCalls: db.prepare<[number], CallRow>('SELECT * FROM call_records ORDER BY started_at DESC, id LIMIT ?'),
+      getCall: db.prepare<[string], CallRow>('SELECT * FROM call_records WHERE id = ?'),
       purgeCalls: db.prepare<[number]>('DELETE FROM call_records WHERE started_at < ?'),
       insertFailure: db.prepare<[string, number]>('INSERT INTO pin_failures (caller_key, at) VALUES (?, ?)'),
       countFailures: db.prepare<[string, number], { n: number }>(
@@ -366,6 +370,11 @@ export class SqliteStore implements Store {
 
   async finishCallRecord(id: string, endedAt: number, outcome: string, room: string | null, pinId: string | null) {
     this.statements.finishCall.run({ id, endedAt, outcome, room, pinId });
+  }
+
+  async getCallRecord(id: string) {
+    const row = this.statements.getCall.get(id);
+    return row === undefined ? undefined : toCall(row);
   }
 
   async listCallRecords(limit: number) {

@@ -78,9 +78,13 @@ export interface CallRecord {
   outcome: string | null;
   room: string | null;
   pinId: string | null;
-  /** Always masked (core/privacy.ts); the full number is never stored. */
+  /** Always masked (core/privacy.ts); the full number is never stored. For a dial-out: the number called. */
   caller: string;
+  /** 'in': dialled in; 'out': the gateway called (a dial-out). */
+  direction: CallDirection;
 }
+
+export type CallDirection = 'in' | 'out';
 
 export interface AuditEntry {
   id: number;
@@ -136,6 +140,7 @@ export interface Store {
 
   insertCallRecord(record: CallRecord): Promise<void>;
   finishCallRecord(id: string, endedAt: number, outcome: string, room: string | null, pinId: string | null): Promise<void>;
+  getCallRecord(id: string): Promise<CallRecord | undefined>;
   listCallRecords(limit: number): Promise<CallRecord[]>;
   purgeCallRecords(startedBefore: number): Promise<number>;
 

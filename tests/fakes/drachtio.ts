@@ -214,6 +214,8 @@ export interface UacScript {
   answerAfterMs?: number;
   /** Never answers on its own (until CANCEL). */
   ringForever?: boolean;
+  /** Provisional responses before the final one (180 Ringing, 183 Session Progress), as cbProvisional sees them. */
+  provisional?: number[];
   /** The answer crosses our CANCEL on the wire: it arrives anyway, as in real SIP races. */
   answerCrossesCancel?: boolean;
   remoteSdp?: string;
@@ -287,6 +289,7 @@ export class FakeSrf implements SipServer {
       request.on('fake:cancel-sent', () => setImmediate(() => finish(script.answerCrossesCancel ? script.status : 487)));
       setImmediate(() => {
         progress.cbRequest?.(null, request);
+        for (const status of script.provisional ?? []) progress.cbProvisional?.({ status, get: () => undefined });
         if (script.ringForever) return;
         timer = setTimeout(() => finish(script.status), script.answerAfterMs ?? 0);
       });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { CALL_TIMING, Call, type CallSettings, type CallTiming } from '../../gateway/call';
+import { CALL_TIMING, Call, type CallDependencies, type CallSettings, type CallTiming } from '../../gateway/call';
 import { CallRegistry } from '../../gateway/call-registry';
 import { callSettings } from '../../gateway/gateway';
 import { JigasiPool } from '../../gateway/jigasi';
@@ -38,6 +38,8 @@ export interface Harness {
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
   invite(options?: { from?: string; userAgent?: string; source?: string; headers?: Record<string, string>; uri?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
   record(id: string): Promise<CallRecord | undefined>;
+  /** What the gateway hands each Call (gateway.ts), wired to these fakes. */
+  callDependencies(): CallDependencies;
   close(): Promise<void>;
 }
 
@@ -93,24 +95,26 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
       );
       const res = new FakeResponse();
       const call = new Call(
-        {
-          srf,
-          mediaServer: () => (h.mediaUp ? media : undefined),
-          resolver,
-          records: store,
-          registry,
-          jigasi: jigasiPool,
-          prompts: new PromptSet('/prompts', config.language, () => true),
-          settings,
-          metrics,
-          logger,
-          trunkAt: (address) => h.trunkAddresses.get(address),
-          timing: h.timing,
-        },
-        req,
-        res,
+        h.callDependencies(),
+        { kind: 'dial-in', req, res },
       );
       return { call, req, res, done: call.run() };
+    },
+    callDependencies() {
+      return {
+        srf,
+        mediaServer: () => (h.mediaUp ? media : undefined),
+        resolver,
+        records: store,
+        registry,
+        jigasi: jigasiPool,
+        prompts: new PromptSet('/prompts', config.language, () => true),
+        settings,
+        metrics,
+        logger,
+        trunkAt: (address: string) => h.trunkAddresses.get(address),
+        timing: h.timing,
+      };
     },
     async record(id) {
       return (await store.listCallRecords(1000)).find((record) => record.id === id);

@@ -3,7 +3,7 @@ import { createLogger } from '../../core/logger';
 import { createMetrics } from '../../core/metrics';
 import { Readiness } from '../../core/readiness';
 import { grantedExpiry } from '../../gateway/connections';
-import { REGISTRATION_TIMING, TrunkRegistration, hostOf, type RegisterAnswer, type RegisterRequest } from '../../gateway/trunk-registration';
+import { REGISTRATION_TIMING, TrunkRegistration, hostOf, hostPortOf, type RegisterAnswer, type RegisterRequest } from '../../gateway/trunk-registration';
 import type { TrunkStatus } from '../../provisioning/trunk-states';
 import { Trunks } from '../../gateway/trunks';
 import { LogCapture } from '../support/service';
@@ -269,5 +269,14 @@ describe('what a registrar answers', () => {
     ['sip:[2001:db8::7]:5060', '2001:db8::7'],
   ])('the host of %s is %s', (uri, host) => {
     expect(hostOf(uri)).toBe(host);
+  });
+
+  it.each([
+    ['sip:reg.provider.de', 'reg.provider.de'],
+    ['sip:reg.provider.de:5080;transport=tcp', 'reg.provider.de:5080'],
+    ['sips:user@reg.provider.de:5061', 'reg.provider.de:5061'],
+    ['sip:[2001:db8::7]:5060', '[2001:db8::7]:5060'],
+  ])('a request to %s goes to %s', (uri, hostPort) => {
+    expect(hostPortOf(uri)).toBe(hostPort);
   });
 });

@@ -21,13 +21,13 @@ describe('maintenance deletes what may no longer be kept', () => {
 
     const visited = await directory.publicPin('besuchter-raum', true);
     await directory.createPin('rat', {}, 'admin');
-    await store.insertCallRecord({ id: 'old', startedAt: clock, endedAt: clock, outcome: 'completed', room: 'rat', pinId: null, caller: '…12' });
+    await store.insertCallRecord({ id: 'old', startedAt: clock, endedAt: clock, outcome: 'completed', room: 'rat', pinId: null, caller: '…12', direction: 'in' });
     await resolver.recordFailure('+49 4136 555999');
     await directory.audit('kaemmerei', 'room.create', 'altraum');
 
     clock += 91 * DAY;
     await directory.audit('kaemmerei', 'room.create', 'neuraum');
-    await store.insertCallRecord({ id: 'recent', startedAt: clock - DAY, endedAt: clock, outcome: 'completed', room: 'rat', pinId: null, caller: '…34' });
+    await store.insertCallRecord({ id: 'recent', startedAt: clock - DAY, endedAt: clock, outcome: 'completed', room: 'rat', pinId: null, caller: '…34', direction: 'in' });
     const logs = new LogCapture();
     await runMaintenance({ store, directory, resolver, callRecordRetentionDays: 30, auditRetentionDays: 60, logger: createLogger('info', logs), now });
 

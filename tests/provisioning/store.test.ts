@@ -112,12 +112,12 @@ describe('the SQLite store', () => {
 
   it('keeps call records until their retention ends', async () => {
     const store = new SqliteStore(join(dir.path, 'calls.sqlite'));
-    await store.insertCallRecord({ id: 'old', startedAt: 1_000, endedAt: null, outcome: null, room: null, pinId: null, caller: '…12' });
-    await store.insertCallRecord({ id: 'new', startedAt: 50 * DAY, endedAt: null, outcome: null, room: null, pinId: null, caller: 'anonymous' });
+    await store.insertCallRecord({ id: 'old', startedAt: 1_000, endedAt: null, outcome: null, room: null, pinId: null, caller: '…12', direction: 'in' });
+    await store.insertCallRecord({ id: 'new', startedAt: 50 * DAY, endedAt: null, outcome: null, room: null, pinId: null, caller: 'anonymous', direction: 'in' });
     await store.finishCallRecord('new', 50 * DAY + 60_000, 'completed', 'rat', 'pin_x');
     expect(await store.purgeCallRecords(30 * DAY)).toBe(1);
     expect(await store.listCallRecords(10)).toEqual([
-      { id: 'new', startedAt: 50 * DAY, endedAt: 50 * DAY + 60_000, outcome: 'completed', room: 'rat', pinId: 'pin_x', caller: 'anonymous' },
+      { id: 'new', direction: 'in', startedAt: 50 * DAY, endedAt: 50 * DAY + 60_000, outcome: 'completed', room: 'rat', pinId: 'pin_x', caller: 'anonymous' },
     ]);
     await store.close();
   });

@@ -1,0 +1,118 @@
+import type { Logger } from 'pino';
+import type { TrunkConfig } from '../core/config';
+import { toE164 } from '../core/phone-number';
+import { maskCallerNumber } from '../core/privacy';
+import type { DialOutPlacement, DialOutRoom, DialOutState, DialOuts, DialOutView } from '../provisioning/dial-outs';
+import type { LiveCallView } from '../provisioning/live-calls';
+import type { CallRecord } from '../provisioning/store/store';
+import { Call, type CallDependencies } from './call';
+import type { CallState } from './call-outcome';
+import type { CallRegistry } from './call-registry';
+import type { DialOutPolicy, DialOutRefusal as PolicyRefusal } from './dial-out-policy';
+
+/**
+ * Places the calls of POST /api/v1/rooms/{room}/dial-outs: the number checked against the
+ * toll-fraud safeguards (dial-out-policy.ts), then a Call with a dial-out origin (call.ts)
+ * through a registered trunk. Works once the gateway has attached its connections; until
+ * then (and while FreeSWITCH is away) a dial-out is refused as unavailable.
+ */
+
+export interface DialOutMetrics {
+  dialOutsRefused: { inc(labels: { reason: string }): void };
+  unexpectedErrors: { inc(labels: { boundary: 'call' | 'process' }): void };
+}
+
+export interface DialOutSettings {
+  countryCode: string;
+  maxCalls: number;
+}
+
+const STATE_SHOWN: Record<CallState, DialOutState> = {
+  screening: 'calling',
+  answering: 'calling',
+  collecting: 'calling',
+  calling: 'calling',
+  ringing: 'ringing',
+  'waiting-for-key': 'waiting-for-key',
+  // The 1 was pressed; the callee is in the meeting once Jigasi has answered.
+  connecting: 'waiting-for-key',
+  bridged: 'bridged',
+  ending: 'ended',
+  ended: 'ended',
+};
+
+export class DialOutService implements DialOuts {
+  private callDependencies?: CallDependencies;
+
+  constructor(
+    private readonly policy: DialOutPolicy,
+    private readonly settings: DialOutSettings,
+    private readonly registry: CallRegistry,
+    private readonly records: { getCallRecord(id: string): Promise<CallRecord | undefined> },
+    /** The trunk to call through: a registered one, or undefined when none is. */
+    private readonly trunk: () => TrunkConfig | undefined,
+    private readonly metrics: DialOutMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** The gateway's connections, from the moment it runs until it stops (undefined). */
+  attach(dependencies: CallDependencies | undefined): void {
+    this.callDependencies = dependencies;
+  }
+
+  place({ number: raw, label, room }: { number: string; label: string | null; room: DialOutRoom }): DialOutPlacement {
+    const number = toE164(raw, this.settings.countryCode);
+    const numberRefusal = number === undefined ? 'not-allowed' : this.policy.numberRefusal(number);
+    if (numberRefusal) return this.refuse(numberRefusal, number ?? raw, 'number-not-allowed', 'this number may not be called (DIALOUT_ALLOWED, deny list)');
+    const trunk = this.trunk();
+    const dependencies = this.callDependencies;
+    if (!trunk) return this.refuse('no-trunk', number!, 'unavailable', 'no trunk is registered to call through');
+    if (!dependencies || dependencies.mediaServer() === undefined) return this.refuse('media-unavailable', number!, 'unavailable', 'FreeSWITCH or drachtio-server is not connected');
+    if (this.registry.size >= this.settings.maxCalls) return this.refuse('busy', number!, 'unavailable', 'MAX_CALLS calls are in progress');
+    const capRefusal = this.policy.admit(number!, this.activeDialOuts());
+    if (capRefusal) return this.refuse(capRefusal, number!, 'too-many', capRefusal === 'hourly-cap' ? 'DIALOUT_MAX_PER_HOUR dial-outs were placed in the last hour' : 'DIALOUT_MAX_CONCURRENT dial-outs are in progress');
+
+    const call = new Call(dependencies, { kind: 'dial-out', order: { number: number!, trunk, seat: { ...room, label, role: 'speaker', pinId: null } } });
+    call.run().catch((error: unknown) => {
+      this.metrics.unexpectedErrors.inc({ boundary: 'call' });
+      this.log.error({ err: error }, 'a dial-out failed outside its own error handling');
+    });
+    return { placed: true, dialOut: this.viewOf(call.view()) };
+  }
+
+  async get(id: string): Promise<DialOutView | undefined> {
+    const live = this.registry.list().find((call) => call.id === id);
+    if (live) return live.direction === 'out' ? this.viewOf(live) : undefined;
+    const record = await this.records.getCallRecord(id);
+    if (!record || record.direction !== 'out' || record.room === null) return undefined;
+    return {
+      id: record.id,
+      room: record.room,
+      label: null,
+      number: record.caller,
+      state: record.endedAt === null ? 'calling' : 'ended',
+      ...(record.outcome === null ? {} : { outcome: record.outcome }),
+      startedAt: record.startedAt,
+      ...(record.endedAt === null ? {} : { endedAt: record.endedAt }),
+    };
+  }
+
+  hangUp(id: string): boolean {
+    const live = this.registry.list().find((call) => call.id === id);
+    return live?.direction === 'out' && this.registry.hangUp(id);
+  }
+
+  private activeDialOuts(): number {
+    return this.registry.list().filter((call) => call.direction === 'out').length;
+  }
+
+  private viewOf(call: LiveCallView): DialOutView {
+    return { id: call.id, room: call.room!, label: call.label, number: call.caller, state: STATE_SHOWN[call.state as CallState], startedAt: call.startedAt };
+  }
+
+  private refuse(reason: PolicyRefusal | 'no-trunk' | 'media-unavailable' | 'busy', number: string, refusal: 'number-not-allowed' | 'too-many' | 'unavailable', detail: string): DialOutPlacement {
+    this.metrics.dialOutsRefused.inc({ reason });
+    this.log.warn({ number: maskCallerNumber(number), reason }, 'dial-out refused');
+    return { placed: false, refusal, detail };
+  }
+}
