@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeDtmfPcap } from '../../tools/testbed/rtp-pcap';
-import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
+import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour, type MediaStep } from '../../tools/testbed/scenarios';
 import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, runSipp, sleep, type Gateway } from '../../tools/testbed/stack';
 
 export interface Case {
@@ -30,7 +30,7 @@ export const nextCaller = () => `+49413655${String(numberCounter++).padStart(4, 
  * `gapMs` for the gateway to check it (or, for in-call keys, for the bridge to come up): one gap
  * for all, or one per entry after the first.
  */
-export function pcapSteps(work: string, entries: string[], gapMs: number | number[] = 1500, firstPauseMs = 1000): CallerPlan['steps'] {
+export function pcapSteps(work: string, entries: string[], gapMs: number | number[] = 1500, firstPauseMs = 1000): MediaStep[] {
   let previousMs = 0;
   let clockMs = 0;
   return entries.flatMap((keys, index) => {

@@ -18,6 +18,7 @@ import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/free
 import { MUC, api, freeswitchApi, liveCalls, preflight, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import { trunkGroup } from './trunk-cases';
+import { dialOutGroup } from './dial-out-cases';
 import type { E2eGroup } from './group';
 
 function cases(): Case[] {
@@ -274,7 +275,7 @@ async function main(): Promise<number> {
   let failed = 0;
   let caseNumber = 0;
   // One gateway at a time: drachtio-server hands each INVITE to one of its applications.
-  for (const [groupIndex, group] of [callGroup(), trunkGroup()].entries()) {
+  for (const [groupIndex, group] of [callGroup(), trunkGroup(), dialOutGroup()].entries()) {
     const selected = group.cases.filter((testCase) => !only || only.test(testCase.name));
     if (selected.length === 0) continue;
     const groupWork = join(work, `group-${groupIndex + 1}`);

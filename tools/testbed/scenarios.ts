@@ -35,9 +35,11 @@ Content-Length: 0`)}
   </send>`;
 
 /** One step of what the caller does after the call is answered. */
+/** What plays into a call: a pause, or RTP from a pcap (keys, a voicemail's greeting). */
+export type MediaStep = { pause: number } | { pcap: string };
+
 export type CallerStep =
-  | { pause: number }
-  | { pcap: string }
+  | MediaStep
   | { info: string }
   /** hang up: BYE, then the scenario ends */
   | { bye: true };
@@ -375,6 +377,64 @@ ${respond('403 Forbidden')}
   <send>
 ${respond('200 OK', `[last_Contact:];expires=${plan.grantSeconds}\n`)}
   </send>
+</scenario>
+`;
+}
+
+export interface CalleePlan {
+  /** After the 200 OK is acknowledged: RTP pcaps (keys, a voicemail's greeting), pauses. */
+  steps: MediaStep[];
+  /** 'gateway': the gateway hangs up (BYE expected); 'callee': the plan ends with our BYE after the steps. */
+  hangsUp: 'gateway' | 'callee';
+  /** Checked in the INVITE: the municipality's number in From and P-Asserted-Identity. */
+  callerId: string;
+}
+
+/** A phone the gateway calls out to through the trunk: rings, answers, then follows the plan. */
+export function calleeScenario(plan: CalleePlan): string {
+  const steps = plan.steps.map((step) => ('pause' in step ? `  <pause milliseconds="${step.pause}"/>` : `  <nop><action><exec play_pcap_audio="${step.pcap}"/></action></nop>`)).join('\n');
+  const ending =
+    plan.hangsUp === 'gateway'
+      ? `  <recv request="BYE" timeout="120000"/>
+${OK_TO_LAST_REQUEST}`
+      : `  <send retrans="500">
+${message(`BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: [$remote_from]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0`)}
+  </send>
+  <recv response="200"/>`;
+  return `${HEADER}
+<scenario name="callee">
+  <recv request="INVITE" rrs="true">
+    <action>
+      <ereg regexp="^ *&lt;sip:${escapeRegex(plan.callerId)}@" search_in="hdr" header="From:" check_it="true" assign_to="from_seen"/>
+      <ereg regexp="^ *&lt;sip:${escapeRegex(plan.callerId)}@" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="pai_seen"/>
+      ${plan.hangsUp === 'callee' ? '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>' : ''}
+      <log message="caller id [$from_seen] [$pai_seen]"/>
+    </action>
+  </recv>
+  <send>
+${message(`SIP/2.0 180 Ringing
+${RESPONSE_HEADERS}
+Content-Length: 0`)}
+  </send>
+  <pause milliseconds="1000"/>
+  <send retrans="500">
+${message(`SIP/2.0 200 OK
+${RESPONSE_HEADERS}
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}`)}
+  </send>
+  <recv request="ACK"/>
+${steps}
+${ending}
 </scenario>
 `;
 }
