@@ -86,7 +86,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const trunks = new Trunks(config.trunks, readiness, metrics, logger.child({ component: 'trunks' }));
   const dialOuts = new DialOutService(
     new DialOutPolicy(config.dialOut),
-    { countryCode: config.countryCode, maxCalls: config.maxCalls },
+    { countryCode: config.countryCode, maxCalls: config.maxCalls, jigasiRoomHeader: config.jigasiRoomHeader, mucDomain: config.jitsiMucDomain },
     calls,
     store,
     () => trunks.registered(),

@@ -43,7 +43,7 @@ export function createMetrics() {
     }),
     dialOutsRefused: new Counter({
       name: 'dialin_dial_outs_refused_total',
-      help: 'Dial-outs not placed, by reason (not-allowed, denied, hourly-cap, concurrency-cap, no-trunk, media-unavailable, busy)',
+      help: 'Dial-outs not placed, by reason (not-allowed, denied, hourly-cap, concurrency-cap, no-trunk, media-unavailable, busy, room)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -21,7 +21,9 @@ import { callThroughTrunk } from './trunk-call';
  * One phone call, from INVITE to the last BYE (SPEC §4). `run()` tells the story top to bottom:
  * screening → answering → collecting (pin-entry.ts) → connecting (jigasi.ts) → bridged
  * (conference-controls.ts) → ending. A dial-out (SPEC §6) opens differently: calling (through
- * a trunk, trunk-call.ts) → ringing → waiting-for-key (the callee presses 1) → connecting. Whatever ends a call from outside (caller BYE, CANCEL,
+ * a trunk, trunk-call.ts) → ringing → waiting-for-key (the callee presses 1) → connecting; one
+ * that Jitsi Meet asked for arrives as Jigasi's INVITE, which is answered once the callee has
+ * pressed 1, instead of an INVITE to Jigasi. Whatever ends a call from outside (caller BYE, CANCEL,
  * Jigasi BYE, an administrator's kick, FreeSWITCH or drachtio going away, a failure in one of
  * the call's units) goes through `hangUp`, which cancels the call's scope (call-scope.ts):
  * the story stops at its next await, and `tearDown` releases every dialog and endpoint once.
@@ -100,8 +102,18 @@ export interface DialOutOrder {
   trunk: TrunkConfig;
 }
 
-/** A call that came in (its INVITE and the response to it), or one the gateway places. */
-export type CallOrigin = { kind: 'dial-in'; req: SipRequest; res: SipResponse } | { kind: 'dial-out'; order: DialOutOrder };
+/** An INVITE the gateway received, and the response to it. */
+export interface IncomingInvite {
+  req: SipRequest;
+  res: SipResponse;
+}
+
+/**
+ * A call that came in, or one the gateway places: for the API (the callee then joins through an
+ * INVITE to Jigasi) or for Jitsi Meet's "invite by phone" (`jigasiInvite`: Jigasi already
+ * waits in the room, and its INVITE is the conference leg).
+ */
+export type CallOrigin = ({ kind: 'dial-in' } & IncomingInvite) | { kind: 'dial-out'; order: DialOutOrder; jigasiInvite?: IncomingInvite };
 
 /** What the callee of a dial-out hears when they answer, and how long they have for the key. */
 const DIAL_OUT_KEY_WITHIN_MS = 15_000;
@@ -133,6 +145,8 @@ export class Call implements RegisteredCall {
   private readonly trunk: TrunkConfig | undefined;
   private readonly req?: SipRequest;
   private readonly res?: SipResponse;
+  /** Jigasi's INVITE, for a dial-out Jitsi Meet asked for. */
+  private readonly jigasiInvite?: IncomingInvite;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly timing: CallTiming;
@@ -161,7 +175,8 @@ export class Call implements RegisteredCall {
       this.callerNumber = origin.order.number;
       this.trunk = origin.order.trunk;
       this.seat = origin.order.seat;
-      this.log = deps.logger.child({ callId: this.id, direction: 'out', callee: maskCallerNumber(this.callerNumber), trunk: this.trunk.name, room: this.seat.room });
+      this.jigasiInvite = origin.jigasiInvite;
+      this.log = deps.logger.child({ callId: this.id, direction: 'out', callee: maskCallerNumber(this.callerNumber), trunk: this.trunk.name, room: this.seat.room, askedBy: this.jigasiInvite ? 'jitsi-meet' : 'api' });
     } else {
       const { req } = origin;
       this.req = req;
@@ -181,7 +196,7 @@ export class Call implements RegisteredCall {
       this.timing.destroyWithinMs,
     );
     // drachtio emits "cancel" once; a listener attached after the first await would miss it.
-    const { req } = this;
+    const req = this.req ?? this.jigasiInvite?.req;
     if (req) {
       this.scope.on(req, 'cancel', () => {
         req.canceled = true;
@@ -287,7 +302,9 @@ export class Call implements RegisteredCall {
       await this.scope.own(
         callThroughTrunk(this.deps.srf, order.trunk, order.number, calleeEndpoint.local.sdp, {
           onRinging: () => {
-            if (this.state === 'calling') this.transition('ringing');
+            if (this.state !== 'calling') return;
+            this.transition('ringing');
+            if (this.jigasiInvite && !this.jigasiInvite.res.finalResponseSent) this.jigasiInvite.res.send(180);
           },
           register: (pending) => (this.pendingInvite = pending),
         }),
@@ -368,8 +385,9 @@ export class Call implements RegisteredCall {
     });
   }
 
+  /** With Jigasi's SDP when Jigasi's INVITE is the conference leg; else an offer for our INVITE to Jigasi. */
   private async createJigasiEndpoint(): Promise<MediaEndpoint> {
-    return this.scope.own(this.media().createEndpoint({ bridgeOnly: true }), (created) => {
+    return this.scope.own(this.media().createEndpoint({ bridgeOnly: true, remoteSdp: this.jigasiInvite?.req.body }), (created) => {
       this.jigasiEndpoint = created;
       this.scope.on(created, 'destroy', () => {
         this.scope.markGone(created);
@@ -395,6 +413,7 @@ export class Call implements RegisteredCall {
 
   /** SPEC §4 steps 6–7. Resolves with the caller in the conference, or undefined when no Jigasi answered. */
   private async connectToJigasi(seat: Seat, callerEndpoint: MediaEndpoint, readyAt: number): Promise<ConferenceControls | undefined> {
+    if (this.jigasiInvite) return this.answerJigasi(this.jigasiInvite, seat, callerEndpoint);
     const { settings, prompts } = this.deps;
     // Not awaited: it plays until Jigasi answers and stopPlaying() ends it (its promise then never settles).
     callerEndpoint.play(prompts.playlist('connecting', RINGBACK)).catch(() => undefined);
@@ -432,6 +451,19 @@ export class Call implements RegisteredCall {
     const { dialog, controls } = answered;
     await this.scope.guard(jigasiEndpoint.modify(dialog.remote.sdp));
     await this.scope.guard(callerEndpoint.stopPlaying());
+    await controls.beforeBridge();
+    await this.scope.guard(callerEndpoint.bridge(jigasiEndpoint));
+    controls.start();
+    return controls;
+  }
+
+  /** A dial-out Jitsi Meet asked for: Jigasi's INVITE has waited (ringing) for the callee's 1. */
+  private async answerJigasi(jigasiInvite: IncomingInvite, seat: Seat, callerEndpoint: MediaEndpoint): Promise<ConferenceControls> {
+    const jigasiEndpoint = await this.scope.guard(this.jigasiEndpointCreation!);
+    let controls!: ConferenceControls;
+    await this.scope.own(this.deps.srf.createUAS(jigasiInvite.req, jigasiInvite.res, { localSdp: jigasiEndpoint.local.sdp }), (dialog) => {
+      controls = this.adoptJigasiDialog(dialog, () => undefined, seat, callerEndpoint, jigasiEndpoint);
+    });
     await controls.beforeBridge();
     await this.scope.guard(callerEndpoint.bridge(jigasiEndpoint));
     controls.start();
@@ -533,6 +565,12 @@ export class Call implements RegisteredCall {
     this.pendingInvite?.cancel();
     if (this.res && !this.res.finalResponseSent && !this.req!.canceled) {
       this.res.send(480, 'Temporarily Unavailable');
+    }
+    const jigasiInvite = this.jigasiInvite;
+    if (jigasiInvite && !jigasiInvite.res.finalResponseSent && !jigasiInvite.req.canceled) {
+      // Jitsi Meet shows the invited person as declined, or as not reached.
+      if (outcome === 'declined') jigasiInvite.res.send(603, 'Decline');
+      else jigasiInvite.res.send(480, 'Temporarily Unavailable');
     }
     await Promise.all([
       this.scope.destroy(this.jigasiDialog),

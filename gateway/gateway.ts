@@ -7,6 +7,7 @@ import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch } from './connections';
 import { JigasiPool } from './jigasi';
+import { JigasiAddresses } from './jigasi-addresses';
 import { watchJigasiHealth } from './jigasi-health';
 import { PromptSet, builtInPromptsDir } from './prompts';
 import type { Trunks } from './trunks';
@@ -55,6 +56,8 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
     log.warn({ promptsDir, language: config.language, missing: prompts.missing }, 'prompts missing; callers hear a tone instead');
   }
   const jigasi = new JigasiPool(config.jigasiUris);
+  const jigasiAddresses = new JigasiAddresses(config.jigasiUris, log);
+  jigasiAddresses.start();
   const drachtio = connectDrachtio(config, readiness, logger);
   const freeswitch = connectFreeswitch(config, drachtio, readiness, logger);
   // A REGISTER sent before drachtio-server is there would only fail and push the next try back.
@@ -76,6 +79,11 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
       return;
     }
     try {
+      // Jitsi Meet's "invite by phone": Jigasi calls a number through us, naming its room.
+      if (jigasiAddresses.has(req.source_address) && req.get(config.jigasiRoomHeader) !== undefined) {
+        dialOuts.acceptFromJigasi({ req, res });
+        return;
+      }
       const call = new Call(callDependencies, { kind: 'dial-in', req, res });
       call.run().catch(unexpected);
     } catch (error) {
@@ -91,6 +99,7 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
     async stop() {
       stopping = true;
       dialOuts.attach(undefined);
+      jigasiAddresses.stop();
       stopHealthChecks();
       await registry.endAll(CALLS_END_WITHIN_MS);
       await trunks.stop();

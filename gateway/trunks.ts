@@ -1,9 +1,8 @@
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { TrunkConfig } from '../core/config';
 import type { Readiness } from '../core/readiness';
 import type { TrunkStates, TrunkStatus } from '../provisioning/trunk-states';
+import { plainAddress, resolveWithDns, type ResolveHost } from './resolve-host';
 import { REGISTRATION_TIMING, TrunkRegistration, hostOf, type RegistrationTiming, type SendRegister } from './trunk-registration';
 
 /**
@@ -16,11 +15,6 @@ export interface TrunkMetrics {
   trunkRegistered: { set(labels: { trunk: string }, value: number): void };
   trunkRegistrations: { inc(labels: { trunk: string; status: string }): void };
 }
-
-/** Host names to addresses (node:dns by default; tests pass their own). */
-export type ResolveHost = (host: string) => Promise<string[]>;
-
-const resolveWithDns: ResolveHost = async (host) => (isIP(host) ? [host] : (await lookup(host, { all: true })).map((entry) => entry.address));
 
 export class Trunks implements TrunkStates {
   private readonly registrations: TrunkRegistration[];
@@ -75,7 +69,7 @@ export class Trunks implements TrunkStates {
 
   /** The trunk an INVITE from `address` came over, if any. */
   trunkAt(address: string): TrunkConfig | undefined {
-    return this.byAddress.get(address.startsWith('::ffff:') ? address.slice(7) : address);
+    return this.byAddress.get(plainAddress(address));
   }
 
   private async learnAddresses(trunk: TrunkConfig): Promise<void> {

@@ -3,7 +3,7 @@ import { DialOutPolicy, type DialOutLimits } from '../../gateway/dial-out-policy
 import { DialOutService } from '../../gateway/dial-outs';
 import { trunkCallUri } from '../../gateway/trunk-call';
 import type { DialOutRoom } from '../../provisioning/dial-outs';
-import type { UacScript } from '../fakes/drachtio';
+import { FakeRequest, FakeResponse, type UacScript } from '../fakes/drachtio';
 import type { FakeEndpoint } from '../fakes/freeswitch';
 import { JIGASI_1, expectCleanTeardown, harness, until, type Harness } from './harness';
 
@@ -39,7 +39,7 @@ async function bed(callee: UacScript, options: { limits?: Partial<DialOutLimits>
   const h = await harness({}, { [JIGASI_1]: [options.jigasi ?? { status: 200 }] });
   h.srf.script(CALLEE_URI, callee);
   const trunk = 'trunk' in options ? options.trunk : TRUNK;
-  const dialOuts = new DialOutService(new DialOutPolicy({ ...LIMITS, ...options.limits }), { countryCode: '49', maxCalls: 10 }, h.registry, h.store, () => trunk, h.metrics, h.callDependencies().logger);
+  const dialOuts = new DialOutService(new DialOutPolicy({ ...LIMITS, ...options.limits }), { countryCode: '49', maxCalls: 10, jigasiRoomHeader: 'Jitsi-Conference-Room', mucDomain: 'conference.meet.example.org' }, h.registry, h.store, () => trunk, h.metrics, h.callDependencies().logger);
   dialOuts.attach(h.callDependencies());
   return {
     h,
@@ -191,6 +191,103 @@ describe('a dial-out', () => {
     await recordEnds(h, id, 'jigasi-failed');
     expect(endpoint.played.flat()).toContain('/prompts/de/unreachable.wav');
     expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
+describe('a dial-out Jitsi Meet asks for ("invite by phone": Jigasi INVITEs a number through the gateway)', () => {
+  const JIGASI_SDP = 'v=0 jigasi-offer';
+
+  // Jitsi Meet sends digits only, international without "+" (jitsi-meet's invite functions).
+  function jigasiAsks(number = 'sip:494136555777@gateway.example.org', room = 'gemeinderat@conference.meet.example.org') {
+    const req = new FakeRequest('INVITE', { From: '<sip:jigasi@jigasi1.example.org>;tag=j1', 'Jitsi-Conference-Room': room, 'Content-Type': 'application/sdp' }, JIGASI_SDP, '192.0.2.50', number);
+    const res = new FakeResponse();
+    return { req, res, invite: { req, res } };
+  }
+
+  it('rings the callee, tells Jigasi it rings, and answers Jigasi only once the callee pressed 1', async () => {
+    const { h, dialOuts, callee } = await bed({ status: 200, provisional: [180], answerAfterMs: 20 });
+    const { res, invite } = jigasiAsks();
+    dialOuts.acceptFromJigasi(invite);
+    const endpoint = await callee();
+    expect(h.srf.invitesSent[0]!.uri).toBe(CALLEE_URI);
+    await until(() => res.sent.some(({ status }) => status === 180), 'the 180 to Jigasi');
+    await until(() => endpoint.collects.length > 0, 'the invitation');
+    expect(res.finalResponseSent).toBe(false);
+    expect(h.registry.list()).toEqual([expect.objectContaining({ direction: 'out', room: 'gemeinderat', caller: '…77', state: 'waiting-for-key' })]);
+
+    endpoint.pressKeys('1');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(res.finalStatus).toBe(200);
+    expect(h.srf.invitesSent.map(({ uri }) => uri)).toEqual([CALLEE_URI]);
+    const jigasiSide = h.media.endpoints[1]!;
+    expect(jigasiSide.remoteSdp).toBe(JIGASI_SDP);
+    expect(h.srf.uasDialogs[0]!.local.sdp).toBe(jigasiSide.sdpAtCreation);
+    expect(endpoint.bridgedWith).toBe(jigasiSide);
+
+    h.srf.uasDialogs[0]!.receiveBye();
+    await until(() => h.registry.size === 0, 'the end of the call');
+    const id = h.logs.lines.map((line) => /"callId":"([^"]+)"/.exec(line)?.[1]).find(Boolean)!;
+    await recordEnds(h, id, 'completed');
+    expect(h.srf.invitesSent[0]!.dialog!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(h.logs.text).not.toContain('555777');
+    await h.close();
+  });
+
+  it('answers Jigasi 603 when the callee does not press 1, and never joins the room', async () => {
+    const { h, dialOuts, callee } = await bed({ status: 200 });
+    const { res, invite } = jigasiAsks();
+    dialOuts.acceptFromJigasi(invite);
+    const endpoint = await callee();
+    await until(() => endpoint.collects.length > 0, 'the invitation');
+    endpoint.pressKeys('2');
+    await until(() => h.registry.size === 0, 'the end');
+    expect(res.finalStatus).toBe(603);
+    expect(h.srf.uasDialogs).toEqual([]);
+    expect(endpoint.bridgedWith).toBeUndefined();
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('cancels the ringing callee when the person in Jitsi Meet cancels the invitation', async () => {
+    const { h, dialOuts } = await bed({ status: 200, provisional: [180], ringForever: true });
+    const { req, res, invite } = jigasiAsks();
+    dialOuts.acceptFromJigasi(invite);
+    await until(() => h.registry.list()[0]?.state === 'ringing', 'the callee to ring');
+    req.receiveCancel();
+    await until(() => h.registry.size === 0, 'the end');
+    expect(h.srf.invitesSent[0]!.request.cancelsSent).toBe(1);
+    expect(res.finalResponseSent).toBe(false);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it.each([
+    ['a premium-rate number', 'sip:499001234567@gateway.example.org', 'gemeinderat@conference.meet.example.org', 403],
+    ['a number typed without +49, to which Jitsi Meet put a 1 (North America)', 'sip:104136555777@gateway.example.org', 'gemeinderat@conference.meet.example.org', 403],
+    ['no number at all', 'sip:jigasi@gateway.example.org', 'gemeinderat@conference.meet.example.org', 403],
+    ['a room of another MUC domain', 'sip:+494136555777@gateway.example.org', 'gemeinderat@conference.other.example.org', 403],
+  ])('refuses %s with a SIP status before any SIP goes out', async (_case, uri, room, status) => {
+    const { h, dialOuts } = await bed({ status: 200 });
+    const { res, invite } = jigasiAsks(uri, room);
+    dialOuts.acceptFromJigasi(invite);
+    expect(res.finalStatus).toBe(status);
+    expect(h.srf.invitesSent).toEqual([]);
+    expect(h.media.endpoints).toEqual([]);
+    expect(h.registry.size).toBe(0);
+    await h.close();
+  });
+
+  it('shares the hourly and concurrency caps with the API', async () => {
+    const { h, dialOuts, place } = await bed({ status: 200, ringForever: true }, { limits: { maxConcurrent: 1 } });
+    place();
+    const { res, invite } = jigasiAsks();
+    dialOuts.acceptFromJigasi(invite);
+    expect(res.finalStatus).toBe(403);
+    expect(await h.metrics.registry.metrics()).toContain('dialin_dial_outs_refused_total{reason="concurrency-cap"} 1');
+    h.registry.list().forEach((call) => h.registry.hangUp(call.id));
+    await until(() => h.registry.size === 0, 'the end');
     await h.close();
   });
 });
