@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { writeAudioPcap } from '../../tools/testbed/rtp-pcap';
-import { calleeScenario, jigasiScenario, registrarScenario, type CalleePlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
+import { calleeScenario, jigasiDialOutScenario, jigasiScenario, registrarScenario, type CalleePlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
 import { JIGASI_PORTS, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { jigasiAnswers, pcapSteps } from './call-case';
 import type { E2eGroup } from './group';
@@ -16,6 +16,8 @@ const CALLEE = '+49 4136 555 901';
 
 interface DialOutCase {
   name: string;
+  /** Jitsi Meet's "invite by phone": Jigasi INVITEs the number through the gateway instead of POST …/dial-outs. */
+  fromJitsiMeet?: boolean;
   callee?: (work: string) => CalleePlan;
   jigasi?: JigasiBehaviour;
   number?: string;
@@ -32,6 +34,7 @@ async function runDialOut(gateway: Gateway, work: string, testCase: DialOutCase)
   const callee = testCase.callee ? runSipp(work, 'callee', calleeScenario(testCase.callee(work)), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1', '-mp', '17000']) : undefined;
   const jigasi = testCase.jigasi ? runSipp(work, 'jigasi-0', jigasiScenario(testCase.jigasi, SIP_ADDRESS), ['-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-m', '1', '-mp', '16000']) : undefined;
   await sleep(300);
+  if (testCase.fromJitsiMeet) return jigasiDialOut(gateway, work, testCase, callee!);
   const response = await api(gateway, 'POST', '/api/v1/rooms/gemeinderat/dial-outs', { number: testCase.number ?? CALLEE, label: testCase.label ?? 'Frau Meyer' });
   const body = (await response.json()) as { id?: string; error?: { code: string } };
   if (testCase.outcome === undefined) {
@@ -54,6 +57,34 @@ async function runDialOut(gateway: Gateway, work: string, testCase: DialOutCase)
   if (dialOut.state !== 'ended' || dialOut.outcome !== testCase.outcome) problems.push(`GET /api/v1/dial-outs/{id} says ${JSON.stringify(dialOut)}, expected ended with ${testCase.outcome}`);
   const seconds = (Date.parse(dialOut.endedAt ?? '') - Date.parse(dialOut.startedAt)) / 1000;
   if (testCase.atLeastSeconds !== undefined && !(seconds >= testCase.atLeastSeconds)) problems.push(`it ended after ${seconds} s, expected at least ${testCase.atLeastSeconds} s`);
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+/** Jigasi calls the number for the room; the callee's sipp presses 1; Jigasi hangs up after 3 s. */
+async function jigasiDialOut(gateway: Gateway, work: string, testCase: DialOutCase, callee: ReturnType<typeof runSipp>): Promise<string | undefined> {
+  const problems: string[] = [];
+  const startedAt = Date.now();
+  const jigasi = runSipp(work, 'jigasi-dials', jigasiDialOutScenario({ number: '494136555901', roomJid: 'gemeinderat@conference.meet.example.org', holdMs: 3000 }), [
+    SIP_ADDRESS,
+    '-i',
+    '127.0.0.1',
+    '-p',
+    String(JIGASI_PORTS[0]),
+    '-m',
+    '1',
+    '-mp',
+    '16000',
+  ]);
+  const jigasiExit = await Promise.race([jigasi.exit, sleep(90_000).then(() => -1)]);
+  const calleeExit = await Promise.race([callee.exit, sleep(10_000).then(() => -1)]);
+  jigasi.kill();
+  callee.kill();
+  if (jigasiExit !== 0) problems.push(`Jigasi's sipp exited ${jigasiExit} (see ${work}/jigasi-dials-errors.log)`);
+  if (calleeExit !== 0) problems.push(`callee sipp exited ${calleeExit} (see ${work}/callee-errors.log)`);
+  for (let attempt = 0; attempt < 50 && ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0); attempt++) await sleep(200);
+  if ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0) problems.push('a call or FreeSWITCH channel was left behind');
+  const outcomes = callOutcomes(gateway, startedAt);
+  if (outcomes.length !== 1 || outcomes[0] !== testCase.outcome) problems.push(`call records say ${JSON.stringify(outcomes)}, expected one ${testCase.outcome}`);
   return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
@@ -80,6 +111,12 @@ function cases(): DialOutCase[] {
       },
       outcome: 'declined',
       atLeastSeconds: 16,
+    },
+    {
+      name: 'dial-out from Jitsi Meet: Jigasi INVITEs a number with the room header; 180 relayed, answered after the 1, bridged',
+      fromJitsiMeet: true,
+      callee: (work) => ({ callerId: CALLER_ID, steps: pcapSteps(work, ['1'], 1500, 2000), hangsUp: 'gateway' }),
+      outcome: 'completed',
     },
     {
       name: 'dial-out: a premium-rate number is refused (422) before any SIP',

@@ -438,3 +438,59 @@ ${ending}
 </scenario>
 `;
 }
+
+export interface JigasiDialOutPlan {
+  /** The number as Jitsi Meet's "invite by phone" passes it on (Jigasi puts it in the Request-URI). */
+  number: string;
+  roomJid: string;
+  /** How long Jigasi keeps the call after our 200 OK before it hangs up. */
+  holdMs: number;
+}
+
+/**
+ * Jigasi calling out for Jitsi Meet: an INVITE for the number with the room header, to the
+ * gateway. Passes when the gateway says the phone rings (180), answers once the callee has
+ * pressed 1, and answers our BYE.
+ */
+export function jigasiDialOutScenario(plan: JigasiDialOutPlan): string {
+  const jigasiFrom = '<sip:jigasi@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]';
+  const inDialog = (method: string, cseq: number) => `${method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: ${jigasiFrom}
+To: <sip:${plan.number}@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: ${cseq} ${method}
+Max-Forwards: 70
+Content-Length: 0`;
+  return `${HEADER}
+<scenario name="jigasi calls out">
+  <send retrans="500">
+${message(`INVITE sip:${plan.number}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: ${jigasiFrom}
+To: <sip:${plan.number}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:jigasi@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: Jigasi
+Jitsi-Conference-Room: ${plan.roomJid}
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}`)}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <recv response="200" rrs="true" timeout="60000"/>
+  <send>
+${message(inDialog('ACK', 1))}
+  </send>
+  <pause milliseconds="${plan.holdMs}"/>
+  <send retrans="500">
+${message(inDialog('BYE', 2))}
+  </send>
+  <recv response="200"/>
+</scenario>
+`;
+}
