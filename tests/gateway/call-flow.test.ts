@@ -19,6 +19,11 @@ async function jigasiSideEndpoint(h: Harness): Promise<FakeEndpoint> {
   return h.media.endpoints[1]!;
 }
 
+/** The PIN with its last digit wrong (another digit, whatever the last one is). */
+function mistyped(pin: string): string {
+  return `${pin.slice(0, -1)}${(Number(pin.at(-1)) + 1) % 10}`;
+}
+
 async function roomWithPin(h: Harness, options: { label?: string; password?: string; validFrom?: number; role?: 'listener' } = {}) {
   if (options.password) await h.directory.putRoom('gemeinderat', { password: options.password }, 'test');
   return h.directory.createPin('gemeinderat', { label: options.label, validFrom: options.validFrom, role: options.role }, 'test');
@@ -291,7 +296,7 @@ describe('guessing with rotating caller numbers (PIN_FAILURES_GLOBAL_PER_HOUR)',
     const h = await pastTheGlobalBudget();
     const pin = await roomWithPin(h);
     const first = h.invite();
-    (await callerEndpoint(h)).pressKeys(`${pin.pin.slice(0, -1)}0#`);
+    (await callerEndpoint(h)).pressKeys(`${mistyped(pin.pin)}#`);
     await first.done;
 
     const second = h.invite();
