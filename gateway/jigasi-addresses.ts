@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { plainAddress, resolveWithDns, type ResolveHost } from './resolve-host';
+import { plainAddress } from '../core/ip-address';
+import { resolveWithDns, type ResolveHost } from './resolve-host';
 import { hostOf } from './trunk-registration';
 
 /**

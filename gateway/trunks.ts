@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { TrunkConfig } from '../core/config';
 import type { Readiness } from '../core/readiness';
 import type { TrunkStates, TrunkStatus } from '../provisioning/trunk-states';
-import { plainAddress, resolveWithDns, type ResolveHost } from './resolve-host';
+import { plainAddress } from '../core/ip-address';
+import { resolveWithDns, type ResolveHost } from './resolve-host';
 import { REGISTRATION_TIMING, TrunkRegistration, hostOf, type RegistrationTiming, type SendRegister } from './trunk-registration';
 
 /**

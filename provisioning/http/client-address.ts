@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { TrustedSources } from '../../core/config';
+import { plainAddress } from '../../core/ip-address';
 
 /**
  * Who a request comes from, as rate limits, connection caps and the request log count it.
@@ -8,13 +9,6 @@ import type { TrustedSources } from '../../core/config';
  * socket's peer is a trusted reverse proxy (TRUSTED_PROXIES), and then the client is the
  * nearest address in the chain that is not itself a trusted proxy.
  */
-
-/** "::ffff:192.0.2.1" → "192.0.2.1"; a zone ("%eth0") is dropped. */
-export function plainAddress(address: string): string {
-  if (!address.includes(':')) return address;
-  const unzoned = address.split('%')[0]!;
-  return unzoned.startsWith('::ffff:') && isIP(unzoned.slice(7)) === 4 ? unzoned.slice(7) : unzoned;
-}
 
 export function isTrustedProxy(proxies: TrustedSources, address: string): boolean {
   if (proxies.entries.length === 0) return false;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { TrustedSources } from '../../core/config';
-import { isTrustedProxy, limitKey, plainAddress } from './client-address';
+import { plainAddress } from '../../core/ip-address';
+import { isTrustedProxy, limitKey } from './client-address';
 
 /**
  * The HTTP server and its own defences, set explicitly rather than left to Node's defaults: a
