@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { SqliteStore } from '../provisioning/store/sqlite';
+import { USER_HELP, userCommand } from './user-command';
 import { ConfigError, durationSeconds, loadAuthConfig, loadDbPath, type Env } from '../core/config';
 
 /** The `dialin` command line: SPEC §1. Returns the exit code instead of exiting, for tests. */
@@ -16,7 +17,7 @@ commands:
   backup FILE
         write a consistent copy of the database (DB_PATH) to FILE, also while the
         service runs
-  serve start the gateway and its HTTP API (same as npm start)
+${USER_HELP}  serve start the gateway and its HTTP API (same as npm start)
   help  show this text
 
 Configuration comes from environment variables (and ./.env when present).
@@ -27,11 +28,20 @@ const SCOPES = new Set(['dialin:read', 'dialin:admin']);
 export interface CliOutput {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Standard input, whole (dialin user … --password-stdin). */
+  input: () => Promise<string>;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 const processOutput: CliOutput = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  input: readStdin,
 };
 
 function loadDotEnv(env: Env): void {
@@ -117,6 +127,9 @@ export async function runCli(argv: string[], env: Env = process.env, io: CliOutp
       case 'backup':
         loadDotEnv(env);
         return await backupDatabase(rest, env, io);
+      case 'user':
+        loadDotEnv(env);
+        return await userCommand(rest, env, io);
       case 'serve':
         await import('./main');
         return 0;

@@ -5,6 +5,7 @@ import { CallRegistry } from '../gateway/call-registry';
 import { startGateway } from '../gateway/gateway';
 import { Trunks } from '../gateway/trunks';
 import { DialOutService } from '../gateway/dial-outs';
+import { Accounts, SESSION_LIMITS } from '../provisioning/accounts';
 import { DialOutPolicy } from '../gateway/dial-out-policy';
 import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
@@ -93,7 +94,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     metrics,
     logger.child({ component: 'dial-outs' }),
   );
-  const http = createHttpApi({ config, directory, liveCalls: calls, trunks, dialOuts, readiness, metrics, store }, logger);
+  const accounts = new Accounts(store, { idleMs: config.session.idleMinutes * 60_000, ...SESSION_LIMITS });
+  const http = createHttpApi({ config, directory, liveCalls: calls, trunks, dialOuts, readiness, metrics, store, accounts }, logger);
   const server = createHttpServer(http.handle, config.trustedProxies);
   try {
     await listen(server, config.http.host, config.http.port);
@@ -112,6 +114,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     resolver,
     callRecordRetentionDays: config.callRecordRetentionDays,
     auditRetentionDays: config.auditRetentionDays,
+    sessionIdleMs: config.session.idleMinutes * 60_000,
     logger,
   });
 

@@ -108,6 +108,8 @@ export interface Config {
   /** Mapper-made rooms there may be at most; past it the mapper answers 429. */
   mapperMaxRooms: number;
   corsOrigins: string[];
+  /** The admin console's sessions (provisioning/accounts.ts). */
+  session: { cookieSecure: boolean; idleMinutes: number };
   logLevel: LogLevel;
 }
 
@@ -491,6 +493,7 @@ export function loadConfig(env: Env): Config {
       maxConcurrent: integer(env, 'DIALOUT_MAX_CONCURRENT', 4, 0, 1_000),
     },
     corsOrigins: parseCorsOrigins(env),
+    session: { cookieSecure: boolean(env, 'COOKIE_SECURE', true), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   };
 }

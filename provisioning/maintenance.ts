@@ -12,18 +12,21 @@ export interface MaintenanceParts {
   resolver: PinResolver;
   callRecordRetentionDays: number;
   auditRetentionDays: number;
+  /** Sessions of the admin console end after this long without a request (SESSION_IDLE_MINUTES). */
+  sessionIdleMs: number;
   logger: Logger;
   now?: () => number;
 }
 
-/** Deletes what the service may no longer keep: old call records and audit entries, old PIN failures, unused mapper PINs. */
+/** Deletes what the service may no longer keep: old call records and audit entries, old PIN failures, unused mapper PINs, idle sessions. */
 export async function runMaintenance(parts: MaintenanceParts): Promise<void> {
   const now = parts.now ?? Date.now;
   const callRecords = await parts.store.purgeCallRecords(now() - parts.callRecordRetentionDays * DAY_MS);
   const auditEntries = await parts.store.purgeAudit(now() - parts.auditRetentionDays * DAY_MS);
   const pinFailures = await parts.resolver.purgeOldFailures();
   const mapperPins = await parts.directory.purgeUnusedMapperPins();
-  parts.logger.info({ callRecords, auditEntries, pinFailures, mapperPins }, 'maintenance: deleted expired data');
+  const sessions = await parts.store.purgeSessions(now() - parts.sessionIdleMs);
+  parts.logger.info({ callRecords, auditEntries, pinFailures, mapperPins, sessions }, 'maintenance: deleted expired data');
 }
 
 /** Runs maintenance now and then hourly; the timer does not keep the process alive. */

@@ -10,6 +10,7 @@ import { healthRoutes } from '../routes/health';
 import { jitsiRoutes } from '../routes/jitsi';
 import { pinRoutes } from '../routes/pins';
 import { roomRoutes } from '../routes/rooms';
+import { sessionRoutes } from '../routes/session';
 import { clientAddress } from './client-address';
 import { errorHandler, notFoundHandler } from './errors';
 import { observeExchange } from './exchange';
@@ -48,7 +49,7 @@ function observed(deps: ApiDependencies, logger: Logger): RequestHandler {
 /** The whole HTTP API: Jitsi Meet's public endpoints first, then Express for everything else. */
 export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   const publicRoutes = jitsiRoutes(deps);
-  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...dialOutRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...dialOutRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps), ...sessionRoutes(deps)];
   const openApiRoute = defineRoute({
     method: 'get',
     path: '/api/v1/openapi.json',
@@ -65,7 +66,7 @@ export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(observed(deps, logger));
-  mountRoutes(app, [...routes, openApiRoute], deps.config.auth, BODY_LIMIT_BYTES);
+  mountRoutes(app, [...routes, openApiRoute], deps.config.auth, deps.accounts, BODY_LIMIT_BYTES);
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
 

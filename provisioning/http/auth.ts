@@ -1,6 +1,7 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import type { AuthConfig } from '../../core/config';
+import type { AccountRole } from '../store/store';
 import { ApiError } from './errors';
 
 export type Scope = 'dialin:read' | 'dialin:admin';
@@ -55,10 +56,59 @@ export function verifyBearer(auth: AuthConfig, header: string | undefined, neede
   return typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : 'unknown';
 }
 
-/** Express middleware: rejects requests without the scope; the subject goes to res.locals.sub for the audit log. */
-export function requireScope(auth: AuthConfig, needed: Scope): RequestHandler {
-  return (req, res, next) => {
-    res.locals.sub = verifyBearer(auth, req.get('authorization'), needed);
+/** The admin console's session: the account behind a cookie's token (provisioning/accounts.ts). */
+export interface Sessions {
+  session(token: string): Promise<{ name: string; role: AccountRole } | undefined>;
+}
+
+export const SESSION_COOKIE = 'dialin_session';
+
+/** admin and clerk may change rooms, PINs, calls and dial-outs; a viewer only reads. */
+const ROLE_SCOPES: Record<AccountRole, Scope[]> = { admin: ['dialin:admin'], clerk: ['dialin:admin'], viewer: ['dialin:read'] };
+
+export function sessionToken(req: Request): string | undefined {
+  for (const pair of (req.get('cookie') ?? '').split(';')) {
+    const [name, value] = pair.trim().split('=');
+    if (name === SESSION_COOKIE && value) return value;
+  }
+  return undefined;
+}
+
+/**
+ * A write carrying the cookie must come from the console's own pages: SameSite=Strict keeps the
+ * cookie off other sites' requests in today's browsers, and the Origin check covers the rest
+ * (older browsers, a sibling subdomain). Behind a reverse proxy, Host must be passed on.
+ */
+function fromOwnPages(req: Request): boolean {
+  const origin = req.get('origin');
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host === req.get('host');
+  } catch {
+    return false;
+  }
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Express middleware: rejects requests without the scope. A Bearer token decides when there is
+ * one; otherwise the session cookie. The subject goes to res.locals.sub for the audit log:
+ * the token's `sub`, or `user:NAME` for an account.
+ */
+export function requireScope(auth: AuthConfig, needed: Scope, sessions: Sessions): RequestHandler {
+  return async (req, res, next) => {
+    const token = req.get('authorization') === undefined ? sessionToken(req) : undefined;
+    if (token === undefined) {
+      res.locals.sub = verifyBearer(auth, req.get('authorization'), needed);
+      next();
+      return;
+    }
+    const account = await sessions.session(token);
+    if (!account) throw unauthorized('the session has ended; sign in again');
+    if (!READS.has(req.method) && !fromOwnPages(req)) throw new ApiError(403, 'forbidden', 'a change with the session cookie must come from the admin console itself (Origin)');
+    if (!grants(ROLE_SCOPES[account.role], needed)) throw new ApiError(403, 'forbidden', `the role ${account.role} may not do this`);
+    res.locals.sub = `user:${account.name}`;
     next();
   };
 }

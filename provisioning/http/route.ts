@@ -1,7 +1,7 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AuthConfig } from '../../core/config';
-import { requireScope, type Scope } from './auth';
+import { requireScope, type Scope, type Sessions } from './auth';
 import { ApiError } from './errors';
 
 /**
@@ -64,11 +64,11 @@ const requireJsonBody: RequestHandler = (req, _res, next) => {
 };
 
 /** Bodies are read only after the token was accepted, so strangers cannot make us parse anything. */
-export function mountRoutes(app: Express, routes: RouteSpec[], auth: AuthConfig, bodyLimitBytes: number): void {
+export function mountRoutes(app: Express, routes: RouteSpec[], auth: AuthConfig, sessions: Sessions, bodyLimitBytes: number): void {
   const jsonParser = express.json({ limit: bodyLimitBytes, strict: true });
   for (const route of routes) {
     const middleware: RequestHandler[] = [];
-    if (route.scope) middleware.push(requireScope(auth, route.scope));
+    if (route.scope) middleware.push(requireScope(auth, route.scope, sessions));
     if (route.body) middleware.push(requireJsonBody, jsonParser);
     app[route.method](route.path, ...middleware, async (req: Request, res: Response) => {
       const body = route.body ? parseInput(route.body, req.body ?? {}, 'body') : undefined;

@@ -1,4 +1,5 @@
 import type { Config } from '../../core/config';
+import type { Accounts } from '../accounts';
 import type { Metrics } from '../../core/metrics';
 import type { Readiness } from '../../core/readiness';
 import type { PinDirectory } from '../directory';
@@ -17,4 +18,5 @@ export interface ApiDependencies {
   readiness: Readiness;
   metrics: Metrics;
   store: Store;
+  accounts: Accounts;
 }

@@ -62,4 +62,18 @@ export const MIGRATIONS: readonly string[] = [
      WHERE password IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin');`,
   // v4: calls the gateway placed (dial-outs) beside the calls it took.
   `ALTER TABLE call_records ADD COLUMN direction TEXT NOT NULL DEFAULT 'in';`,
+  // v5: accounts of the admin console and their sessions (only a hash of each session's token).
+  `CREATE TABLE accounts (
+    name          TEXT PRIMARY KEY,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+  );
+  CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,
+    account      TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_by_account ON sessions(account);`,
 ];

@@ -5,6 +5,8 @@ import { MIGRATIONS } from './migrations';
 import {
   MapperRoomsExhaustedError,
   PinTakenError,
+  type AccountRecord,
+  type AccountRole,
   type AuditEntry,
   type CallDirection,
   type CallRecord,
@@ -17,6 +19,7 @@ import {
   type RoomOfPin,
   type RoomRecord,
   type RoomSummary,
+  type SessionRecord,
   type Store,
 } from './store';
 
@@ -215,6 +218,18 @@ export class SqliteStore implements Store {
       countAllFailures: db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM pin_failures WHERE at >= ?'),
       purgeFailures: db.prepare<[number]>('DELETE FROM pin_failures WHERE at < ?'),
       insertAudit: db.prepare('INSERT INTO audit_log (at, sub, action, target) VALUES (@at, @sub, @action, @target)'),
+      insertAccount: db.prepare('INSERT INTO accounts (name, role, password_hash, created_at) VALUES (@name, @role, @passwordHash, @createdAt) ON CONFLICT(name) DO NOTHING'),
+      getAccount: db.prepare<[string], AccountRecord>('SELECT name, role, password_hash AS passwordHash, created_at AS createdAt FROM accounts WHERE name = ?'),
+      setAccountPassword: db.prepare('UPDATE accounts SET password_hash = ? WHERE name = ?'),
+      deleteAccount: db.prepare('DELETE FROM accounts WHERE name = ?'),
+      deleteSessionsOf: db.prepare('DELETE FROM sessions WHERE account = ?'),
+      insertSession: db.prepare('INSERT INTO sessions (token_hash, account, created_at, last_seen_at) VALUES (@tokenHash, @account, @createdAt, @lastSeenAt)'),
+      getSession: db.prepare<[string], SessionRecord & { role: AccountRole }>(
+        'SELECT s.token_hash AS tokenHash, s.account, s.created_at AS createdAt, s.last_seen_at AS lastSeenAt, a.role FROM sessions s JOIN accounts a ON a.name = s.account WHERE s.token_hash = ?',
+      ),
+      touchSession: db.prepare('UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?'),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+      purgeSessions: db.prepare('DELETE FROM sessions WHERE last_seen_at < ?'),
       listAudit: db.prepare<[number, number], AuditEntry>(
         'SELECT id, at, sub, action, target FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?',
       ),
@@ -411,6 +426,46 @@ export class SqliteStore implements Store {
 
   async listAudit(limit: number, beforeId = Number.MAX_SAFE_INTEGER) {
     return this.statements.listAudit.all(beforeId, limit);
+  }
+
+  async insertAccount(account: AccountRecord) {
+    return this.statements.insertAccount.run(account).changes === 1;
+  }
+
+  async getAccount(name: string) {
+    return this.statements.getAccount.get(name);
+  }
+
+  async setAccountPassword(name: string, passwordHash: string) {
+    return this.db.transaction(() => {
+      if (this.statements.setAccountPassword.run(passwordHash, name).changes === 0) return false;
+      this.statements.deleteSessionsOf.run(name);
+      return true;
+    })();
+  }
+
+  async deleteAccount(name: string) {
+    return this.statements.deleteAccount.run(name).changes === 1;
+  }
+
+  async insertSession(session: SessionRecord) {
+    this.statements.insertSession.run(session);
+  }
+
+  async getSession(tokenHash: string) {
+    return this.statements.getSession.get(tokenHash);
+  }
+
+  async touchSession(tokenHash: string, at: number) {
+    this.statements.touchSession.run(at, tokenHash);
+  }
+
+  async deleteSession(tokenHash: string) {
+    this.statements.deleteSession.run(tokenHash);
+  }
+
+  async purgeSessions(lastSeenBefore: number) {
+    return this.statements.purgeSessions.run(lastSeenBefore).changes;
   }
 
   async getOrCreateSetting(key: string, create: () => string) {

@@ -102,6 +102,24 @@ export class MapperRoomsExhaustedError extends Error {
   }
 }
 
+export type AccountRole = 'admin' | 'clerk' | 'viewer';
+
+/** A person who signs in to the admin console; the password only as its scrypt hash. */
+export interface AccountRecord {
+  name: string;
+  role: AccountRole;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the cookie's token: the database never holds a usable session. */
+  tokenHash: string;
+  account: string;
+  createdAt: number;
+  lastSeenAt: number;
+}
+
 /** The digits are taken by a PIN that still works or will work. */
 export class PinTakenError extends Error {
   constructor() {
@@ -155,6 +173,21 @@ export interface Store {
   listAudit(limit: number, beforeId?: number): Promise<AuditEntry[]>;
   /** Deletes audit entries older than `before`; returns how many. */
   purgeAudit(before: number): Promise<number>;
+
+  /** false when an account of that name exists already. */
+  insertAccount(account: AccountRecord): Promise<boolean>;
+  getAccount(name: string): Promise<AccountRecord | undefined>;
+  /** Also ends the account's sessions; false when there is no such account. */
+  setAccountPassword(name: string, passwordHash: string): Promise<boolean>;
+  /** With its sessions; false when there is no such account. */
+  deleteAccount(name: string): Promise<boolean>;
+  insertSession(session: SessionRecord): Promise<void>;
+  /** The session and its account's role. */
+  getSession(tokenHash: string): Promise<(SessionRecord & { role: AccountRole }) | undefined>;
+  touchSession(tokenHash: string, at: number): Promise<void>;
+  deleteSession(tokenHash: string): Promise<void>;
+  /** Deletes sessions idle since before `lastSeenBefore`; returns how many. */
+  purgeSessions(lastSeenBefore: number): Promise<number>;
 
   /** A value that must survive restarts, created on first use (e.g. the key that hashes caller numbers). */
   getOrCreateSetting(key: string, create: () => string): Promise<string>;

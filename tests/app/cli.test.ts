@@ -3,9 +3,9 @@ import jwt from 'jsonwebtoken';
 import { runCli } from '../../app/cli';
 import { TEST_SECRET, jsonInit, startTestService, tempDir, testEnv } from '../support/service';
 
-function capture() {
+function capture(stdin = '') {
   const output = { out: '', err: '' };
-  return { output, io: { out: (text: string) => void (output.out += text), err: (text: string) => void (output.err += text) } };
+  return { output, io: { out: (text: string) => void (output.out += text), err: (text: string) => void (output.err += text), input: async () => stdin } };
 }
 
 describe('npx dialin', () => {
