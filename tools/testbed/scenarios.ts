@@ -182,6 +182,25 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** An INVITE's answer as a phone gives it: 180, then after `ringMs` 200 OK with our SDP, then the ACK. */
+function ringThenAnswer(ringMs: number): string {
+  return `  <send>
+${message(`SIP/2.0 180 Ringing
+${RESPONSE_HEADERS}
+Content-Length: 0`)}
+  </send>
+  <pause milliseconds="${ringMs}"/>
+  <send retrans="500">
+${message(`SIP/2.0 200 OK
+${RESPONSE_HEADERS}
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}`)}
+  </send>
+  <recv request="ACK"/>`;
+}
+
 export function jigasiScenario(behaviour: JigasiBehaviour, drachtio: string): string {
   if (behaviour.kind === 'refuse') {
     return `${HEADER}
@@ -295,21 +314,7 @@ ${OK_TO_LAST_REQUEST}`;
       ${checks}
     </action>
   </recv>
-  <send>
-${message(`SIP/2.0 180 Ringing
-${RESPONSE_HEADERS}
-Content-Length: 0`)}
-  </send>
-  <pause milliseconds="${behaviour.answerAfterMs ?? 3000}"/>
-  <send retrans="500">
-${message(`SIP/2.0 200 OK
-${RESPONSE_HEADERS}
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}`)}
-  </send>
-  <recv request="ACK"/>
+${ringThenAnswer(behaviour.answerAfterMs ?? 3000)}
 ${infoExchange}
 ${hangUp}
 </scenario>
@@ -418,21 +423,7 @@ Content-Length: 0`)}
       <log message="caller id [$from_seen] [$pai_seen]"/>
     </action>
   </recv>
-  <send>
-${message(`SIP/2.0 180 Ringing
-${RESPONSE_HEADERS}
-Content-Length: 0`)}
-  </send>
-  <pause milliseconds="1000"/>
-  <send retrans="500">
-${message(`SIP/2.0 200 OK
-${RESPONSE_HEADERS}
-Content-Type: application/sdp
-Content-Length: [len]
-
-${SDP}`)}
-  </send>
-  <recv request="ACK"/>
+${ringThenAnswer(1000)}
 ${steps}
 ${ending}
 </scenario>
