@@ -37,6 +37,11 @@ import { FreeswitchRefused, type EndpointOptions, type MediaEndpoint, type Media
 const tick = async () => new Promise<void>((resolve) => setImmediate(resolve));
 /** How long a playback lasts, in FreeSWITCH's (compressed) milliseconds. */
 const PLAYBACK_MS = 20_000;
+/**
+ * The shortest wait for a key, however small the time scale: a loaded machine schedules the
+ * test's next key tens of milliseconds late, which must not read as a caller who stopped typing.
+ */
+const KEY_WAIT_FLOOR_MS = 250;
 /** FreeSWITCH reads a command off the event socket a moment after it was sent, in order. */
 const commandRead = async () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 const never = async <T>() => new Promise<T>(() => undefined);
@@ -187,7 +192,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     // As in FreeSWITCH, the first-key timeout starts once the prompts have played; a key stops them.
     if (collected === '' && !terminated && (await this.keyWithin(PLAYBACK_MS * this.timeScale))) take();
     while (!terminated && collected.length < options.max && !this.dead) {
-      const waitMs = (collected === '' ? options.timeout : options.digitTimeout) * this.timeScale;
+      const waitMs = Math.max((collected === '' ? options.timeout : options.digitTimeout) * this.timeScale, KEY_WAIT_FLOOR_MS);
       if (!(await this.keyWithin(waitMs))) break;
       take();
     }
