@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { TrustedSources } from '../core/config';
+import { plainAddress } from '../core/ip-address';
 
 /** What happens to an INVITE before any media is touched (SPEC §4 steps 1–2). */
 export type ScreeningVerdict =
@@ -15,7 +16,7 @@ export function isScanner(userAgent: string | undefined): boolean {
 
 export function isTrustedSource(sources: TrustedSources, address: string): boolean {
   if (sources.entries.length === 0) return true;
-  const unmapped = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+  const unmapped = plainAddress(address);
   const family = isIP(unmapped);
   if (family === 0) return false;
   return sources.blockList.check(unmapped, family === 4 ? 'ipv4' : 'ipv6');

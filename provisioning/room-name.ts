@@ -24,7 +24,9 @@ function scriptsOfLetters(room: string): Set<string> {
   const scripts = new Set<string>();
   for (const character of room) {
     if (!/\p{L}/u.test(character)) continue;
-    scripts.add(SCRIPT_PATTERNS.find(([, pattern]) => pattern.test(character))?.[0] ?? `other:${character}`);
+    // Letters of the scripts not listed count as one script: a name written in one of them is
+    // fine, mixed with a listed one it is refused.
+    scripts.add(SCRIPT_PATTERNS.find(([, pattern]) => pattern.test(character))?.[0] ?? 'other');
   }
   return scripts;
 }

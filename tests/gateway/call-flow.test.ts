@@ -137,6 +137,26 @@ describe('a caller with a valid PIN', () => {
   });
 });
 
+describe('a SIP INFO digit FreeSWITCH refuses', () => {
+  it('is logged as a warning and the call goes on: the keypad still works', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.refuse('uuid_recv_dtmf');
+    const response = await h.srf.uasDialogs[0]!.receiveInfo('application/dtmf-relay', 'Signal=5\r\nDuration=160\r\n');
+    expect(response).toMatchObject({ finalStatus: 200 });
+    await until(() => h.logs.lines.some((line) => /"level":40.*FreeSWITCH did not take a SIP INFO digit/.test(line)), 'the warning');
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expect(await h.metrics.registry.metrics()).not.toMatch(/dialin_unexpected_errors_total\{/);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
 describe('a caller without a valid PIN', () => {
   it('gets PIN_ATTEMPTS tries, each wrong one prompted, then goodbye; every wrong PIN counts', async () => {
     const h = await harness({ PIN_ATTEMPTS: '3', PIN_FAILURES_PER_HOUR: '3' });

@@ -5,6 +5,7 @@ import { digitFromInfo } from '../../gateway/dtmf-relay';
 import { JigasiPool } from '../../gateway/jigasi';
 import { FALLBACK_TONE, PROMPT_IDS, PromptSet, builtInPromptsDir } from '../../gateway/prompts';
 import { isScanner, screen } from '../../gateway/screening';
+import { outcomeOfHangUp } from '../../gateway/call-outcome';
 import { testEnv } from '../support/service';
 
 describe('SIP INFO DTMF bodies', () => {
@@ -15,6 +16,13 @@ describe('SIP INFO DTMF bodies', () => {
     ['application/dtmf-relay', 'Signal=10\r\n', '*'],
     ['application/dtmf-relay', 'Signal=11\r\n', '#'],
     ['application/dtmf', '7', '7'],
+    ['application/dtmf', ' 7 \r\n', '7'],
+    ['application/dtmf', 'a', 'A'],
+    ['application/dtmf-relay', 'xsignal=5\r\n', undefined],
+    ['application/dtmf-relay', 'Signal=5 Duration=160', undefined],
+    ['application/dtmf-relay', 'Signal=d\r\n', 'D'],
+    ['application/dtmf-relayed', 'Signal=5\r\n', undefined],
+    ['application/dtmf-relay', undefined, undefined],
     ['application/dtmf-relay', 'Signal=55\r\n', undefined],
     ['application/dtmf-relay', 'Duration=160', undefined],
     ['application/json', '{"type":"muteRequest"}', undefined],
@@ -88,6 +96,32 @@ describe('telephone numbers in E.164', () => {
     ['4711', undefined],
   ])('%s → %s', (raw, expected) => {
     expect(toE164(raw, '49')).toBe(expected);
+  });
+});
+
+describe('how a call that was hung up from outside ended', () => {
+  it.each([
+    ['kicked', 'bridged', 0, 'kicked'],
+    ['service-stopping', 'collecting', 0, 'service-stopped'],
+    ['cancelled', 'answering', 0, 'cancelled'],
+    // Jitsi Meet withdrew its invitation while the callee's phone rang.
+    ['cancelled', 'ringing', 0, 'cancelled'],
+    ['caller-hung-up', 'bridged', 0, 'completed'],
+    ['caller-hung-up', 'connecting', 0, 'cancelled'],
+    ['jigasi-hung-up', 'connecting', 0, 'jigasi-failed'],
+    ['media-lost', 'connecting', 0, 'media-failed'],
+    ['failed', 'connecting', 0, 'media-failed'],
+    ['caller-hung-up', 'collecting', 2, 'pin-failed'],
+    ['caller-hung-up', 'collecting', 0, 'answered-no-pin'],
+    ['caller-hung-up', 'calling', 0, 'not-answered'],
+    ['caller-hung-up', 'ringing', 0, 'not-answered'],
+    ['media-lost', 'ringing', 0, 'media-failed'],
+    ['caller-hung-up', 'waiting-for-key', 0, 'declined'],
+    ['failed', 'waiting-for-key', 0, 'media-failed'],
+    ['caller-hung-up', 'answering', 0, 'cancelled'],
+    ['media-lost', 'answering', 0, 'media-failed'],
+  ] as const)('%s while %s (%i wrong PINs) → %s', (reason, state, wrongPins, outcome) => {
+    expect(outcomeOfHangUp(reason, state, wrongPins)).toBe(outcome);
   });
 });
 

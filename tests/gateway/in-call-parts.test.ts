@@ -13,8 +13,16 @@ describe("Jigasi's JSON INFO messages", () => {
     ['{"type":', undefined],
     ['[1,2]', undefined],
     ['null', undefined],
+    ['{"type":"lobbyRequest","data":{"audio":true},"id":"a"}', undefined],
+    ['{"type":"muteRequest","data":{"audio":true},"id":5}', undefined],
+    ['{"type":"muteRequest","data":{"audio":true},"id":""}', undefined],
   ])('%s', (body, message) => {
     expect(parseJigasiInfo('application/json', body)).toEqual(message);
+  });
+
+  it('reads JSON with a charset parameter, as Jigasi may send it', () => {
+    expect(parseJigasiInfo('Application/JSON; charset=UTF-8', '{"t":11}')).toEqual({ kind: 'heartbeat' });
+    expect(parseJigasiInfo('application/json', '')).toBeUndefined();
   });
 
   it('ignores other content types', () => {
@@ -42,5 +50,13 @@ describe('keys during the conference', () => {
     expect(keys.press('*', 6000)).toBeUndefined();
     expect(keys.press('9', 6100)).toBeUndefined();
     expect(keys.press('#', 6200)).toBeUndefined();
+  });
+
+  it('takes the command key up to and including 3 s after the star', () => {
+    const keys = new InCallKeys();
+    keys.press('*', 10_000);
+    expect(keys.press('6', 13_000)).toBe('toggle-mute');
+    keys.press('*', 20_000);
+    expect(keys.press('6', 23_001)).toBeUndefined();
   });
 });

@@ -37,6 +37,8 @@ describe('custom PINs from an administrator', () => {
     ['12345', 'format'],
     ['０１２３４５', 'format'],
     ['482137', undefined],
+    ['482130', undefined],
+    ['048213', 'leading-zero'],
     ['482137590214', undefined],
   ])('%s → %s', (pin, problem) => {
     expect(customPinProblem(pin)).toBe(problem);

@@ -15,6 +15,8 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['Рада', 'рада'],
     ['会議かいぎ', '会議かいぎ'],
     ['회의실', '회의실'],
+    ['ሰላም', 'ሰላም'],
+    ['கூட்டம்', 'கூட்டம்'],
   ])('%s → %s', (input, expected) => {
     expect(normaliseRoomName(input, MUC)).toEqual({ ok: true, room: expected });
   });
@@ -41,10 +43,16 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['\u115frat', 'invalid'],
     ['rat\u200d', 'invalid'],
     ['\u03c1at', 'invalid'],
+    ['東京tokyo', 'invalid'],
+    ['ሰላምrat', 'invalid'],
   ])('%j is refused as %s', (input, problem) => {
     const result = normaliseRoomName(input, MUC);
     expect(result.ok).toBe(false);
     expect(result.ok === false && result.problem).toBe(problem);
+  });
+
+  it('says why an empty name is refused', () => {
+    expect(normaliseRoomName('', MUC)).toMatchObject({ ok: false, message: 'the room name is empty' });
   });
 
   it('encodes the MUC address the way Jitsi Meet names the room', () => {
