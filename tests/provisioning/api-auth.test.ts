@@ -64,6 +64,39 @@ describe('admin API authentication (HS256 configured)', () => {
     expect((await service.request('/api/v1/rooms/ratssitzung', jsonInit('PUT', { title: 'Rat' }, admin))).status).toBe(201);
   });
 
+  it.each([
+    ['an expired token', () => hsToken('dialin:read', { ...withIssuer, expiresIn: -60 }), 'the token has expired'],
+    ['the wrong issuer', () => hsToken('dialin:read', { issuer: 'https://evil.example.org' }), 'the token\'s issuer (iss) is not "https://id.example.org" (JWT_ISSUER)'],
+    ['a token living past JWT_MAX_TTL', () => hsToken('dialin:read', { ...withIssuer, expiresIn: 91 * 86_400 }), 'the token lives longer than this service allows (JWT_MAX_TTL, 90 days)'],
+    ['a token with junk after it', () => `${hsToken('dialin:read', withIssuer)} extra`, 'an Authorization: Bearer <token> header is required'],
+  ])('says what is wrong with %s', async (_case, token, message) => {
+    const response = await service.request('/api/v1/rooms', { token: token() });
+    expect(response.status).toBe(401);
+    expect((await readJson(response)).error.message).toBe(message);
+  });
+
+  it('takes the Bearer scheme in any case and with more than one space, and only at the start', async () => {
+    const token = hsToken('dialin:read', withIssuer);
+    for (const [header, status] of [
+      [`bearer ${token}`, 200],
+      [`Bearer   ${token}`, 200],
+      [`xBearer ${token}`, 401],
+    ] as const) {
+      expect((await service.request('/api/v1/rooms', { headers: { authorization: header } })).status).toBe(status);
+    }
+  });
+
+  it('audits a token without a subject as "unknown"', async () => {
+    const token = jwt.sign({ scope: 'dialin:admin' }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, ...withIssuer });
+    expect((await service.request('/api/v1/rooms/ohne-sub', jsonInit('PUT', {}, token))).status).toBe(201);
+    expect((await service.directory.listAudit(1))[0]).toMatchObject({ sub: 'unknown', target: 'ohne-sub' });
+  });
+
+  it('decides by the Bearer token when a request also carries a session cookie', async () => {
+    const response = await service.request('/api/v1/rooms', { token: hsToken('dialin:read', withIssuer), headers: { cookie: 'theme=dark; dialin_session=ended-long-ago' } });
+    expect(response.status).toBe(200);
+  });
+
   it('leaves the public endpoints open', async () => {
     expect((await service.request('/healthz')).status).toBe(200);
     expect((await service.request('/phoneNumberList')).status).toBe(200);
@@ -94,7 +127,7 @@ describe('admin API authentication (RS256 configured)', () => {
 
   it('reads the scopes from an "scp" claim, as a list or a string, when there is no "scope" (Azure AD, some Keycloak setups)', async () => {
     const { scope: _scope, ...withoutScope } = claims;
-    for (const scp of [['dialin:read'], 'dialin:read']) {
+    for (const scp of [['dialin:read'], 'dialin:read', [7, 'dialin:read']]) {
       const token = jwt.sign({ ...withoutScope, scp }, privateKey, { algorithm: 'RS256' });
       expect((await service.request('/api/v1/rooms', { token })).status).toBe(200);
       expect((await service.request('/api/v1/rooms/scp', jsonInit('PUT', {}, token))).status).toBe(403);
