@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/freeswitch-process';
-import { MUC, api, freeswitchApi, liveCalls, preflight, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { MUC, api, freeswitchApi, liveCalls, freeswitchRefusal, preflight, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import { trunkGroup } from './trunk-cases';
 import { dialOutGroup } from './dial-out-cases';
@@ -268,6 +268,11 @@ async function main(): Promise<number> {
   if (problems.length > 0) {
     process.stdout.write(`e2e suite skipped: ${problems.join('; ')}\n`);
     return 0;
+  }
+  const refusal = await freeswitchRefusal();
+  if (refusal) {
+    process.stdout.write(`e2e suite failed to run: ${refusal}\n`);
+    return 1;
   }
   const work = mkdtempSync(join(tmpdir(), 'dialin-e2e-'));
   const only = process.env.E2E_ONLY === undefined ? undefined : new RegExp(process.env.E2E_ONLY);

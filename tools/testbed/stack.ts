@@ -16,6 +16,8 @@ const DRACHTIO_HOST = env.DRACHTIO_HOST ?? '127.0.0.1';
 const DRACHTIO_PORT = Number(env.DRACHTIO_PORT ?? 9022);
 const FREESWITCH_HOST = env.FREESWITCH_HOST ?? '127.0.0.1';
 const FREESWITCH_PORT = Number(env.FREESWITCH_PORT ?? 8021);
+/** The test bed's event-socket password (tests/e2e/docker-compose.yml, the README's start command). */
+const FREESWITCH_SECRET = env.FREESWITCH_SECRET ?? 'e2e-secret';
 export const SIP_ADDRESS = env.E2E_SIP_ADDRESS ?? `${DRACHTIO_HOST}:5060`;
 export const MUC = 'conference.meet.example.org';
 export const JIGASI_PORTS = [5091, 5092];
@@ -44,6 +46,15 @@ export async function preflight(): Promise<string[]> {
   return problems;
 }
 
+/**
+ * A FreeSWITCH that is there but refuses the password would leave every gateway unready; the
+ * suite says so at once. Undefined when the event socket takes the password.
+ */
+export async function freeswitchRefusal(): Promise<string | undefined> {
+  const answered = await Promise.race([freeswitchApi('status').then(() => true, () => false), sleep(3000).then(() => false)]);
+  return answered ? undefined : `FreeSWITCH at ${FREESWITCH_HOST}:${FREESWITCH_PORT} did not take the event-socket password (FREESWITCH_SECRET, default e2e-secret)`;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((done) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
@@ -65,7 +76,7 @@ export async function freeswitchApi(command: string): Promise<string> {
     on(event: string, listener: (error: Error) => void): void;
   }
   return new Promise((done, fail) => {
-    const connection = new esl.Connection(FREESWITCH_HOST, FREESWITCH_PORT, env.FREESWITCH_SECRET ?? 'ClueCon', () => {
+    const connection = new esl.Connection(FREESWITCH_HOST, FREESWITCH_PORT, FREESWITCH_SECRET, () => {
       connection.api(command, (response) => {
         connection.disconnect();
         done(response.getBody());
@@ -98,6 +109,7 @@ export async function startGateway(work: string, overrides: Record<string, strin
     env: {
       ...env,
       JWT_SECRET: SECRET,
+      FREESWITCH_SECRET,
       JITSI_MUC_DOMAIN: MUC,
       JIGASI_URIS: JIGASI_PORTS.map((jigasiPort) => `sip:jigasi@127.0.0.1:${jigasiPort}`).join(','),
       DB_PATH: dbPath,
