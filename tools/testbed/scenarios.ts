@@ -38,6 +38,10 @@ Content-Length: 0`)}
 /** What plays into a call: a pause, or RTP from a pcap (keys, a voicemail's greeting). */
 export type MediaStep = { pause: number } | { pcap: string };
 
+function mediaStep(step: MediaStep): string {
+  return 'pause' in step ? `  <pause milliseconds="${step.pause}"/>` : `  <nop><action><exec play_pcap_audio="${step.pcap}"/></action></nop>`;
+}
+
 export type CallerStep =
   | MediaStep
   | { info: string }
@@ -99,8 +103,7 @@ ${ack('sip:+494136123456@[remote_ip]:[remote_port]')}
   let cseq = 1;
   const steps = plan.steps
     .map((step) => {
-      if ('pause' in step) return `  <pause milliseconds="${step.pause}"/>`;
-      if ('pcap' in step) return `  <nop><action><exec play_pcap_audio="${step.pcap}"/></action></nop>`;
+      if ('pause' in step || 'pcap' in step) return mediaStep(step);
       cseq++;
       const inDialog = (method: string) => `${method} [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -389,43 +392,25 @@ ${respond('200 OK', `[last_Contact:];expires=${plan.grantSeconds}\n`)}
 export interface CalleePlan {
   /** After the 200 OK is acknowledged: RTP pcaps (keys, a voicemail's greeting), pauses. */
   steps: MediaStep[];
-  /** 'gateway': the gateway hangs up (BYE expected); 'callee': the plan ends with our BYE after the steps. */
-  hangsUp: 'gateway' | 'callee';
   /** Checked in the INVITE: the municipality's number in From and P-Asserted-Identity. */
   callerId: string;
 }
 
-/** A phone the gateway calls out to through the trunk: rings, answers, then follows the plan. */
+/** A phone the gateway calls out to through the trunk: rings, answers, follows the plan, and waits for the gateway's BYE. */
 export function calleeScenario(plan: CalleePlan): string {
-  const steps = plan.steps.map((step) => ('pause' in step ? `  <pause milliseconds="${step.pause}"/>` : `  <nop><action><exec play_pcap_audio="${step.pcap}"/></action></nop>`)).join('\n');
-  const ending =
-    plan.hangsUp === 'gateway'
-      ? `  <recv request="BYE" timeout="120000"/>
-${OK_TO_LAST_REQUEST}`
-      : `  <send retrans="500">
-${message(`BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:callee@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: [$remote_from]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Max-Forwards: 70
-Content-Length: 0`)}
-  </send>
-  <recv response="200"/>`;
   return `${HEADER}
 <scenario name="callee">
   <recv request="INVITE" rrs="true">
     <action>
       <ereg regexp="^ *&lt;sip:${escapeRegex(plan.callerId)}@" search_in="hdr" header="From:" check_it="true" assign_to="from_seen"/>
       <ereg regexp="^ *&lt;sip:${escapeRegex(plan.callerId)}@" search_in="hdr" header="P-Asserted-Identity:" check_it="true" assign_to="pai_seen"/>
-      ${plan.hangsUp === 'callee' ? '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>' : ''}
       <log message="caller id [$from_seen] [$pai_seen]"/>
     </action>
   </recv>
 ${ringThenAnswer(1000)}
-${steps}
-${ending}
+${plan.steps.map(mediaStep).join('\n')}
+  <recv request="BYE" timeout="120000"/>
+${OK_TO_LAST_REQUEST}
 </scenario>
 `;
 }
