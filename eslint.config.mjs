@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.stryker-tmp/', 'reports/', 'eslint.config.mjs', 'jest.config.js', 'jest.mutation.config.js', 'bin/', 'tests/support/summary-reporter.js'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.stryker-tmp*/', 'reports/', 'eslint.config.mjs', 'jest.config.js', 'jest.mutation.config.js', 'bin/', 'tests/support/summary-reporter.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

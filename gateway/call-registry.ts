@@ -1,4 +1,4 @@
-import type { LiveCallView, LiveCalls } from '../provisioning/live-calls';
+import type { LiveCallView, LiveCalls, MuteOutcome } from '../provisioning/live-calls';
 import type { HangUpReason } from './call-outcome';
 
 /** A call as the registry holds it: something that can describe itself and be hung up. */
@@ -6,6 +6,7 @@ export interface RegisteredCall {
   readonly id: string;
   view(): LiveCallView;
   hangUp(reason: HangUpReason): void;
+  setMutedByAdmin(muted: boolean): Promise<MuteOutcome>;
 }
 
 /** The calls in progress on this node; feeds GET/DELETE /api/v1/calls and MAX_CALLS. */
@@ -46,5 +47,11 @@ export class CallRegistry implements LiveCalls {
     if (!call) return false;
     call.hangUp('kicked');
     return true;
+  }
+
+  /** An administrator mutes or unmutes a caller (PATCH /api/v1/calls/{id}). */
+  async setMuted(id: string, muted: boolean): Promise<MuteOutcome> {
+    const call = this.calls.get(id);
+    return call ? call.setMutedByAdmin(muted) : 'not-found';
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallerIdMode, Language, TrunkConfig, TrustedSources } from '../core/config';
 import { maskCallerNumber } from '../core/privacy';
-import type { LiveCallView } from '../provisioning/live-calls';
+import type { LiveCallView, MuteOutcome } from '../provisioning/live-calls';
 import { calledNumberOf, callerNumberOf, displayNameFor } from './caller-id';
 import { outcomeOfHangUp, type CallOutcome, type CallState, type HangUpReason } from './call-outcome';
 import type { CallRegistry, RegisteredCall } from './call-registry';
@@ -530,6 +530,18 @@ export class Call implements RegisteredCall {
     if (!this.scope.cancel(reason)) return;
     this.log.info({ reason, state: this.state }, 'hang-up');
     this.pendingInvite?.cancel();
+  }
+
+  /**
+   * An administrator mutes or unmutes the caller. The call's scope owns the work: should it fail,
+   * the call ends as any failure ends it, and the administrator learns the caller is gone.
+   */
+  async setMutedByAdmin(muted: boolean): Promise<MuteOutcome> {
+    const controls = this.controls;
+    if (this.state !== 'bridged' || !controls) return 'not-in-conference';
+    const outcome = controls.setMutedByAdmin(muted);
+    this.scope.run(muted ? 'muting for an administrator' : 'unmuting for an administrator', async () => outcome);
+    return outcome.catch((): MuteOutcome => 'not-in-conference');
   }
 
   view(): LiveCallView {

@@ -15,6 +15,7 @@ import {
   roomPasswordBody,
 } from './jigasi-info';
 import { keypadEntry, type OpenPin } from './pin-entry';
+import type { MuteOutcome } from '../provisioning/live-calls';
 import type { PromptId, PromptSet } from './prompts';
 import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest, type SipResponse } from './sip';
 
@@ -26,6 +27,8 @@ import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest,
  */
 
 export type ConferenceEnd = 'ended' | 'rejected' | 'wrong-password';
+
+export type AdminMuteResult = Exclude<MuteOutcome, 'not-in-conference' | 'not-found'>;
 
 const MAX_ROOM_PASSWORD_DIGITS = 32;
 
@@ -133,6 +136,27 @@ export class ConferenceControls {
       return;
     }
     if (await this.trySetMuted(false)) this.announce('unmuted');
+  }
+
+  /**
+   * An administrator mutes or unmutes the caller from the console, as a moderator would: the
+   * caller hears it, Jigasi is told (a mute) or asked (an unmute: Jitsi's moderation may say no).
+   * A listener stays muted.
+   */
+  async setMutedByAdmin(muted: boolean): Promise<AdminMuteResult> {
+    if (muted) {
+      if (this.isMuted) return 'muted';
+      if (!(await this.trySetMuted(true))) return 'refused-by-freeswitch';
+      this.announce('moderator-muted');
+      this.tellJigasi(true);
+      return 'muted';
+    }
+    if (this.parts.pin.role === 'listener') return 'listener';
+    if (!this.isMuted) return 'unmuted';
+    if (!(await this.askJigasi(false))) return 'refused-by-jitsi';
+    if (!(await this.trySetMuted(false))) return 'refused-by-freeswitch';
+    this.announce('unmuted');
+    return 'unmuted';
   }
 
   /** Mutes what the caller says (a FreeSWITCH media bug; the bridge stays up). */

@@ -16,8 +16,13 @@ export interface LiveCallView {
   startedAt: number;
 }
 
+/** What came of an administrator's mute or unmute: done, or why not. */
+export type MuteOutcome = 'muted' | 'unmuted' | 'listener' | 'refused-by-freeswitch' | 'refused-by-jitsi' | 'not-in-conference' | 'not-found';
+
 export interface LiveCalls {
   list(): LiveCallView[];
   /** Hangs the call up as kicked by an administrator; false when no such call is live. */
   hangUp(id: string): boolean;
+  /** Mutes or unmutes a caller in the conference as a moderator would (the caller hears it, Jitsi learns it). */
+  setMuted(id: string, muted: boolean): Promise<MuteOutcome>;
 }

@@ -72,6 +72,59 @@ describe('a speaker in the conference', () => {
   });
 });
 
+describe('an administrator in the console (PATCH /api/v1/calls/{id})', () => {
+  it('mutes a speaker as a moderator would: FreeSWITCH drops the audio, the caller hears it, Jigasi is told', async () => {
+    const c = await inConference();
+    expect(await c.h.registry.setMuted(c.callId, true)).toBe('muted');
+    expect(c.caller.readMuted).toBe(true);
+    expect(muted(c)).toBe(true);
+    await until(() => c.caller.displaced.length === 1 && infosTo(c.jigasi).length === 1, 'the prompt and the muteRequest');
+    expect(c.caller.displaced).toEqual(['/prompts/de/moderator-muted.wav']);
+    expect(infosTo(c.jigasi)[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
+    await hangUp(c);
+  });
+
+  it('unmutes only when Jitsi agrees, and says so when it does not', async () => {
+    const c = await inConference();
+    await c.h.registry.setMuted(c.callId, true);
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteRequest');
+
+    const refused = c.h.registry.setMuted(c.callId, false);
+    await until(() => infosTo(c.jigasi).length === 2, 'the unmute request');
+    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[1]!.id, false, false));
+    expect(await refused).toBe('refused-by-jitsi');
+    expect(c.caller.readMuted).toBe(true);
+
+    const agreed = c.h.registry.setMuted(c.callId, false);
+    await until(() => infosTo(c.jigasi).length === 3, 'the second unmute request');
+    await c.jigasi.receiveInfo('application/json', muteResponseBody(infosTo(c.jigasi)[2]!.id, false, true));
+    expect(await agreed).toBe('unmuted');
+    expect(c.caller.readMuted).toBe(false);
+    expect(muted(c)).toBe(false);
+    await until(() => c.caller.displaced.length === 2, 'the "unmuted" prompt');
+    expect(c.caller.displaced[1]).toBe('/prompts/de/unmuted.wav');
+    await hangUp(c);
+  });
+
+  it('tells the truth when FreeSWITCH refuses the mute: not muted, Jigasi not told', async () => {
+    const c = await inConference();
+    c.caller.refuse('uuid_audio');
+    expect(await c.h.registry.setMuted(c.callId, true)).toBe('refused-by-freeswitch');
+    expect(muted(c)).toBe(false);
+    expect(c.jigasi.requests).toEqual([]);
+    await hangUp(c);
+  });
+
+  it('never unmutes a listener; a call not (or no longer) in the conference is said to be so', async () => {
+    const c = await inConference('listener');
+    expect(await c.h.registry.setMuted(c.callId, false)).toBe('listener');
+    expect(c.caller.readMuted).toBe(true);
+    expect(await c.h.registry.setMuted('no-such-call', true)).toBe('not-found');
+    await hangUp(c);
+    expect(await c.h.registry.setMuted(c.callId, true)).toBe('not-found');
+  });
+});
+
 describe('a listener', () => {
   it('is muted before the bridge and for the whole call; *6 only explains why', async () => {
     const c = await inConference('listener');

@@ -1,22 +1,29 @@
 import { join } from 'node:path';
 import type { HangUpReason } from '../../gateway/call-outcome';
 import type { RegisteredCall } from '../../gateway/call-registry';
-import type { LiveCallView } from '../../provisioning/live-calls';
+import type { LiveCallView, MuteOutcome } from '../../provisioning/live-calls';
 import { maskCallerNumber } from '../../core/privacy';
 import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, until, type TestService } from '../support/service';
 
 /** A live call as the registry holds it; records why it was hung up. */
 class RecordingCall implements RegisteredCall {
   readonly hangUps: HangUpReason[] = [];
+  /** What the next mute or unmute comes to; a done one shows in the view. */
+  muteOutcome: MuteOutcome = 'muted';
+  private muted = false;
   constructor(
     readonly id: string,
     private readonly callerNumber: string,
   ) {}
   view(): LiveCallView {
-    return { id: this.id, direction: 'in', room: 'rat', pinId: 'pin_x', label: null, caller: maskCallerNumber(this.callerNumber), state: 'bridged', muted: false, startedAt: Date.parse('2030-01-01T10:00:00Z') };
+    return { id: this.id, direction: 'in', room: 'rat', pinId: 'pin_x', label: null, caller: maskCallerNumber(this.callerNumber), state: 'bridged', muted: this.muted, startedAt: Date.parse('2030-01-01T10:00:00Z') };
   }
   hangUp(reason: HangUpReason): void {
     this.hangUps.push(reason);
+  }
+  async setMutedByAdmin(muted: boolean): Promise<MuteOutcome> {
+    if (this.muteOutcome === 'muted' || this.muteOutcome === 'unmuted') this.muted = muted;
+    return Promise.resolve(this.muteOutcome);
   }
 }
 
@@ -47,6 +54,33 @@ describe('calls, health and privacy of the running service', () => {
     expect(call.hangUps).toEqual(['kicked']);
     expect((await service.directory.listAudit(1))[0]).toMatchObject({ action: 'call.kick', target: 'call-1' });
     service.calls.remove('call-1');
+  });
+
+  it('lets an admin mute a caller, and says in words why a mute did not happen', async () => {
+    const call = new RecordingCall('call-2', '+49 4136 555134');
+    service.calls.add(call);
+    const patch = async (body: unknown, token = adminToken()) => service.request('/api/v1/calls/call-2', jsonInit('PATCH', body, token));
+    expect((await patch({ muted: true }, readToken())).status).toBe(403);
+    expect((await patch({ muted: 'yes' })).status).toBe(422);
+    const done = await patch({ muted: true });
+    expect(done.status).toBe(200);
+    expect(await readJson(done)).toMatchObject({ id: 'call-2', muted: true, caller: '…34' });
+    expect((await service.directory.listAudit(1))[0]).toMatchObject({ action: 'call.mute', target: 'call-2' });
+
+    const refusals: Array<[MuteOutcome, number, string]> = [
+      ['listener', 409, 'listener'],
+      ['refused-by-jitsi', 409, 'refused-by-jitsi'],
+      ['not-in-conference', 409, 'not-in-conference'],
+      ['refused-by-freeswitch', 502, 'media-refused'],
+    ];
+    for (const [outcome, status, code] of refusals) {
+      call.muteOutcome = outcome;
+      const refused = await patch({ muted: false });
+      expect([refused.status, (await readJson(refused)).error.code]).toEqual([status, code]);
+    }
+    expect((await service.directory.listAudit(1))[0]).toMatchObject({ action: 'call.mute' });
+    service.calls.remove('call-2');
+    expect((await patch({ muted: true })).status).toBe(404);
   });
 
   it('is healthy while running, and names what is not ready', async () => {
