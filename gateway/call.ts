@@ -551,6 +551,7 @@ export class Call implements RegisteredCall {
       room: this.seat?.room ?? null,
       pinId: this.seat?.pinId ?? null,
       label: this.seat?.label ?? null,
+      role: this.seat?.role ?? null,
       caller: maskCallerNumber(this.callerNumber),
       state: this.state,
       muted: this.controls?.muted ?? false,

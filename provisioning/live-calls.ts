@@ -9,6 +9,8 @@ export interface LiveCallView {
   room: string | null;
   pinId: string | null;
   label: string | null;
+  /** The PIN's role once the caller is known (a dial-out's callee speaks); null while the PIN is typed. */
+  role: 'speaker' | 'listener' | null;
   /** Masked (core/privacy.ts); for a dial-out, the number called. */
   caller: string;
   state: string;

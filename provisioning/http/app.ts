@@ -3,6 +3,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { auditRoutes } from '../routes/audit';
 import { callRoutes } from '../routes/calls';
+import { consoleRoutes } from '../routes/console';
 import { trunkRoutes } from '../routes/trunks';
 import { dialOutRoutes } from '../routes/dial-outs';
 import type { ApiDependencies } from '../routes/deps';
@@ -12,6 +13,7 @@ import { pinRoutes } from '../routes/pins';
 import { roomRoutes } from '../routes/rooms';
 import { sessionRoutes } from '../routes/session';
 import { clientAddress } from './client-address';
+import { builtConsoleDir, consoleFiles } from './console-files';
 import { errorHandler, notFoundHandler } from './errors';
 import { observeExchange } from './exchange';
 import { buildOpenApiDocument } from './openapi';
@@ -49,7 +51,7 @@ function observed(deps: ApiDependencies, logger: Logger): RequestHandler {
 /** The whole HTTP API: Jitsi Meet's public endpoints first, then Express for everything else. */
 export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   const publicRoutes = jitsiRoutes(deps);
-  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...dialOutRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps), ...sessionRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...roomRoutes(deps), ...pinRoutes(deps), ...callRoutes(deps), ...dialOutRoutes(deps), ...trunkRoutes(deps), ...auditRoutes(deps), ...sessionRoutes(deps), ...consoleRoutes(deps)];
   const openApiRoute = defineRoute({
     method: 'get',
     path: '/api/v1/openapi.json',
@@ -66,6 +68,7 @@ export function createHttpApi(deps: ApiDependencies, logger: Logger): HttpApi {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(observed(deps, logger));
+  app.use(consoleFiles(builtConsoleDir()));
   mountRoutes(app, [...routes, openApiRoute], deps.config.auth, deps.accounts, BODY_LIMIT_BYTES);
   app.use(notFoundHandler());
   app.use(errorHandler(logger));

@@ -49,7 +49,7 @@ describe('a caller with a valid PIN', () => {
     expect(jigasiLeg.modified).toEqual([invite!.dialog!.remote.sdp]);
     expect(caller.bridgedWith).toBe(jigasiLeg);
     expect([caller.bridgeOnly, jigasiLeg.bridgeOnly]).toEqual([false, true]);
-    expect(h.registry.list()).toEqual([expect.objectContaining({ id: call.id, state: 'bridged', room: 'gemeinderat', pinId: pin.id, caller: '…34' })]);
+    expect(h.registry.list()).toEqual([expect.objectContaining({ id: call.id, state: 'bridged', room: 'gemeinderat', pinId: pin.id, role: 'speaker', caller: '…34' })]);
     expect((await h.store.getPin(pin.id))?.lastUsedAt).toEqual(expect.any(Number));
 
     h.srf.uasDialogs[0]!.receiveBye();

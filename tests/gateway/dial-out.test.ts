@@ -97,7 +97,7 @@ describe('a dial-out', () => {
     expect(jigasi.options.callingName).toBe('Frau Meyer');
     expect(jigasi.options.headers).toMatchObject({ 'Jitsi-Conference-Room': ROOM.roomJid, 'Jitsi-Conference-Room-Pass': '2468' });
     expect(endpoint.bridgedWith).toBe(h.media.endpoints[1]);
-    expect(h.registry.list()).toEqual([expect.objectContaining({ id, direction: 'out', room: 'gemeinderat', label: 'Frau Meyer', caller: '…77', state: 'bridged' })]);
+    expect(h.registry.list()).toEqual([expect.objectContaining({ id, direction: 'out', room: 'gemeinderat', label: 'Frau Meyer', role: 'speaker', caller: '…77', state: 'bridged' })]);
     expect(await dialOuts.get(id)).toMatchObject({ state: 'bridged', number: '…77', label: 'Frau Meyer' });
 
     invite!.dialog!.receiveBye();

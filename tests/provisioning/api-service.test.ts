@@ -16,7 +16,7 @@ class RecordingCall implements RegisteredCall {
     private readonly callerNumber: string,
   ) {}
   view(): LiveCallView {
-    return { id: this.id, direction: 'in', room: 'rat', pinId: 'pin_x', label: null, caller: maskCallerNumber(this.callerNumber), state: 'bridged', muted: this.muted, startedAt: Date.parse('2030-01-01T10:00:00Z') };
+    return { id: this.id, direction: 'in', room: 'rat', pinId: 'pin_x', label: null, role: 'speaker', caller: maskCallerNumber(this.callerNumber), state: 'bridged', muted: this.muted, startedAt: Date.parse('2030-01-01T10:00:00Z') };
   }
   hangUp(reason: HangUpReason): void {
     this.hangUps.push(reason);
@@ -46,7 +46,7 @@ describe('calls, health and privacy of the running service', () => {
     service.calls.add(call);
     const listed = await readJson(await service.request('/api/v1/calls', { token: readToken() }));
     expect(listed).toEqual({
-      items: [{ id: 'call-1', direction: 'in', room: 'rat', pinId: 'pin_x', label: null, caller: '…34', state: 'bridged', muted: false, startedAt: '2030-01-01T10:00:00.000Z' }],
+      items: [{ id: 'call-1', direction: 'in', room: 'rat', pinId: 'pin_x', label: null, role: 'speaker', caller: '…34', state: 'bridged', muted: false, startedAt: '2030-01-01T10:00:00.000Z' }],
     });
     expect(JSON.stringify(listed)).not.toContain('555134');
     expect((await service.request('/api/v1/calls/call-1', { method: 'DELETE', token: readToken() })).status).toBe(403);
