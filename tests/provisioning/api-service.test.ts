@@ -98,6 +98,32 @@ describe('calls, health and privacy of the running service', () => {
     service.readiness.markUp('freeswitch');
   });
 
+  it("tells a reader of the console each part's state with its reason, each Jigasi, and what the letters print", async () => {
+    expect((await service.request('/api/v1/status')).status).toBe(401);
+    service.readiness.markDown('freeswitch', 'connect ECONNREFUSED 10.0.4.7:8021');
+    service.readiness.describe('jigasi', { 'sip:jigasi1.example.org': 'up', 'sip:jigasi2.example.org': 'down' });
+    expect(await readJson(await service.request('/api/v1/status', { token: readToken() }))).toEqual({
+      ready: false,
+      components: { database: { state: 'up' }, drachtio: { state: 'up' }, freeswitch: { state: 'down', reason: 'connect ECONNREFUSED 10.0.4.7:8021' } },
+      jigasi: [
+        { uri: 'sip:jigasi1.example.org', state: 'up' },
+        { uri: 'sip:jigasi2.example.org', state: 'down' },
+      ],
+      calls: 0,
+    });
+    service.readiness.markUp('freeswitch');
+    expect((await readJson(await service.request('/api/v1/status', { token: readToken() }))).ready).toBe(true);
+    expect(await readJson(await service.request('/api/v1/settings', { token: readToken() }))).toEqual({
+      municipality: '',
+      dialInNumbers: [
+        { countryCode: 'DE', formattedNumber: '+49 4136 123456' },
+        { countryCode: 'AT', formattedNumber: '+43 1 234567' },
+      ],
+      callRecordRetentionDays: 30,
+      language: 'de',
+    });
+  });
+
   it('is not ready while no Jigasi answers, and shows a reader each Jigasi', async () => {
     service.readiness.describe('jigasi', { 'sip:jigasi@10.0.0.7': 'down', 'sip:jigasi@10.0.0.8': 'down' });
     service.readiness.markDown('jigasi', 'no Jigasi answers SIP OPTIONS (sip:jigasi@10.0.0.7, sip:jigasi@10.0.0.8)');
