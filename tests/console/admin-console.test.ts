@@ -324,6 +324,33 @@ describe('during the meeting', () => {
   });
 });
 
+describe('the session', () => {
+  it('ends in the page too: a session ended elsewhere brings back the sign-in, saying why', async () => {
+    const { context, page } = await openConsole();
+    await signIn(page, 'sitzungsdienst');
+    await page.getByRole('link', { name: 'Laufende Anrufe' }).click();
+    await page.getByText('Zurzeit ist niemand per Telefon verbunden.').waitFor();
+    const cookie = (await context.cookies()).map((entry) => `${entry.name}=${entry.value}`).join('; ');
+    expect((await fetch(`${service.url}/api/v1/session`, { method: 'DELETE', headers: { cookie, origin: service.url } })).status).toBe(204);
+    await page.getByText('Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.').waitFor();
+    await page.getByLabel('Benutzername').waitFor();
+    await context.close();
+  });
+
+  it('speaks English on request, and keeps it', async () => {
+    const { context, page } = await openConsole();
+    await signIn(page, 'sitzungsdienst');
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Rooms', level: 1 }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await page.reload();
+    await page.getByRole('link', { name: 'Live calls' }).waitFor();
+    await page.getByRole('button', { name: 'Deutsch' }).click();
+    await page.getByRole('heading', { name: 'Räume', level: 1 }).waitFor();
+    await context.close();
+  });
+});
+
 describe('a viewer (the press office)', () => {
   it('reads rooms and PINs but sees no control that changes them, and the API refuses a write', async () => {
     const { context, page } = await openConsole();
