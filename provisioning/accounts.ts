@@ -1,6 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { WindowLimiter } from './http/rate-limit';
 import type { AccountRole, Store } from './store/store';
 
 /**
@@ -74,30 +73,30 @@ export interface SignedIn {
 const TOUCH_EVERY_MS = 60_000;
 
 export class Accounts {
-  private readonly perAccount: WindowLimiter;
-  private readonly perAddress: WindowLimiter;
-
   constructor(
     private readonly store: Store,
     private readonly settings: SessionSettings,
     private readonly now: () => number = Date.now,
-  ) {
-    this.perAccount = new WindowLimiter(settings.failuresPerAccount, settings.windowMs, now);
-    this.perAddress = new WindowLimiter(settings.failuresPerAddress, settings.windowMs, now);
-  }
+  ) {}
 
   async signIn(name: string, password: string, address: string): Promise<SignIn> {
-    // Counted before the hash is checked: parallel attempts each see the ones before them.
-    if (!this.perAddress.take(address)) return { ok: false, problem: 'locked' };
-    if (!this.perAccount.take(name)) {
-      this.perAddress.refund(address);
-      return { ok: false, problem: 'locked' };
-    }
+    // Counted in the database before the hash is checked: parallel attempts, also those other
+    // processes of the service take, each see the ones before them.
+    const attempt = randomBytes(12).toString('base64url');
+    const taken = await this.store.takeSignInAttempt({
+      id: attempt,
+      keys: [
+        { key: `account:${name}`, limit: this.settings.failuresPerAccount },
+        { key: `address:${address}`, limit: this.settings.failuresPerAddress },
+      ],
+      at: this.now(),
+      since: this.now() - this.settings.windowMs,
+    });
+    if (!taken) return { ok: false, problem: 'locked' };
     const account = await this.store.getAccount(name);
     const matches = await passwordMatches(password, account?.passwordHash ?? UNKNOWN_ACCOUNT_HASH);
     if (!account || !matches) return { ok: false, problem: 'wrong' };
-    this.perAccount.refund(name);
-    this.perAddress.refund(address);
+    await this.store.refundSignInAttempt(attempt);
     const token = randomBytes(32).toString('base64url');
     const now = this.now();
     await this.store.insertSession({ tokenHash: tokenHash(token), account: name, createdAt: now, lastSeenAt: now });

@@ -18,7 +18,7 @@ export interface MaintenanceParts {
   now?: () => number;
 }
 
-/** Deletes what the service may no longer keep: old call records and audit entries, old PIN failures, unused mapper PINs, idle sessions. */
+/** Deletes what the service may no longer keep: old call records and audit entries, old PIN failures and sign-in attempts, unused mapper PINs, idle sessions. */
 export async function runMaintenance(parts: MaintenanceParts): Promise<void> {
   const now = parts.now ?? Date.now;
   const callRecords = await parts.store.purgeCallRecords(now() - parts.callRecordRetentionDays * DAY_MS);
@@ -26,7 +26,9 @@ export async function runMaintenance(parts: MaintenanceParts): Promise<void> {
   const pinFailures = await parts.resolver.purgeOldFailures();
   const mapperPins = await parts.directory.purgeUnusedMapperPins();
   const sessions = await parts.store.purgeSessions(now() - parts.sessionIdleMs);
-  parts.logger.info({ callRecords, auditEntries, pinFailures, mapperPins, sessions }, 'maintenance: deleted expired data');
+  // An hour is longer than any sign-in window (SESSION_LIMITS: 15 minutes).
+  const signInAttempts = await parts.store.purgeSignInAttempts(now() - 60 * 60 * 1000);
+  parts.logger.info({ callRecords, auditEntries, pinFailures, mapperPins, sessions, signInAttempts }, 'maintenance: deleted expired data');
 }
 
 /** Runs maintenance now and then hourly; the timer does not keep the process alive. */

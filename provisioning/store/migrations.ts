@@ -76,4 +76,12 @@ export const MIGRATIONS: readonly string[] = [
     last_seen_at INTEGER NOT NULL
   );
   CREATE INDEX sessions_by_account ON sessions(account);`,
+  // v6: sign-in attempts, counted in the database so that the limits hold across processes.
+  `CREATE TABLE sign_in_attempts (
+    id  TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at  INTEGER NOT NULL
+  );
+  CREATE INDEX sign_in_attempts_by_key ON sign_in_attempts(key, at);
+  CREATE INDEX sign_in_attempts_by_id ON sign_in_attempts(id);`,
 ];

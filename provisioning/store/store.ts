@@ -120,6 +120,13 @@ export interface SessionRecord {
   lastSeenAt: number;
 }
 
+export interface SignInAttempt {
+  id: string;
+  keys: Array<{ key: string; limit: number }>;
+  at: number;
+  since: number;
+}
+
 /** The digits are taken by a PIN that still works or will work. */
 export class PinTakenError extends Error {
   constructor() {
@@ -188,6 +195,16 @@ export interface Store {
   deleteSession(tokenHash: string): Promise<void>;
   /** Deletes sessions idle since before `lastSeenBefore`; returns how many. */
   purgeSessions(lastSeenBefore: number): Promise<number>;
+
+  /**
+   * Counts a sign-in attempt against each key (account, address) unless one of them already
+   * holds `limit` attempts since `since`; then nothing is counted and the answer is false.
+   * Atomic across processes: parallel attempts each see the ones before them.
+   */
+  takeSignInAttempt(attempt: SignInAttempt): Promise<boolean>;
+  /** Takes back an attempt that succeeded: only wrong passwords lock an account. */
+  refundSignInAttempt(id: string): Promise<void>;
+  purgeSignInAttempts(before: number): Promise<number>;
 
   /** A value that must survive restarts, created on first use (e.g. the key that hashes caller numbers). */
   getOrCreateSetting(key: string, create: () => string): Promise<string>;
