@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import jwt from 'jsonwebtoken';
 import { SqliteStore } from '../provisioning/store/sqlite';
 import { USER_HELP, userCommand } from './user-command';
-import { ConfigError, durationSeconds, loadAuthConfig, loadDbPath, type Env } from '../core/config';
+import { ConfigError, durationSeconds, loadAuthConfig, loadDatabaseUrl, loadDbPath, type Env } from '../core/config';
 
 /** The `dialin` command line: SPEC §1. Returns the exit code instead of exiting, for tests. */
 
@@ -100,6 +100,10 @@ export async function backupDatabase(args: string[], env: Env, io: CliOutput): P
   }
   if (!existsSync(dirname(resolve(destination)))) {
     io.err(`dialin backup: the folder ${dirname(resolve(destination))} does not exist; create it first or choose another\n`);
+    return 1;
+  }
+  if (loadDatabaseUrl(env) !== undefined) {
+    io.err('dialin backup: the database is PostgreSQL (DATABASE_URL); back it up with pg_dump, see the operator guide\n');
     return 1;
   }
   const source = loadDbPath(env);

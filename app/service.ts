@@ -11,7 +11,8 @@ import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
 import { createHttpServer } from '../provisioning/http/server';
 import { PinResolver } from '../provisioning/pin-resolver';
-import { SqliteStore } from '../provisioning/store/sqlite';
+import { openStore } from '../provisioning/store/open';
+import type { Store } from '../provisioning/store/store';
 import type { Config } from '../core/config';
 import { scheduleMaintenance } from '../provisioning/maintenance';
 import { createMetrics, type Metrics } from '../core/metrics';
@@ -65,9 +66,19 @@ async function listen(server: Server, host: string, port: number): Promise<void>
   });
 }
 
+/** The database, or one line saying why it cannot be used (PostgreSQL unreachable, wrong password, a newer schema). */
+async function openDatabase(config: Config): Promise<Store> {
+  try {
+    return await openStore(config);
+  } catch (error) {
+    if (config.databaseUrl === undefined) throw error;
+    throw new StartupError(`DATABASE_URL: ${(error as Error).message}`);
+  }
+}
+
 /** Starts storage, the PIN directory, the HTTP API and the SIP gateway in this process. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = { sip: true }): Promise<RunningService> {
-  const store = new SqliteStore(config.dbPath);
+  const store = await openDatabase(config);
   const directory = new PinDirectory({
     store,
     pinLength: config.pinLength,

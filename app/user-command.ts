@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ACCOUNT_ROLES, accountNameProblem, hashPassword, passwordProblem } from '../provisioning/accounts';
-import { SqliteStore } from '../provisioning/store/sqlite';
+import { openStore } from '../provisioning/store/open';
 import type { AccountRole } from '../provisioning/store/store';
-import { loadDbPath, type Env } from '../core/config';
+import { loadDatabaseUrl, loadDbPath, type Env } from '../core/config';
 import type { CliOutput } from './cli';
 
 /**
@@ -49,7 +49,7 @@ export async function userCommand(args: string[], env: Env, io: CliOutput): Prom
   if (action === 'add' && !ACCOUNT_ROLES.includes(values.role as AccountRole)) return fail('--role must be admin, clerk or viewer');
   if (action !== 'add' && values.role !== undefined) return fail('--role is for user add only');
 
-  const store = new SqliteStore(loadDbPath(env));
+  const store = await openStore({ dbPath: loadDbPath(env), databaseUrl: loadDatabaseUrl(env) });
   try {
     if (action === 'remove') {
       if (!(await store.deleteAccount(name))) return fail(`there is no account "${name}"`, 1);

@@ -73,6 +73,8 @@ export interface Config {
   };
   http: { host: string; port: number };
   dbPath: string;
+  /** DATABASE_URL: PostgreSQL for several processes; unset, the SQLite file at dbPath. */
+  databaseUrl: string | undefined;
   auth: AuthConfig;
   jitsiMucDomain: string;
   jigasiUris: string[];
@@ -423,6 +425,12 @@ export function loadDbPath(env: Env): string {
   return text(env, 'DB_PATH', './data/dialin.sqlite');
 }
 
+export function loadDatabaseUrl(env: Env): string | undefined {
+  const url = read(env, 'DATABASE_URL');
+  if (url !== undefined && !/^postgres(ql)?:\/\/[^\s]+$/.test(url)) throw new ConfigError('DATABASE_URL', 'must look like postgres://user:password@host:5432/dialin');
+  return url;
+}
+
 /** Only what minting or checking tokens needs; used by the `dialin token` command. */
 export function loadAuthConfig(env: Env): AuthConfig {
   return parseAuth(env);
@@ -464,6 +472,7 @@ export function loadConfig(env: Env): Config {
       port: integer(env, 'HTTP_PORT', 8080, 0, 65535),
     },
     dbPath: loadDbPath(env),
+    databaseUrl: loadDatabaseUrl(env),
     auth: parseAuth(env),
     jitsiMucDomain: parseMucDomain(env),
     jigasiUris: parseJigasiUris(env),

@@ -147,7 +147,7 @@ export class SqliteStore implements Store {
            password = CASE WHEN @setPassword THEN @password ELSE password END,
            start_muted = COALESCE(@startMuted, start_muted),
            dial_in_public = CASE
-             WHEN @resetDialInPublic THEN (password IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin'))
+             WHEN @resetDialInPublic THEN ((CASE WHEN @setPassword THEN @password ELSE password END) IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin'))
              ELSE COALESCE(@dialInPublic, dial_in_public) END,
            created_by = CASE WHEN @createdBy = 'admin' THEN 'admin' ELSE created_by END,
            updated_at = @now

@@ -27,6 +27,21 @@ const base = (dbPath: string) => ({
 });
 
 describe('a service that cannot start', () => {
+  it('names DATABASE_URL, without its password, when PostgreSQL cannot be reached', async () => {
+    const closed = createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const { port } = closed.address() as { port: number };
+    closed.close();
+    const dir = tempDir();
+    try {
+      const { status, stderr } = start({ ...base(join(dir.path, 'db.sqlite')), HTTP_PORT: '0', DATABASE_URL: `postgres://dialin:geheim@127.0.0.1:${port}/dialin` });
+      expect(status).toBe(1);
+      expect(stderr).toBe(`dialin: cannot start: DATABASE_URL: PostgreSQL at postgres://dialin@127.0.0.1:${port}/dialin: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('names HTTP_PORT in one line when the port is taken', async () => {
     const taken = createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
