@@ -97,7 +97,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const metrics = options.metrics ?? createMetrics();
   const trunks = new Trunks(config.trunks, readiness, metrics, logger.child({ component: 'trunks' }));
   const dialOuts = new DialOutService(
-    new DialOutPolicy(config.dialOut),
+    new DialOutPolicy(config.dialOut, store),
     { countryCode: config.countryCode, maxCalls: config.maxCalls, jigasiRoomHeader: config.jigasiRoomHeader, mucDomain: config.jitsiMucDomain },
     calls,
     store,

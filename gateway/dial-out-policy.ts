@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../provisioning/store/store';
+
 /**
  * Toll-fraud safeguards for every call the gateway places (SPEC §6 "Dial-out"): a stolen admin
  * token must not turn the municipality's trunk into a premium-rate dialler. A number must start
@@ -25,13 +28,14 @@ export interface DialOutLimits {
 }
 
 const HOUR_MS = 60 * 60 * 1000;
+/** The key the hourly cap counts under in the database, shared by every process of the service. */
+const HOURLY_KEY = 'dial-out:hour';
 
 export class DialOutPolicy {
-  /** When the calls of the last hour were placed, oldest first. */
-  private placedAt: number[] = [];
-
   constructor(
     private readonly limits: DialOutLimits,
+    /** Where placed calls are counted: the database, so that the cap holds over every process. */
+    private readonly counter: Pick<Store, 'takeLimitedAttempt'>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -43,17 +47,16 @@ export class DialOutPolicy {
   }
 
   /**
-   * Checks `number` and the caps, and counts the call when it may be placed: in one
-   * synchronous step, so that requests arriving together cannot all pass a cap of one.
+   * Checks `number` and the caps, and counts the call when it may be placed. The hourly count is
+   * one atomic step in the database: requests arriving together, in any process, cannot all pass
+   * a cap of one. `activeDialOuts` are this process's, those being admitted included.
    */
-  admit(number: string, activeDialOuts: number): DialOutRefusal | undefined {
+  async admit(number: string, activeDialOuts: number): Promise<DialOutRefusal | undefined> {
     const refusal = this.numberRefusal(number);
     if (refusal) return refusal;
     if (activeDialOuts >= this.limits.maxConcurrent) return 'concurrency-cap';
     const now = this.now();
-    this.placedAt = this.placedAt.filter((at) => at > now - HOUR_MS);
-    if (this.placedAt.length >= this.limits.maxPerHour) return 'hourly-cap';
-    this.placedAt.push(now);
-    return undefined;
+    const counted = await this.counter.takeLimitedAttempt({ id: randomUUID(), keys: [{ key: HOURLY_KEY, limit: this.limits.maxPerHour }], at: now, since: now - HOUR_MS });
+    return counted ? undefined : 'hourly-cap';
   }
 }

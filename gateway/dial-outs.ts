@@ -63,6 +63,8 @@ function internationalFromJitsiMeet(number: string): string {
 
 export class DialOutService implements DialOuts {
   private callDependencies?: CallDependencies;
+  /** Dial-outs past their checks but not yet running: they count against DIALOUT_MAX_CONCURRENT too. */
+  private admitting = 0;
 
   constructor(
     private readonly policy: DialOutPolicy,
@@ -80,8 +82,8 @@ export class DialOutService implements DialOuts {
     this.callDependencies = dependencies;
   }
 
-  place({ number: raw, label, room }: { number: string; label: string | null; room: DialOutRoom }): DialOutPlacement {
-    const admission = this.admit(raw);
+  async place({ number: raw, label, room }: { number: string; label: string | null; room: DialOutRoom }): Promise<DialOutPlacement> {
+    const admission = await this.admit(raw);
     if (!admission.admitted) return { placed: false, refusal: admission.refusal, detail: admission.detail };
     const { number, trunk, dependencies } = admission;
     const call = this.run(new Call(dependencies, { kind: 'dial-out', order: { number, trunk, seat: { ...room, label, role: 'speaker', pinId: null } } }));
@@ -93,6 +95,14 @@ export class DialOutService implements DialOuts {
    * in its room header. Refused with a SIP status on the same safeguards as the API's.
    */
   acceptFromJigasi(jigasiInvite: IncomingInvite): void {
+    this.acceptInvitation(jigasiInvite).catch((error: unknown) => {
+      this.metrics.unexpectedErrors.inc({ boundary: 'call' });
+      this.log.error({ err: error }, 'a dial-out from Jigasi failed before it started');
+      jigasiInvite.res.send(500);
+    });
+  }
+
+  private async acceptInvitation(jigasiInvite: IncomingInvite): Promise<void> {
     const { req, res } = jigasiInvite;
     const room = normaliseRoomName(req.get(this.settings.jigasiRoomHeader) ?? '', this.settings.mucDomain);
     if (!room.ok) {
@@ -101,7 +111,7 @@ export class DialOutService implements DialOuts {
       res.send(403, 'Unknown Room');
       return;
     }
-    const admission = this.admit(internationalFromJitsiMeet(calledNumberOf(req, 'request-uri', this.settings.countryCode) ?? ''));
+    const admission = await this.admit(internationalFromJitsiMeet(calledNumberOf(req, 'request-uri', this.settings.countryCode) ?? ''));
     if (!admission.admitted) {
       res.send(SIP_STATUS_OF_REFUSAL[admission.refusal]);
       return;
@@ -133,7 +143,8 @@ export class DialOutService implements DialOuts {
     return live?.direction === 'out' && this.registry.hangUp(id);
   }
 
-  private admit(raw: string): Admission {
+  /** The checks of every dial-out; an admitted one must be started before the next await. */
+  private async admit(raw: string): Promise<Admission> {
     const number = toE164(raw, this.settings.countryCode);
     const numberRefusal = number === undefined ? 'not-allowed' : this.policy.numberRefusal(number);
     if (numberRefusal) return this.refuse(numberRefusal, number ?? raw, 'number-not-allowed', 'this number may not be called (DIALOUT_ALLOWED, deny list)');
@@ -142,7 +153,13 @@ export class DialOutService implements DialOuts {
     if (!trunk) return this.refuse('no-trunk', number!, 'unavailable', 'no trunk is registered to call through');
     if (!dependencies || dependencies.mediaServer() === undefined) return this.refuse('media-unavailable', number!, 'unavailable', 'FreeSWITCH or drachtio-server is not connected');
     if (this.registry.size >= this.settings.maxCalls) return this.refuse('busy', number!, 'unavailable', 'MAX_CALLS calls are in progress');
-    const capRefusal = this.policy.admit(number!, this.activeDialOuts());
+    this.admitting++;
+    let capRefusal;
+    try {
+      capRefusal = await this.policy.admit(number!, this.activeDialOuts() + this.admitting - 1);
+    } finally {
+      this.admitting--;
+    }
     if (capRefusal) return this.refuse(capRefusal, number!, 'too-many', capRefusal === 'hourly-cap' ? 'DIALOUT_MAX_PER_HOUR dial-outs were placed in the last hour' : 'DIALOUT_MAX_CONCURRENT dial-outs are in progress');
     return { admitted: true, number: number!, trunk, dependencies };
   }

@@ -83,7 +83,7 @@ export class Accounts {
     // Counted in the database before the hash is checked: parallel attempts, also those other
     // processes of the service take, each see the ones before them.
     const attempt = randomBytes(12).toString('base64url');
-    const taken = await this.store.takeSignInAttempt({
+    const taken = await this.store.takeLimitedAttempt({
       id: attempt,
       keys: [
         { key: `account:${name}`, limit: this.settings.failuresPerAccount },
@@ -96,7 +96,7 @@ export class Accounts {
     const account = await this.store.getAccount(name);
     const matches = await passwordMatches(password, account?.passwordHash ?? UNKNOWN_ACCOUNT_HASH);
     if (!account || !matches) return { ok: false, problem: 'wrong' };
-    await this.store.refundSignInAttempt(attempt);
+    await this.store.refundLimitedAttempt(attempt);
     const token = randomBytes(32).toString('base64url');
     const now = this.now();
     await this.store.insertSession({ tokenHash: tokenHash(token), account: name, createdAt: now, lastSeenAt: now });

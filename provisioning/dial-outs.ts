@@ -37,7 +37,7 @@ export type DialOutRefusal =
 export type DialOutPlacement = { placed: true; dialOut: DialOutView } | { placed: false; refusal: DialOutRefusal; detail: string };
 
 export interface DialOuts {
-  place(request: { number: string; label: string | null; room: DialOutRoom }): DialOutPlacement;
+  place(request: { number: string; label: string | null; room: DialOutRoom }): Promise<DialOutPlacement>;
   /** A dial-out in progress, or one that ended (from its call record). */
   get(id: string): Promise<DialOutView | undefined>;
   /** Hangs a dial-out in progress up as kicked; false when no such dial-out is live. */

@@ -26,8 +26,8 @@ export async function runMaintenance(parts: MaintenanceParts): Promise<void> {
   const pinFailures = await parts.resolver.purgeOldFailures();
   const mapperPins = await parts.directory.purgeUnusedMapperPins();
   const sessions = await parts.store.purgeSessions(now() - parts.sessionIdleMs);
-  // An hour is longer than any sign-in window (SESSION_LIMITS: 15 minutes).
-  const signInAttempts = await parts.store.purgeSignInAttempts(now() - 60 * 60 * 1000);
+  // An hour: the longest window counted (dial-outs per hour; sign-ins count 15 minutes).
+  const signInAttempts = await parts.store.purgeLimitedAttempts(now() - 60 * 60 * 1000);
   parts.logger.info({ callRecords, auditEntries, pinFailures, mapperPins, sessions, signInAttempts }, 'maintenance: deleted expired data');
 }
 

@@ -37,7 +37,7 @@ export function dialOutRoutes({ dialOuts, directory, config }: ApiDependencies):
       handle: async ({ req, res, body, actor }) => {
         const name = roomParam(req, config.jitsiMucDomain);
         const { room } = await directory.getRoom(name);
-        const placement = dialOuts.place({
+        const placement = await dialOuts.place({
           number: body.number,
           label: body.label ?? null,
           room: { room: room.name, roomJid: roomJid(room.name, config.jitsiMucDomain), password: room.password, startMuted: room.startMuted },

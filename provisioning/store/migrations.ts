@@ -76,12 +76,12 @@ export const MIGRATIONS: readonly string[] = [
     last_seen_at INTEGER NOT NULL
   );
   CREATE INDEX sessions_by_account ON sessions(account);`,
-  // v6: sign-in attempts, counted in the database so that the limits hold across processes.
-  `CREATE TABLE sign_in_attempts (
+  // v6: attempts under a limit (sign-ins, dial-outs), counted in the database so that the limits hold across processes.
+  `CREATE TABLE limited_attempts (
     id  TEXT NOT NULL,
     key TEXT NOT NULL,
     at  INTEGER NOT NULL
   );
-  CREATE INDEX sign_in_attempts_by_key ON sign_in_attempts(key, at);
-  CREATE INDEX sign_in_attempts_by_id ON sign_in_attempts(id);`,
+  CREATE INDEX limited_attempts_by_key ON limited_attempts(key, at);
+  CREATE INDEX limited_attempts_by_id ON limited_attempts(id);`,
 ];

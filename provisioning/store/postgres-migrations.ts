@@ -71,12 +71,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     last_seen_at BIGINT NOT NULL
   );
   CREATE INDEX sessions_by_account ON sessions(account);
-  CREATE TABLE sign_in_attempts (
+  CREATE TABLE limited_attempts (
     id  TEXT NOT NULL,
     key TEXT NOT NULL,
     at  BIGINT NOT NULL
   );
-  CREATE INDEX sign_in_attempts_by_key ON sign_in_attempts(key, at);
-  CREATE INDEX sign_in_attempts_by_id ON sign_in_attempts(id);
+  CREATE INDEX limited_attempts_by_key ON limited_attempts(key, at);
+  CREATE INDEX limited_attempts_by_id ON limited_attempts(id);
   `,
 ];

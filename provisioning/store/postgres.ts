@@ -17,7 +17,7 @@ import {
   type RoomRecord,
   type RoomSummary,
   type SessionRecord,
-  type SignInAttempt,
+  type LimitedAttempt,
   type Store,
 } from './store';
 
@@ -432,24 +432,24 @@ export class PostgresStore implements Store {
     return this.changed('DELETE FROM sessions WHERE last_seen_at < $1', [lastSeenBefore]);
   }
 
-  async takeSignInAttempt({ id, keys, at, since }: SignInAttempt) {
+  async takeLimitedAttempt({ id, keys, at, since }: LimitedAttempt) {
     return this.transaction(async (client) => {
       // Attempts on the same keys wait for each other, in every process.
       for (const { key } of [...keys].sort((a, b) => a.key.localeCompare(b.key))) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
       for (const { key, limit } of keys) {
-        if ((await this.count('SELECT COUNT(*) AS n FROM sign_in_attempts WHERE key = $1 AND at >= $2', [key, since], client)) >= limit) return false;
+        if ((await this.count('SELECT COUNT(*) AS n FROM limited_attempts WHERE key = $1 AND at >= $2', [key, since], client)) >= limit) return false;
       }
-      for (const { key } of keys) await client.query('INSERT INTO sign_in_attempts (id, key, at) VALUES ($1, $2, $3)', [id, key, at]);
+      for (const { key } of keys) await client.query('INSERT INTO limited_attempts (id, key, at) VALUES ($1, $2, $3)', [id, key, at]);
       return true;
     });
   }
 
-  async refundSignInAttempt(id: string) {
-    await this.pool.query('DELETE FROM sign_in_attempts WHERE id = $1', [id]);
+  async refundLimitedAttempt(id: string) {
+    await this.pool.query('DELETE FROM limited_attempts WHERE id = $1', [id]);
   }
 
-  async purgeSignInAttempts(before: number) {
-    return this.changed('DELETE FROM sign_in_attempts WHERE at < $1', [before]);
+  async purgeLimitedAttempts(before: number) {
+    return this.changed('DELETE FROM limited_attempts WHERE at < $1', [before]);
   }
 
   async getOrCreateSetting(key: string, create: () => string) {

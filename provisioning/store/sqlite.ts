@@ -20,7 +20,7 @@ import {
   type RoomRecord,
   type RoomSummary,
   type SessionRecord,
-  type SignInAttempt,
+  type LimitedAttempt,
   type Store,
 } from './store';
 
@@ -237,10 +237,10 @@ export class SqliteStore implements Store {
       purgeAudit: db.prepare<[number]>('DELETE FROM audit_log WHERE at < ?'),
       getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       insertSetting: db.prepare<[string, string]>('INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)'),
-      countSignInAttempts: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM sign_in_attempts WHERE key = ? AND at >= ?'),
-      insertSignInAttempt: db.prepare<[string, string, number]>('INSERT INTO sign_in_attempts (id, key, at) VALUES (?, ?, ?)'),
-      deleteSignInAttempt: db.prepare<[string]>('DELETE FROM sign_in_attempts WHERE id = ?'),
-      purgeSignInAttempts: db.prepare<[number]>('DELETE FROM sign_in_attempts WHERE at < ?'),
+      countLimitedAttempts: db.prepare<[string, number], { n: number }>('SELECT COUNT(*) AS n FROM limited_attempts WHERE key = ? AND at >= ?'),
+      insertLimitedAttempt: db.prepare<[string, string, number]>('INSERT INTO limited_attempts (id, key, at) VALUES (?, ?, ?)'),
+      deleteLimitedAttempt: db.prepare<[string]>('DELETE FROM limited_attempts WHERE id = ?'),
+      purgeLimitedAttempts: db.prepare<[number]>('DELETE FROM limited_attempts WHERE at < ?'),
       ping: db.prepare('SELECT 1'),
     };
   }
@@ -473,20 +473,20 @@ export class SqliteStore implements Store {
     return this.statements.purgeSessions.run(lastSeenBefore).changes;
   }
 
-  async takeSignInAttempt({ id, keys, at, since }: SignInAttempt) {
+  async takeLimitedAttempt({ id, keys, at, since }: LimitedAttempt) {
     return this.db.transaction(() => {
-      if (keys.some(({ key, limit }) => this.statements.countSignInAttempts.get(key, since)!.n >= limit)) return false;
-      for (const { key } of keys) this.statements.insertSignInAttempt.run(id, key, at);
+      if (keys.some(({ key, limit }) => this.statements.countLimitedAttempts.get(key, since)!.n >= limit)) return false;
+      for (const { key } of keys) this.statements.insertLimitedAttempt.run(id, key, at);
       return true;
     })();
   }
 
-  async refundSignInAttempt(id: string) {
-    this.statements.deleteSignInAttempt.run(id);
+  async refundLimitedAttempt(id: string) {
+    this.statements.deleteLimitedAttempt.run(id);
   }
 
-  async purgeSignInAttempts(before: number) {
-    return this.statements.purgeSignInAttempts.run(before).changes;
+  async purgeLimitedAttempts(before: number) {
+    return this.statements.purgeLimitedAttempts.run(before).changes;
   }
 
   async getOrCreateSetting(key: string, create: () => string) {

@@ -120,7 +120,7 @@ export interface SessionRecord {
   lastSeenAt: number;
 }
 
-export interface SignInAttempt {
+export interface LimitedAttempt {
   id: string;
   keys: Array<{ key: string; limit: number }>;
   at: number;
@@ -197,14 +197,15 @@ export interface Store {
   purgeSessions(lastSeenBefore: number): Promise<number>;
 
   /**
-   * Counts a sign-in attempt against each key (account, address) unless one of them already
-   * holds `limit` attempts since `since`; then nothing is counted and the answer is false.
-   * Atomic across processes: parallel attempts each see the ones before them.
+   * Limits that must hold across processes (sign-in attempts per account and address,
+   * dial-outs per hour): counts an attempt against each key unless one of them already holds
+   * `limit` attempts since `since`; then nothing is counted and the answer is false. Atomic
+   * across processes: parallel attempts each see the ones before them.
    */
-  takeSignInAttempt(attempt: SignInAttempt): Promise<boolean>;
-  /** Takes back an attempt that succeeded: only wrong passwords lock an account. */
-  refundSignInAttempt(id: string): Promise<void>;
-  purgeSignInAttempts(before: number): Promise<number>;
+  takeLimitedAttempt(attempt: LimitedAttempt): Promise<boolean>;
+  /** Takes back an attempt that does not count (a sign-in that succeeded). */
+  refundLimitedAttempt(id: string): Promise<void>;
+  purgeLimitedAttempts(before: number): Promise<number>;
 
   /** A value that must survive restarts, created on first use (e.g. the key that hashes caller numbers). */
   getOrCreateSetting(key: string, create: () => string): Promise<string>;

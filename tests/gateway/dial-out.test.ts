@@ -31,7 +31,7 @@ interface Bed {
   h: Harness;
   dialOuts: DialOutService;
   /** Places the usual dial-out and returns its id. */
-  place: (label?: string | null) => string;
+  place: (label?: string | null) => Promise<string>;
   callee: () => Promise<FakeEndpoint>;
 }
 
@@ -39,13 +39,13 @@ async function bed(callee: UacScript, options: { limits?: Partial<DialOutLimits>
   const h = await harness({}, { [JIGASI_1]: [options.jigasi ?? { status: 200 }] });
   h.srf.script(CALLEE_URI, callee);
   const trunk = 'trunk' in options ? options.trunk : TRUNK;
-  const dialOuts = new DialOutService(new DialOutPolicy({ ...LIMITS, ...options.limits }), { countryCode: '49', maxCalls: 10, jigasiRoomHeader: 'Jitsi-Conference-Room', mucDomain: 'conference.meet.example.org' }, h.registry, h.store, () => trunk, h.metrics, h.callDependencies().logger);
+  const dialOuts = new DialOutService(new DialOutPolicy({ ...LIMITS, ...options.limits }, h.store), { countryCode: '49', maxCalls: 10, jigasiRoomHeader: 'Jitsi-Conference-Room', mucDomain: 'conference.meet.example.org' }, h.registry, h.store, () => trunk, h.metrics, h.callDependencies().logger);
   dialOuts.attach(h.callDependencies());
   return {
     h,
     dialOuts,
-    place: (label = 'Frau Meyer') => {
-      const placement = dialOuts.place({ number: CALLEE, label, room: ROOM });
+    place: async (label = 'Frau Meyer') => {
+      const placement = await dialOuts.place({ number: CALLEE, label, room: ROOM });
       if (!placement.placed) throw new Error(`not placed: ${placement.refusal}`);
       return placement.dialOut.id;
     },
@@ -75,7 +75,7 @@ const stateOf = async (dialOuts: DialOutService, id: string) => (await dialOuts.
 describe('a dial-out', () => {
   it('rings the number through the trunk from the municipality; 1 joins the callee to the room under their label', async () => {
     const { h, dialOuts, place, callee } = await bed({ status: 200, provisional: [180], answerAfterMs: 20 });
-    const id = place();
+    const id = await place();
     const endpoint = await callee();
     const [invite] = h.srf.invitesSent;
     expect(invite!.uri).toBe(CALLEE_URI);
@@ -121,7 +121,7 @@ describe('a dial-out', () => {
 
   it('shows the callee ringing while the phone rings', async () => {
     const { h, dialOuts, place } = await bed({ status: 200, provisional: [180], ringForever: true });
-    const id = place();
+    const id = await place();
     await until(() => h.registry.list()[0]?.state === 'ringing', 'the 180');
     expect(await stateOf(dialOuts, id)).toBe('ringing');
     expect(dialOuts.hangUp(id)).toBe(true);
@@ -138,7 +138,7 @@ describe('a dial-out', () => {
     ['* instead of 1', '*'],
   ])('ends on %s: never into the meeting, recorded as declined', async (_case, keys) => {
     const { h, place, callee } = await bed({ status: 200 });
-    const id = place();
+    const id = await place();
     const endpoint = await callee();
     await until(() => endpoint.collects.length > 0, 'the invitation');
     endpoint.pressKeys(keys);
@@ -152,7 +152,7 @@ describe('a dial-out', () => {
 
   it('takes the 1 by SIP INFO too', async () => {
     const { h, place, callee } = await bed({ status: 200 });
-    place();
+    await place();
     const endpoint = await callee();
     await until(() => endpoint.collects.length > 0, 'the invitation');
     await h.srf.invitesSent[0]!.dialog!.receiveInfo('application/dtmf-relay', 'Signal=1\r\nDuration=160');
@@ -164,7 +164,7 @@ describe('a dial-out', () => {
 
   it.each([486, 480, 603, 408])('is not answered when the trunk says %i; the endpoint goes', async (status) => {
     const { h, place } = await bed({ status });
-    const id = place();
+    const id = await place();
     await recordEnds(h, id, 'not-answered');
     expect(h.registry.size).toBe(0);
     expectCleanTeardown(h);
@@ -173,7 +173,7 @@ describe('a dial-out', () => {
 
   it('ends as declined when the callee hangs up during the invitation', async () => {
     const { h, place, callee } = await bed({ status: 200 });
-    const id = place();
+    const id = await place();
     const endpoint = await callee();
     await until(() => endpoint.collects.length > 0, 'the invitation');
     h.srf.invitesSent[0]!.dialog!.receiveBye();
@@ -184,7 +184,7 @@ describe('a dial-out', () => {
 
   it('hears "cannot reach the conference" when no Jigasi answers after the 1', async () => {
     const { h, place, callee } = await bed({ status: 200 }, { jigasi: { status: 503 } });
-    const id = place();
+    const id = await place();
     const endpoint = await callee();
     await until(() => endpoint.collects.length > 0, 'the invitation');
     endpoint.pressKeys('1');
@@ -272,6 +272,7 @@ describe('a dial-out Jitsi Meet asks for ("invite by phone": Jigasi INVITEs a nu
     const { h, dialOuts } = await bed({ status: 200 });
     const { res, invite } = jigasiAsks(uri, room);
     dialOuts.acceptFromJigasi(invite);
+    await until(() => res.finalStatus !== undefined, 'the answer to Jigasi');
     expect(res.finalStatus).toBe(status);
     expect(h.srf.invitesSent).toEqual([]);
     expect(h.media.endpoints).toEqual([]);
@@ -281,9 +282,10 @@ describe('a dial-out Jitsi Meet asks for ("invite by phone": Jigasi INVITEs a nu
 
   it('shares the hourly and concurrency caps with the API', async () => {
     const { h, dialOuts, place } = await bed({ status: 200, ringForever: true }, { limits: { maxConcurrent: 1 } });
-    place();
+    await place();
     const { res, invite } = jigasiAsks();
     dialOuts.acceptFromJigasi(invite);
+    await until(() => res.finalStatus !== undefined, 'the answer to Jigasi');
     expect(res.finalStatus).toBe(403);
     expect(await h.metrics.registry.metrics()).toContain('dialin_dial_outs_refused_total{reason="concurrency-cap"} 1');
     h.registry.list().forEach((call) => h.registry.hangUp(call.id));
@@ -305,7 +307,7 @@ describe('toll-fraud safeguards', () => {
     ['call me', 'not-allowed'],
   ])('refuses %s before any SIP (%s), counted and logged masked', async (number, reason) => {
     const { h, dialOuts } = await bed({ status: 200 });
-    expect(dialOuts.place({ number, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'number-not-allowed' });
+    expect(await dialOuts.place({ number, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'number-not-allowed' });
     expect(h.srf.invitesSent).toEqual([]);
     expect(h.media.endpoints).toEqual([]);
     expect(await h.metrics.registry.metrics()).toContain(`dialin_dial_outs_refused_total{reason="${reason}"} 1`);
@@ -317,12 +319,12 @@ describe('toll-fraud safeguards', () => {
 
   it('places at most DIALOUT_MAX_CONCURRENT at once', async () => {
     const { h, dialOuts, place } = await bed({ status: 200, ringForever: true }, { limits: { maxConcurrent: 2 } });
-    const first = place();
-    place();
-    expect(dialOuts.place({ number: CALLEE, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'too-many' });
+    const first = await place();
+    await place();
+    expect(await dialOuts.place({ number: CALLEE, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'too-many' });
     dialOuts.hangUp(first);
     await until(() => h.registry.size === 1, 'the first to end');
-    expect(dialOuts.place({ number: CALLEE, label: null, room: ROOM }).placed).toBe(true);
+    expect((await dialOuts.place({ number: CALLEE, label: null, room: ROOM })).placed).toBe(true);
     expect(await h.metrics.registry.metrics()).toContain('dialin_dial_outs_refused_total{reason="concurrency-cap"} 1');
     h.registry.list().forEach((call) => h.registry.hangUp(call.id));
     await until(() => h.registry.size === 0, 'the end');
@@ -331,30 +333,44 @@ describe('toll-fraud safeguards', () => {
 
   it('is unavailable without a registered trunk or while FreeSWITCH is away', async () => {
     const { h, dialOuts } = await bed({ status: 200 }, { trunk: undefined });
-    expect(dialOuts.place({ number: CALLEE, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'unavailable' });
+    expect(await dialOuts.place({ number: CALLEE, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'unavailable' });
     const withTrunk = await bed({ status: 200 });
     withTrunk.h.mediaUp = false;
-    expect(withTrunk.dialOuts.place({ number: CALLEE, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'unavailable' });
+    expect(await withTrunk.dialOuts.place({ number: CALLEE, label: null, room: ROOM })).toMatchObject({ placed: false, refusal: 'unavailable' });
     expect(h.srf.invitesSent).toEqual([]);
     await h.close();
     await withTrunk.h.close();
   });
 
-  it('counts DIALOUT_MAX_PER_HOUR over the last hour, not per clock hour', () => {
+  it('counts DIALOUT_MAX_PER_HOUR over the last hour, not per clock hour', async () => {
     let now = Date.UTC(2026, 10, 29, 10, 59);
-    const policy = new DialOutPolicy({ ...LIMITS, maxPerHour: 2 }, () => now);
-    expect(policy.admit('+494136555777', 0)).toBeUndefined();
+    const h = await harness();
+    const policy = new DialOutPolicy({ ...LIMITS, maxPerHour: 2 }, h.store, () => now);
+    expect(await policy.admit('+494136555777', 0)).toBeUndefined();
     now += 60_000;
-    expect(policy.admit('+494136555777', 0)).toBeUndefined();
+    expect(await policy.admit('+494136555777', 0)).toBeUndefined();
     now += 60_000;
-    expect(policy.admit('+494136555777', 0)).toBe('hourly-cap');
+    expect(await policy.admit('+494136555777', 0)).toBe('hourly-cap');
     now = Date.UTC(2026, 10, 29, 11, 59, 1);
-    expect(policy.admit('+494136555777', 0)).toBeUndefined();
-    expect(policy.admit('+494136555777', 0)).toBe('hourly-cap');
+    expect(await policy.admit('+494136555777', 0)).toBeUndefined();
+    expect(await policy.admit('+494136555777', 0)).toBe('hourly-cap');
+    // A second process on the same database counts into the same hour.
+    const otherProcess = new DialOutPolicy({ ...LIMITS, maxPerHour: 2 }, h.store, () => now);
+    expect(await otherProcess.admit('+494136555777', 0)).toBe('hourly-cap');
+    await h.close();
+  });
+
+  it('holds DIALOUT_MAX_CONCURRENT when requests arrive together', async () => {
+    const { h, dialOuts } = await bed({ status: 200, ringForever: true }, { limits: { maxConcurrent: 2 } });
+    const placements = await Promise.all([1, 2, 3].map(async () => dialOuts.place({ number: CALLEE, label: null, room: ROOM })));
+    expect(placements.map((placement) => placement.placed)).toEqual([true, true, false]);
+    h.registry.list().forEach((call) => h.registry.hangUp(call.id));
+    await until(() => h.registry.size === 0, 'the end');
+    await h.close();
   });
 
   it('denies what DIALOUT_DENIED adds, and allows only DIALOUT_ALLOWED', () => {
-    const policy = new DialOutPolicy({ ...LIMITS, allowed: ['+494136', '+43'], denied: ['+4313'] });
+    const policy = new DialOutPolicy({ ...LIMITS, allowed: ['+494136', '+43'], denied: ['+4313'] }, { takeLimitedAttempt: async () => true });
     expect(policy.numberRefusal('+494136555777')).toBeUndefined();
     expect(policy.numberRefusal('+4940123456')).toBe('not-allowed');
     expect(policy.numberRefusal('+4312345678')).toBeUndefined();

@@ -226,17 +226,17 @@ describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
 
   it('counts sign-in attempts against every key, refuses past a limit without counting, and takes back refunded ones', async () => {
     const store = await open();
-    const attempt = async (id: string, at: number) => store.takeSignInAttempt({ id, keys: [{ key: 'account:a', limit: 2 }, { key: 'address:x', limit: 3 }], at, since: at - 100 });
+    const attempt = async (id: string, at: number) => store.takeLimitedAttempt({ id, keys: [{ key: 'account:a', limit: 2 }, { key: 'address:x', limit: 3 }], at, since: at - 100 });
     expect(await attempt('1', 1_000)).toBe(true);
     expect(await attempt('2', 1_001)).toBe(true);
     expect(await attempt('3', 1_002)).toBe(false);
-    await store.refundSignInAttempt('2');
+    await store.refundLimitedAttempt('2');
     expect(await attempt('4', 1_003)).toBe(true);
-    expect(await store.takeSignInAttempt({ id: '5', keys: [{ key: 'account:b', limit: 2 }, { key: 'address:x', limit: 3 }], at: 1_004, since: 904 })).toBe(true);
-    expect(await store.takeSignInAttempt({ id: '6', keys: [{ key: 'account:c', limit: 2 }, { key: 'address:x', limit: 3 }], at: 1_005, since: 905 })).toBe(false);
+    expect(await store.takeLimitedAttempt({ id: '5', keys: [{ key: 'account:b', limit: 2 }, { key: 'address:x', limit: 3 }], at: 1_004, since: 904 })).toBe(true);
+    expect(await store.takeLimitedAttempt({ id: '6', keys: [{ key: 'account:c', limit: 2 }, { key: 'address:x', limit: 3 }], at: 1_005, since: 905 })).toBe(false);
     expect(await attempt('7', 1_200)).toBe(true);
     // one row per key of each attempt counted: 1, 4 and 5, two keys each
-    expect(await store.purgeSignInAttempts(1_100)).toBe(6);
+    expect(await store.purgeLimitedAttempts(1_100)).toBe(6);
   });
 
   it('creates a setting once and answers the same value ever after', async () => {
@@ -279,7 +279,7 @@ describe('PostgreSQL shared by several processes', () => {
 
   it('holds the sign-in limit over both processes when attempts arrive together', async () => {
     const [a, b] = await twoProcesses();
-    const attempts = Array.from({ length: 12 }, async (_, n) => (n % 2 === 0 ? a : b).takeSignInAttempt({ id: `attempt-${n}`, keys: [{ key: 'account:kaemmerei', limit: 5 }], at: 1_000, since: 0 }));
+    const attempts = Array.from({ length: 12 }, async (_, n) => (n % 2 === 0 ? a : b).takeLimitedAttempt({ id: `attempt-${n}`, keys: [{ key: 'account:kaemmerei', limit: 5 }], at: 1_000, since: 0 }));
     expect((await Promise.all(attempts)).filter(Boolean)).toHaveLength(5);
   });
 
