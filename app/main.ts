@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', unhandledRejectionHandler(processErrors));
   process.on('uncaughtException', uncaughtExceptionHandler(processErrors));
   const service = await startService(config, logger, { sip: true, metrics });
-  const shutdown = (signal: string) => {
+  const stopNow = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     service.stop().then(
       () => process.exit(0),
@@ -33,8 +33,24 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  // SIGTERM drains (the calls in progress go on, DRAIN_SECONDS at most); a second one, or SIGINT, ends them now.
+  let draining: AbortController | undefined;
+  process.on('SIGTERM', () => {
+    if (draining) {
+      logger.info('second SIGTERM: ending the calls now');
+      draining.abort();
+      return;
+    }
+    draining = new AbortController();
+    service.drain(draining.signal).then(
+      () => stopNow('SIGTERM'),
+      (error: unknown) => {
+        logger.error({ err: error }, 'draining failed; stopping');
+        stopNow('SIGTERM');
+      },
+    );
+  });
+  process.once('SIGINT', () => stopNow('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -29,6 +29,8 @@ export interface RunningService {
   trunks: Trunks;
   dialOuts: DialOutService;
   readiness: Readiness;
+  /** SIGTERM: takes no new calls and resolves once the calls in progress have ended (at most DRAIN_SECONDS). */
+  drain(cutShort?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -143,6 +145,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     trunks,
     dialOuts,
     readiness,
+    async drain(cutShort) {
+      await gateway?.drain(cutShort);
+    },
     async stop() {
       stopMaintenance();
       await gateway?.stop();

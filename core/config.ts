@@ -112,6 +112,8 @@ export interface Config {
   corsOrigins: string[];
   /** The admin console's sessions (provisioning/accounts.ts). */
   session: { cookieSecure: boolean; idleMinutes: number };
+  /** DRAIN_SECONDS: after SIGTERM, how long calls in progress may go on before they are ended. */
+  drainSeconds: number;
   /** MUNICIPALITY_NAME: the sender of the console's letters; empty leaves the line out. */
   municipality: string;
   logLevel: LogLevel;
@@ -506,6 +508,7 @@ export function loadConfig(env: Env): Config {
     corsOrigins: parseCorsOrigins(env),
     session: { cookieSecure: boolean(env, 'COOKIE_SECURE', true), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
     municipality: text(env, 'MUNICIPALITY_NAME', ''),
+    drainSeconds: integer(env, 'DRAIN_SECONDS', 3600, 0, 24 * 3600),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   };
 }

@@ -18,6 +18,17 @@ export class Readiness {
     this.down.set(name, reason);
   }
 
+  private isDraining = false;
+
+  /** The process drains (SIGTERM): it takes no new calls, whatever else is up. */
+  startDraining(): void {
+    this.isDraining = true;
+  }
+
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
   /** Dependencies that are down, with the reason last reported. */
   problems(): Record<string, string> {
     return Object.fromEntries(this.down);

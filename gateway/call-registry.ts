@@ -6,6 +6,7 @@ export interface RegisteredCall {
   readonly id: string;
   view(): LiveCallView;
   hangUp(reason: HangUpReason): void;
+  endForMaintenance(): void;
   setMutedByAdmin(muted: boolean): Promise<MuteOutcome>;
 }
 
@@ -37,8 +38,20 @@ export class CallRegistry implements LiveCalls {
   /** The service stops: every call is hung up on every side; resolves once all have ended, or after `withinMs`. */
   async endAll(withinMs: number): Promise<void> {
     for (const call of [...this.calls.values()]) call.hangUp('service-stopping');
+    await this.emptied(withinMs);
+  }
+
+  /** After draining: callers in the conference hear why, then every call ends; resolves once all have, or after `withinMs`. */
+  async endForMaintenance(withinMs: number): Promise<void> {
+    for (const call of [...this.calls.values()]) call.endForMaintenance();
+    await this.emptied(withinMs);
+  }
+
+  /** Resolves once no call is left, or after `withinMs`; true when none is left. */
+  async emptied(withinMs: number, stop: AbortSignal | undefined = undefined): Promise<boolean> {
     const deadline = Date.now() + withinMs;
-    while (this.calls.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (this.calls.size > 0 && Date.now() < deadline && !stop?.aborted) await new Promise((resolve) => setTimeout(resolve, 20));
+    return this.calls.size === 0;
   }
 
   /** An administrator hangs the call up (DELETE /api/v1/calls/{id}). */

@@ -54,7 +54,7 @@ function confirmationKey(file: string): PlayCollectOptions {
   return { file, min: 1, max: 1, tries: 1, timeout: DIAL_OUT_KEY_WITHIN_MS, digitTimeout: DIAL_OUT_KEY_WITHIN_MS, terminators: 'none', invalidFile: 'silence_stream://250', regexp: '[0-9*#]', varName: 'dialin_dial_out_key' };
 }
 
-const FAREWELL: Record<ConferenceEnd, PromptId> = { ended: 'conference-ended', rejected: 'lobby-rejected', 'wrong-password': 'invalid-room-password' };
+const FAREWELL: Record<ConferenceEnd, PromptId> = { ended: 'conference-ended', rejected: 'lobby-rejected', 'wrong-password': 'invalid-room-password', maintenance: 'service-ending' };
 
 export interface CallRecords {
   insertCallRecord(record: { id: string; startedAt: number; endedAt: null; outcome: null; room: string | null; pinId: null; caller: string; direction: 'in' | 'out' }): Promise<void>;
@@ -277,7 +277,7 @@ export class Call implements RegisteredCall {
     await this.scope.destroy(this.jigasiDialog);
     await this.scope.destroy(this.jigasiEndpoint);
     await this.announce(FAREWELL[end], 'goodbye');
-    return 'completed';
+    return end === 'maintenance' ? 'service-stopped' : 'completed';
   }
 
   /** Answers, and takes the PIN: the seat it opens, or how the call ended without one. */
@@ -530,6 +530,12 @@ export class Call implements RegisteredCall {
     if (!this.scope.cancel(reason)) return;
     this.log.info({ reason, state: this.state }, 'hang-up');
     this.pendingInvite?.cancel();
+  }
+
+  /** The process stops after draining: a caller in the conference hears why before the BYE; any other call just ends. */
+  endForMaintenance(): void {
+    if (this.state === 'bridged' && this.controls) this.controls.endForMaintenance();
+    else this.hangUp('service-stopping');
   }
 
   /**

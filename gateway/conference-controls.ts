@@ -26,7 +26,7 @@ import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest,
  * conference ended for the caller. Everything it starts ends with the call's scope.
  */
 
-export type ConferenceEnd = 'ended' | 'rejected' | 'wrong-password';
+export type ConferenceEnd = 'ended' | 'rejected' | 'wrong-password' | 'maintenance';
 
 export type AdminMuteResult = Exclude<MuteOutcome, 'not-in-conference' | 'not-found'>;
 
@@ -94,6 +94,11 @@ export class ConferenceControls {
     this.parts.scope.on(this.parts.caller, 'dtmf', ({ dtmf }: { dtmf: string }) => this.onKey(dtmf));
     this.parts.caller.receiveKeys();
     if (this.isMuted) this.tellJigasi(true);
+  }
+
+  /** The process drained for DRAIN_SECONDS and stops: the caller hears why, then the call ends. */
+  endForMaintenance(): void {
+    this.finish('maintenance');
   }
 
   /** Jigasi's leg ended (BYE, or its FreeSWITCH channel went away). */

@@ -38,6 +38,12 @@ export interface DrachtioConnection {
   /** OPTIONS to a URI; the final status, or null while drachtio-server is not connected. */
   ping: (uri: string) => Promise<number | null>;
   onInvite(handler: (req: SipRequest, res: SipResponse) => void): void;
+  /**
+   * Asks drachtio-server to hand new INVITEs to its other connected applications only (the
+   * "remove_route" of its protocol, client.cpp); requests inside this process's dialogs still
+   * come here. With no other application connected, drachtio-server answers new INVITEs 503.
+   */
+  handOffInvites(): void;
   onLost(handler: () => void): void;
   /** Each time the connection is up, the first and every reconnection. */
   onConnected(handler: () => void): void;
@@ -106,6 +112,8 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
       return (await finalResponse(request, uri, { method: 'OPTIONS' }, ANSWER_WITHIN_MS)).status;
     },
     onInvite: (handler) => srf.invite(handler as unknown as (req: Srf.SrfRequest, res: Srf.SrfResponse) => void),
+    // Missing from drachtio-srf's declarations; lib/srf.js unregisterForMessages.
+    handOffInvites: () => (srf as unknown as { unregisterForMessages(verb: string): void }).unregisterForMessages('invite'),
     onLost: (handler) => lostHandlers.push(handler),
     onConnected: (handler) => connectedHandlers.push(handler),
     close: () => {

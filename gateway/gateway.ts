@@ -3,6 +3,7 @@ import type { PinResolver } from '../provisioning/pin-resolver';
 import type { Store } from '../provisioning/store/store';
 import type { Config } from '../core/config';
 import type { Readiness } from '../core/readiness';
+import { Drain } from './drain';
 import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch } from './connections';
@@ -48,7 +49,13 @@ export function callSettings(config: Config): CallSettings {
 const CALLS_END_WITHIN_MS = 5_000;
 
 /** Connects to drachtio-server and FreeSWITCH and takes calls; each INVITE becomes a Call. */
-export function startGateway({ config, resolver, store, registry, trunks, dialOuts, readiness, metrics, logger }: GatewayParts): { stop(): Promise<void> } {
+export interface RunningGateway {
+  /** SIGTERM: no new calls; resolves once the calls in progress have ended (drain.ts). */
+  drain(cutShort?: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startGateway({ config, resolver, store, registry, trunks, dialOuts, readiness, metrics, logger }: GatewayParts): RunningGateway {
   const log = logger.child({ component: 'gateway' });
   const promptsDir = config.promptsDir ?? builtInPromptsDir();
   const prompts = new PromptSet(promptsDir, config.language);
@@ -65,6 +72,8 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
   const trunkAt = (address: string) => trunks.trunkAt(address);
 
   let stopping = false;
+  // Only with PostgreSQL can other processes of the service be there to take the new calls.
+  const drain = new Drain({ registry, readiness, handOffInvites: config.databaseUrl === undefined ? undefined : () => drachtio.handOffInvites(), log });
   const settings = callSettings(config);
   const callDependencies = { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt };
   dialOuts.attach(callDependencies);
@@ -76,6 +85,10 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
   drachtio.onInvite((req, res) => {
     if (stopping) {
       res.send(503);
+      return;
+    }
+    if (drain.active) {
+      drain.refuse(res);
       return;
     }
     try {
@@ -96,6 +109,7 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
     config.jigasiHealthCheckSeconds > 0 ? watchJigasiHealth(jigasi, drachtio.ping, logger, readiness, config.jigasiHealthCheckSeconds * 1000) : () => undefined;
 
   return {
+    drain: async (cutShort) => drain.run(config.drainSeconds, cutShort),
     async stop() {
       stopping = true;
       dialOuts.attach(undefined);

@@ -17,6 +17,7 @@ export const PROMPT_IDS = [
   'connecting',
   'unreachable',
   'conference-ended',
+  'service-ending',
   'goodbye',
   'muted',
   'unmuted',

@@ -25,7 +25,7 @@ export function healthRoutes({ readiness, metrics, store, config }: ApiDependenc
     defineRoute({
       method: 'get',
       path: '/readyz',
-      summary: 'Database, drachtio-server and FreeSWITCH are connected; 503 names what is down (why, with a read token)',
+      summary: 'Database, drachtio-server and FreeSWITCH are connected; 503 names what is down (why, with a read token), or says draining',
       responses: { 200: 'ready', 503: 'something is down' },
       handle: async ({ req, res }) => {
         const down = readiness.problems();
@@ -34,9 +34,14 @@ export function healthRoutes({ readiness, metrics, store, config }: ApiDependenc
         } catch (error) {
           down.database = (error as Error).message;
         }
-        const ready = Object.keys(down).length === 0;
         const detailed = mayReadDetails(req.get('authorization'));
         const details = detailed ? readiness.details() : {};
+        if (readiness.draining) {
+          // A load balancer sends no new work here; the calls in progress go on.
+          res.status(503).json({ status: 'draining', ...details });
+          return;
+        }
+        const ready = Object.keys(down).length === 0;
         if (ready) {
           res.json({ status: 'ready', ...details });
           return;

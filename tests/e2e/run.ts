@@ -15,7 +15,8 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/freeswitch-process';
-import { MUC, api, freeswitchApi, liveCalls, freeswitchRefusal, preflight, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { MUC, SIP_ADDRESS, api, freeswitchApi, liveCalls, freeswitchRefusal, preflight, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { callerScenario } from '../../tools/testbed/scenarios';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import { trunkGroup } from './trunk-cases';
 import { dialOutGroup } from './dial-out-cases';
@@ -214,13 +215,25 @@ function cases(): Case[] {
     },
     {
       // Last: the gateway does not come back.
-      name: 'the gateway is stopped during the conference: caller and Jigasi get BYE, no FreeSWITCH channel stays',
+      name: 'SIGTERM during the conference: the call goes on, /readyz says draining, a new caller gets 503 with Retry-After; a second SIGTERM: caller and Jigasi get BYE, no FreeSWITCH channel stays',
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
       jigasi: [jigasiAnswers(maskedName(stoppedCaller))],
       caller: ({ pin, work }) => ({ callerNumber: stoppedCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
-      during: async (gateway) => {
-        await bridgedCallId(gateway);
+      during: async (gateway, work) => {
+        const callId = await bridgedCallId(gateway);
         const exited = new Promise((resolve) => gateway.process.once('exit', resolve));
+        gateway.process.kill('SIGTERM');
+        for (let attempt = 0; ((await (await fetch(`${gateway.url}/readyz`)).json()) as { status: string }).status !== 'draining'; attempt++) {
+          if (attempt > 40) throw new Error('/readyz never said draining');
+          await sleep(100);
+        }
+        const late = runSipp(work, 'late-caller', callerScenario({ callerNumber: nextCaller(), steps: [], expect: 'none', refusedWith: 503, refusalHeader: 'Retry-After: 60' }), [
+          SIP_ADDRESS, '-m', '1', '-i', '127.0.0.1', '-p', '5072', '-mp', '17200',
+        ]);
+        if ((await Promise.race([late.exit, sleep(10_000).then(() => -1)])) !== 0) throw new Error(`the late caller did not get 503 with Retry-After (see ${work}/late-caller-errors.log)`);
+        await sleep(2_000);
+        const stillUp = (await liveCalls(gateway)).find((call) => call.id === callId);
+        if (stillUp?.state !== 'bridged') throw new Error(`the call did not go on while draining: ${stillUp?.state ?? 'gone'}`);
         gateway.process.kill('SIGTERM');
         await exited;
       },

@@ -99,7 +99,7 @@ export class FakeRequest extends EventEmitter implements SipRequest {
 }
 
 export class FakeResponse implements SipResponse {
-  readonly sent: Array<{ status: number; reason?: string }> = [];
+  readonly sent: Array<{ status: number; reason?: string; headers?: Record<string, string> }> = [];
   /** An in-dialog request the app's listener answered (not drachtio-srf on its own). */
   answeredByApp = false;
   /** Runs as the final response leaves: what the caller does the moment it arrives. */
@@ -109,9 +109,9 @@ export class FakeResponse implements SipResponse {
     return this.sent.some(({ status }) => status >= 200);
   }
 
-  send(status: number, reason?: string): void {
+  send(status: number, reason?: string, options?: { headers?: Record<string, string> }): void {
     if (this.finalResponseSent) throw new Error(`a final response was already sent; tried ${status}`);
-    this.sent.push({ status, reason });
+    this.sent.push({ status, reason, ...(options?.headers ? { headers: options.headers } : {}) });
     if (status >= 200) this.onFinalResponse?.(status);
   }
 

@@ -21,6 +21,9 @@ class RecordingCall implements RegisteredCall {
   hangUp(reason: HangUpReason): void {
     this.hangUps.push(reason);
   }
+  endForMaintenance(): void {
+    this.hangUps.push('service-stopping');
+  }
   async setMutedByAdmin(muted: boolean): Promise<MuteOutcome> {
     if (this.muteOutcome === 'muted' || this.muteOutcome === 'unmuted') this.muted = muted;
     return Promise.resolve(this.muteOutcome);
@@ -211,4 +214,11 @@ describe('the trunks of the running service', () => {
     expect(JSON.stringify(ready)).not.toContain('trunk-password-never-shown');
     await service.trunks.stop();
   }, 15_000);
+  // Last: the service stays draining.
+  it('answers /readyz 503 "draining" once the process drains, whatever else is up', async () => {
+    expect((await readJson(await service.request('/readyz'))).status).not.toBe('draining');
+    service.readiness.startDraining();
+    const draining = await service.request('/readyz');
+    expect([draining.status, await readJson(draining)]).toEqual([503, { status: 'draining' }]);
+  });
 });

@@ -55,6 +55,8 @@ export interface CallerPlan {
   expect: 'bye' | 'none';
   /** Expect this final status instead of an answer (screening cases). */
   refusedWith?: number;
+  /** A header line the refusal must carry, e.g. "Retry-After: 60". */
+  refusalHeader?: string;
 }
 
 const from = (number: string) => `"Trunk" <sip:${number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
@@ -92,10 +94,16 @@ Content-Length: 0`);
     return `${HEADER}
 <scenario name="refused caller">
 ${invite}
-  <recv response="${plan.refusedWith}"/>
+  <recv response="${plan.refusedWith}">${
+    plan.refusalHeader === undefined
+      ? ''
+      : `
+    <action><ereg regexp="${plan.refusalHeader.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" search_in="msg" check_it="true" assign_to="header"/></action>
+  `
+  }</recv>
   <send>
 ${ack('sip:+494136123456@[remote_ip]:[remote_port]')}
-  </send>
+  </send>${plan.refusalHeader === undefined ? '' : '\n  <Reference variables="header"/>'}
 </scenario>
 `;
   }

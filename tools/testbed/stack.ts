@@ -194,10 +194,12 @@ export interface SippRun {
   pid: number | undefined;
 }
 
-/** SIGTERM, and wait (at most 15 s) until the process has exited. */
+/** SIGTERM (the gateway drains), a second one after 2 s if calls are still up, and wait (at most 15 s) until the process has exited. */
 export async function stopGateway(gateway: Gateway): Promise<void> {
   if (gateway.process.exitCode !== null || gateway.process.signalCode !== null) return;
   const exited = new Promise((resolve) => gateway.process.once('exit', resolve));
+  gateway.process.kill('SIGTERM');
+  if ((await Promise.race([exited.then(() => 'exited'), sleep(2_000)])) === 'exited') return;
   gateway.process.kill('SIGTERM');
   await Promise.race([exited, sleep(15_000)]);
 }
