@@ -65,8 +65,8 @@ export interface TrunkConfig {
 export interface Config {
   drachtio: { host: string; port: number; secret: string };
   freeswitch: {
-    host: string;
-    port: number;
+    /** FREESWITCH_SERVERS, or the one server of FREESWITCH_HOST and FREESWITCH_PORT; all share the secret and addresses below. */
+    servers: Array<{ host: string; port: number }>;
     secret: string;
     listenAddress: string;
     advertisedAddress: string;
@@ -427,6 +427,24 @@ export function loadDbPath(env: Env): string {
   return text(env, 'DB_PATH', './data/dialin.sqlite');
 }
 
+/** FREESWITCH_SERVERS "fs1.example.org:8021,fs2.example.org" (port 8021 when left out); without it FREESWITCH_HOST and FREESWITCH_PORT. */
+function freeswitchServers(env: Env): Array<{ host: string; port: number }> {
+  const listed = list(env, 'FREESWITCH_SERVERS');
+  if (listed.length === 0) return [{ host: host(env, 'FREESWITCH_HOST', '127.0.0.1'), port: integer(env, 'FREESWITCH_PORT', 8021, 1, 65535) }];
+  const servers = listed.map((entry) => {
+    const match = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(entry);
+    const port = Number(match?.[2] ?? 8021);
+    if (!match || (isIP(match[1]!) === 0 && !hostnamePattern.test(match[1]!.toLowerCase())) || port < 1 || port > 65535) {
+      throw new ConfigError('FREESWITCH_SERVERS', `entries look like "fs1.example.org:8021" or "10.0.0.5", got "${entry}"`);
+    }
+    return { host: match[1]!, port };
+  });
+  const names = servers.map(({ host: name, port }) => `${name}:${port}`);
+  const twice = names.find((name, index) => names.indexOf(name) !== index);
+  if (twice) throw new ConfigError('FREESWITCH_SERVERS', `${twice} is listed twice`);
+  return servers;
+}
+
 export function loadDatabaseUrl(env: Env): string | undefined {
   const url = read(env, 'DATABASE_URL');
   if (url !== undefined && !/^postgres(ql)?:\/\/[^\s]+$/.test(url)) throw new ConfigError('DATABASE_URL', 'must look like postgres://user:password@host:5432/dialin');
@@ -463,8 +481,7 @@ export function loadConfig(env: Env): Config {
       secret: text(env, 'DRACHTIO_SECRET', 'cymru'),
     },
     freeswitch: {
-      host: host(env, 'FREESWITCH_HOST', '127.0.0.1'),
-      port: integer(env, 'FREESWITCH_PORT', 8021, 1, 65535),
+      servers: freeswitchServers(env),
       secret: text(env, 'FREESWITCH_SECRET', 'ClueCon'),
       listenAddress,
       advertisedAddress: host(env, 'FREESWITCH_ADVERTISED_ADDRESS', listenAddress),

@@ -10,6 +10,7 @@ import { CallEnded, CallScope, DESTROY_WITHIN_MS } from './call-scope';
 import { CONFERENCE_TIMING, ConferenceControls, type ConferenceEnd, type ConferenceTiming } from './conference-controls';
 import { digitFromInfo, relayInfoDigit } from './dtmf-relay';
 import { JigasiUnreachable, inviteJigasi, type JigasiPool } from './jigasi';
+import type { MediaLease, MediaServers } from './media-servers';
 import type { PendingInvite } from './pending-invite';
 import { PinEntry, type OpenPin, type PendingEntry, type PinResolver } from './pin-entry';
 import type { PromptId, PromptSet } from './prompts';
@@ -120,8 +121,8 @@ const DIAL_OUT_KEY_WITHIN_MS = 15_000;
 
 export interface CallDependencies {
   srf: SipServer;
-  /** The connected media server, or undefined while FreeSWITCH is down. */
-  mediaServer: () => MediaServer | undefined;
+  /** The FreeSWITCH servers; a call takes one for both of its channels. */
+  media: MediaServers;
   resolver: PinResolver;
   records: CallRecords;
   registry: CallRegistry;
@@ -159,6 +160,7 @@ export class Call implements RegisteredCall {
   private jigasiDialog?: SipDialog;
   private pendingInvite?: PendingInvite;
   private releaseJigasi?: () => void;
+  private mediaLease?: MediaLease;
   private pinEntry?: PinEntry;
   private seat?: Seat;
   private controls?: ConferenceControls;
@@ -230,7 +232,7 @@ export class Call implements RegisteredCall {
         fromTrunk: this.trunk !== undefined,
         userAgent: req.get('User-Agent'),
         activeCalls: this.deps.registry.size,
-        mediaAvailable: this.deps.mediaServer() !== undefined,
+        mediaAvailable: this.deps.media.available(),
       },
       this.deps.settings.trustedSources,
       this.deps.settings.maxCalls,
@@ -565,10 +567,13 @@ export class Call implements RegisteredCall {
     };
   }
 
-  /** FreeSWITCH can go away during a call; endpoints then report "destroy" and the call ends. */
+  /**
+   * The FreeSWITCH of this call: the least busy one, taken at the first channel and kept for the
+   * second. It can go away during a call; endpoints then report "destroy" and the call ends.
+   */
   private media(): MediaServer {
-    const mediaServer = this.deps.mediaServer();
-    if (mediaServer) return mediaServer;
+    this.mediaLease ??= this.deps.media.lease();
+    if (this.mediaLease?.connected()) return this.mediaLease.server;
     this.hangUp('media-lost');
     throw new CallEnded('media-lost');
   }
@@ -598,6 +603,7 @@ export class Call implements RegisteredCall {
       this.scope.destroy(this.callerEndpoint),
     ]);
     this.releaseJigasi?.();
+    this.mediaLease?.release();
     this.scope.close();
     this.deps.registry.remove(this.id);
     this.deps.metrics.activeCalls.dec();

@@ -8,6 +8,7 @@ import type { Readiness } from '../core/readiness';
 import { tuneEslParser } from './esl-parser';
 import { FreeswitchRefused, type MediaEndpoint, type MediaServer, type SipRequest, type SipResponse, type SipServer } from './sip';
 import { NOT_SENT, type RegisterRequest, type SendRegister } from './trunk-registration';
+import type { FreeswitchReadiness, MediaServerSource } from './media-servers';
 
 /**
  * The two servers the gateway drives: drachtio-server (SIP) and FreeSWITCH (media). Both are
@@ -50,6 +51,12 @@ export interface DrachtioConnection {
   /** The raw Srf, for drachtio-fsmrf (it sends its INVITEs to FreeSWITCH through it). */
   raw: Srf;
   close(): void;
+}
+
+/** drachtio-fsmrf over this drachtio-server connection, for every FreeSWITCH; its event-socket parser tuned once. */
+export function mediaResourceFramework(drachtio: DrachtioConnection): Mrf {
+  tuneEslParser();
+  return new Mrf(drachtio.raw);
 }
 
 export function connectDrachtio(config: Config, readiness: Readiness, logger: Logger): DrachtioConnection {
@@ -289,17 +296,20 @@ function forbidReading(endpoint: object, property: 'local' | 'remote'): void {
   });
 }
 
-export interface FreeswitchConnection {
-  /** The connected media server, or undefined while FreeSWITCH is down. */
-  current: () => MediaServer | undefined;
+export interface FreeswitchConnection extends MediaServerSource {
   close(): void;
 }
 
-/** Keeps one event-socket connection to FreeSWITCH, reconnecting with capped backoff. */
-export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, readiness: Readiness, logger: Logger): FreeswitchConnection {
-  const log = logger.child({ component: 'freeswitch' });
-  tuneEslParser();
-  const mrf = new Mrf(drachtio.raw);
+/** Keeps one event-socket connection to one FreeSWITCH of FREESWITCH_SERVERS, reconnecting with capped backoff. */
+export function connectFreeswitch(
+  server: { host: string; port: number },
+  config: Config,
+  mrf: Mrf,
+  states: Pick<FreeswitchReadiness, 'up' | 'lost'>,
+  logger: Logger,
+): FreeswitchConnection {
+  const name = `${server.host}:${server.port}`;
+  const log = logger.child({ component: 'freeswitch', freeswitch: name });
   let current: { raw: Mrf.MediaServer; lean: MediaServer } | undefined;
   let closed = false;
   let delay = RECONNECT_FIRST_DELAY_MS;
@@ -314,8 +324,8 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
 
   async function connectOnce(): Promise<void> {
     const mediaServer = await mrf.connect({
-      address: config.freeswitch.host,
-      port: config.freeswitch.port,
+      address: server.host,
+      port: server.port,
       secret: config.freeswitch.secret,
       listenAddress: config.freeswitch.listenAddress,
       advertisedAddress: config.freeswitch.advertisedAddress,
@@ -328,11 +338,11 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
     current = { raw: mediaServer, lean: leanEndpoints(mediaServer) };
     delay = RECONNECT_FIRST_DELAY_MS;
     reported = false;
-    readiness.markUp('freeswitch');
-    log.info({ host: config.freeswitch.host }, 'connected to FreeSWITCH');
+    states.up(name);
+    log.info('connected to FreeSWITCH');
     mediaServer.once('end', () => {
       current = undefined;
-      readiness.markDown('freeswitch', 'event socket closed');
+      states.lost(name, 'event socket closed');
       log.error('lost FreeSWITCH; reconnecting');
       mediaServer.disconnect();
       schedule();
@@ -342,7 +352,7 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
 
   function attempt(): void {
     connectOnce().catch((error: unknown) => {
-      readiness.markDown('freeswitch', (error as Error).message);
+      states.lost(name, (error as Error).message);
       log[reported ? 'debug' : 'warn']({ err: (error as Error).message }, 'cannot reach FreeSWITCH; retrying');
       reported = true;
       schedule();
@@ -351,6 +361,7 @@ export function connectFreeswitch(config: Config, drachtio: DrachtioConnection, 
 
   attempt();
   return {
+    name,
     current: () => current?.lean,
     close: () => {
       closed = true;

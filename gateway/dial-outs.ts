@@ -151,7 +151,7 @@ export class DialOutService implements DialOuts {
     const trunk = this.trunk();
     const dependencies = this.callDependencies;
     if (!trunk) return this.refuse('no-trunk', number!, 'unavailable', 'no trunk is registered to call through');
-    if (!dependencies || dependencies.mediaServer() === undefined) return this.refuse('media-unavailable', number!, 'unavailable', 'FreeSWITCH or drachtio-server is not connected');
+    if (!dependencies || !dependencies.media.available()) return this.refuse('media-unavailable', number!, 'unavailable', 'FreeSWITCH or drachtio-server is not connected');
     if (this.registry.size >= this.settings.maxCalls) return this.refuse('busy', number!, 'unavailable', 'MAX_CALLS calls are in progress');
     this.admitting++;
     let capRefusal;

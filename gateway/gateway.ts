@@ -6,7 +6,8 @@ import type { Readiness } from '../core/readiness';
 import { Drain } from './drain';
 import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
-import { connectDrachtio, connectFreeswitch } from './connections';
+import { connectDrachtio, connectFreeswitch, mediaResourceFramework } from './connections';
+import { FreeswitchReadiness, MediaServerPool } from './media-servers';
 import { JigasiPool } from './jigasi';
 import { JigasiAddresses } from './jigasi-addresses';
 import { watchJigasiHealth } from './jigasi-health';
@@ -66,7 +67,10 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
   const jigasiAddresses = new JigasiAddresses(config.jigasiUris, log);
   jigasiAddresses.start();
   const drachtio = connectDrachtio(config, readiness, logger);
-  const freeswitch = connectFreeswitch(config, drachtio, readiness, logger);
+  const mrf = mediaResourceFramework(drachtio);
+  const freeswitchStates = new FreeswitchReadiness(readiness, config.freeswitch.servers.map(({ host, port }) => `${host}:${port}`));
+  const freeswitches = config.freeswitch.servers.map((server) => connectFreeswitch(server, config, mrf, freeswitchStates, logger));
+  const media = new MediaServerPool(freeswitches);
   // A REGISTER sent before drachtio-server is there would only fail and push the next try back.
   drachtio.onConnected(() => trunks.connected(drachtio.register));
   const trunkAt = (address: string) => trunks.trunkAt(address);
@@ -75,7 +79,7 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
   // Only with PostgreSQL can other processes of the service be there to take the new calls.
   const drain = new Drain({ registry, readiness, handOffInvites: config.databaseUrl === undefined ? undefined : () => drachtio.handOffInvites(), log });
   const settings = callSettings(config);
-  const callDependencies = { srf: drachtio.srf, mediaServer: freeswitch.current, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt };
+  const callDependencies = { srf: drachtio.srf, media, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt };
   dialOuts.attach(callDependencies);
   // Each INVITE's call is its own error boundary; whatever escapes it is logged, never fatal.
   const unexpected = (error: unknown) => {
@@ -117,7 +121,7 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
       stopHealthChecks();
       await registry.endAll(CALLS_END_WITHIN_MS);
       await trunks.stop();
-      freeswitch.close();
+      for (const freeswitch of freeswitches) freeswitch.close();
       drachtio.close();
     },
   };

@@ -10,7 +10,7 @@ describe('configuration from the environment', () => {
     const config = loadConfig({ JWT_SECRET: 'x'.repeat(32), JITSI_MUC_DOMAIN: 'conference.meet.example.org', JIGASI_URIS: 'sip:10.0.0.5:5060' });
     expect(config).toMatchObject({
       drachtio: { host: '127.0.0.1', port: 9022, secret: 'cymru' },
-      freeswitch: { host: '127.0.0.1', port: 8021, secret: 'ClueCon', listenAddress: '127.0.0.1', advertisedAddress: '127.0.0.1' },
+      freeswitch: { servers: [{ host: '127.0.0.1', port: 8021 }], secret: 'ClueCon', listenAddress: '127.0.0.1', advertisedAddress: '127.0.0.1' },
       http: { host: '0.0.0.0', port: 8080 },
       dbPath: './data/dialin.sqlite',
       auth: { algorithm: 'HS256', audience: 'dialin-api' },
@@ -201,5 +201,23 @@ describe('dial-out safeguards', () => {
     ['DIALOUT_MAX_CONCURRENT', { DIALOUT_MAX_CONCURRENT: 'many' }],
   ])('stop with a message naming %s when it is wrong (%j)', (variable, change) => {
     expect(() => loadConfig(testEnv(change))).toThrow(new RegExp(`^${variable}: `));
+  });
+});
+
+describe('FREESWITCH_SERVERS', () => {
+  it('lists several FreeSWITCH servers, port 8021 when left out; without it the one of FREESWITCH_HOST and FREESWITCH_PORT', () => {
+    expect(loadConfig(testEnv({ FREESWITCH_SERVERS: 'fs1.example.org:8022, 10.0.0.5' })).freeswitch.servers).toEqual([
+      { host: 'fs1.example.org', port: 8022 },
+      { host: '10.0.0.5', port: 8021 },
+    ]);
+    expect(loadConfig(testEnv({ FREESWITCH_HOST: 'media.example.org', FREESWITCH_PORT: '8023' })).freeswitch.servers).toEqual([{ host: 'media.example.org', port: 8023 }]);
+  });
+
+  it.each([
+    ['fs1:99999', /entries look like/],
+    ['fs 1:8021', /entries look like/],
+    ['fs1:8021,fs1', /fs1:8021 is listed twice/],
+  ])('refuses %s', (value, message) => {
+    expect(() => loadConfig(testEnv({ FREESWITCH_SERVERS: value }))).toThrow(message);
   });
 });

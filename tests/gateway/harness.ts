@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CALL_TIMING, Call, type CallDependencies, type CallSettings, type CallTiming } from '../../gateway/call';
 import { CallRegistry } from '../../gateway/call-registry';
+import { MediaServerPool } from '../../gateway/media-servers';
 import { callSettings } from '../../gateway/gateway';
 import { JigasiPool } from '../../gateway/jigasi';
 import { PromptSet } from '../../gateway/prompts';
@@ -58,6 +59,8 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   for (const [uri, answers] of Object.entries(jigasi)) srf.script(uri, ...answers);
   const media = new FakeMediaServer();
   const registry = new CallRegistry();
+  // One FreeSWITCH, up while h.mediaUp: FREESWITCH_SERVERS's pool with a single entry.
+  const mediaPool = new MediaServerPool([{ name: 'freeswitch:8021', current: () => (h.mediaUp ? media : undefined) }]);
   // One pool for all calls of a test, as the gateway has: calls count against each other.
   const jigasiPool = new JigasiPool(config.jigasiUris);
   const logs = new LogCapture();
@@ -103,7 +106,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     callDependencies() {
       return {
         srf,
-        mediaServer: () => (h.mediaUp ? media : undefined),
+        media: mediaPool,
         resolver,
         records: store,
         registry,
