@@ -66,8 +66,8 @@ export async function freePort(): Promise<number> {
 
 export const sleep = async (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-/** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf). */
-export async function freeswitchApi(command: string): Promise<string> {
+/** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf), to the test bed's FreeSWITCH or the one at `port`. */
+export async function freeswitchApi(command: string, port = FREESWITCH_PORT): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esl = require('drachtio-modesl') as { Connection: new (host: string, port: number, password: string, ready: () => void) => EslConnection };
   interface EslConnection {
@@ -76,7 +76,7 @@ export async function freeswitchApi(command: string): Promise<string> {
     on(event: string, listener: (error: Error) => void): void;
   }
   return new Promise((done, fail) => {
-    const connection = new esl.Connection(FREESWITCH_HOST, FREESWITCH_PORT, FREESWITCH_SECRET, () => {
+    const connection = new esl.Connection(FREESWITCH_HOST, port, FREESWITCH_SECRET, () => {
       connection.api(command, (response) => {
         connection.disconnect();
         done(response.getBody());
@@ -161,8 +161,8 @@ export function callOutcomes(gateway: Gateway, sinceMs = 0): Array<string | null
 }
 
 /** FreeSWITCH's open channels (`show channels count`), -1 if the answer has no count. */
-export async function freeswitchChannelCount(): Promise<number> {
-  return Number(/(\d+) total/.exec(await freeswitchApi('show channels count'))?.[1] ?? -1);
+export async function freeswitchChannelCount(port = FREESWITCH_PORT): Promise<number> {
+  return Number(/(\d+) total/.exec(await freeswitchApi('show channels count', port))?.[1] ?? -1);
 }
 
 /** GET /api/v1/calls: the gateway's calls in progress. */
