@@ -11,7 +11,11 @@ import { PinDirectory } from '../provisioning/directory';
 import { createHttpApi, type HttpApi } from '../provisioning/http/app';
 import { createHttpServer } from '../provisioning/http/server';
 import { PinResolver } from '../provisioning/pin-resolver';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { ClusterCalls } from '../provisioning/cluster-calls';
 import { openStore } from '../provisioning/store/open';
+import { PostgresStore } from '../provisioning/store/postgres';
 import type { Store } from '../provisioning/store/store';
 import type { Config } from '../core/config';
 import { scheduleMaintenance } from '../provisioning/maintenance';
@@ -108,7 +112,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     logger.child({ component: 'dial-outs' }),
   );
   const accounts = new Accounts(store, { idleMs: config.session.idleMinutes * 60_000, ...SESSION_LIMITS });
-  const http = createHttpApi({ config, directory, liveCalls: calls, trunks, dialOuts, readiness, metrics, store, accounts }, logger);
+  // With PostgreSQL several processes may run: each one's API shows and acts on every call.
+  const cluster = store instanceof PostgresStore ? new ClusterCalls(calls, store.cluster(), `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`, logger.child({ component: 'cluster' })) : undefined;
+  const http = createHttpApi({ config, directory, liveCalls: cluster ?? calls, trunks, dialOuts, readiness, metrics, store, accounts }, logger);
   const server = createHttpServer(http.handle, config.trustedProxies);
   try {
     await listen(server, config.http.host, config.http.port);
@@ -121,6 +127,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     logger.warn('SIP_TRUSTED_SOURCES is empty: INVITEs from any address will be accepted');
   }
   const gateway = options.sip ? startGateway({ config, resolver, store, registry: calls, trunks, dialOuts, readiness, metrics, logger }) : undefined;
+  cluster?.start();
   const stopMaintenance = scheduleMaintenance({
     store,
     directory,
@@ -151,6 +158,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     async stop() {
       stopMaintenance();
       await gateway?.stop();
+      await cluster?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

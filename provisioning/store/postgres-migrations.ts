@@ -79,4 +79,25 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX limited_attempts_by_key ON limited_attempts(key, at);
   CREATE INDEX limited_attempts_by_id ON limited_attempts(id);
   `,
+  // v2: what several processes share of their calls (provisioning/cluster-calls.ts).
+  `
+  CREATE TABLE nodes (
+    node    TEXT PRIMARY KEY,
+    seen_at BIGINT NOT NULL
+  );
+  CREATE TABLE live_calls (
+    id   TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    view JSONB NOT NULL
+  );
+  CREATE INDEX live_calls_by_node ON live_calls(node);
+  CREATE TABLE call_actions (
+    id           BIGSERIAL PRIMARY KEY,
+    call_id      TEXT NOT NULL,
+    action       TEXT NOT NULL CHECK (action IN ('hang-up', 'mute', 'unmute')),
+    requested_at BIGINT NOT NULL,
+    result       TEXT
+  );
+  CREATE INDEX call_actions_open ON call_actions(call_id) WHERE result IS NULL;
+  `,
 ];

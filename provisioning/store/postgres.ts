@@ -1,4 +1,6 @@
 import pg from 'pg';
+import type { CallAction, ClusterTable } from '../cluster-calls';
+import type { LiveCallView } from '../live-calls';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 import {
   MapperRoomsExhaustedError,
@@ -455,6 +457,43 @@ export class PostgresStore implements Store {
   async getOrCreateSetting(key: string, create: () => string) {
     await this.pool.query('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, create()]);
     return (await this.one<{ value: string }>('SELECT value FROM settings WHERE key = $1', [key]))!.value;
+  }
+
+  /** What several processes share of their calls, in this database. */
+  cluster(): ClusterTable {
+    const pool = this.pool;
+    return {
+      exchange: async (node, calls, at, aliveSince) =>
+        this.transaction(async (client) => {
+          await client.query('INSERT INTO nodes (node, seen_at) VALUES ($1, $2) ON CONFLICT (node) DO UPDATE SET seen_at = $2', [node, at]);
+          await client.query('DELETE FROM live_calls WHERE node = $1', [node]);
+          if (calls.length > 0) {
+            await client.query('INSERT INTO live_calls (id, node, view) SELECT call->>\'id\', $1, call FROM jsonb_array_elements($2::jsonb) AS call ON CONFLICT (id) DO UPDATE SET node = $1, view = EXCLUDED.view', [node, JSON.stringify(calls)]);
+          }
+          const { rows } = await client.query<{ view: LiveCallView }>('SELECT live_calls.view FROM live_calls JOIN nodes USING (node) WHERE node <> $1 AND nodes.seen_at >= $2 ORDER BY live_calls.id', [node, aliveSince]);
+          return rows.map((row) => row.view);
+        }),
+      requestAction: async (callId, action, at) => (await this.one<{ id: number }>('INSERT INTO call_actions (call_id, action, requested_at) VALUES ($1, $2, $3) RETURNING id', [callId, action, at]))!.id,
+      pendingActions: async (callIds) =>
+        callIds.length === 0
+          ? []
+          : (await pool.query<{ id: number; callId: string; action: CallAction }>('SELECT id, call_id AS "callId", action FROM call_actions WHERE result IS NULL AND call_id = ANY($1::text[]) ORDER BY id', [callIds])).rows,
+      answerAction: async (id, result) => {
+        await pool.query('UPDATE call_actions SET result = $2 WHERE id = $1', [id, result]);
+      },
+      actionResult: async (id) => (await this.one<{ result: string | null }>('SELECT result FROM call_actions WHERE id = $1', [id]))?.result ?? undefined,
+      leave: async (node) => {
+        await this.transaction(async (client) => {
+          await client.query('DELETE FROM live_calls WHERE node = $1', [node]);
+          await client.query('DELETE FROM nodes WHERE node = $1', [node]);
+        });
+      },
+      purge: async (before) => {
+        await pool.query('DELETE FROM call_actions WHERE requested_at < $1', [before]);
+        await pool.query('DELETE FROM live_calls WHERE node IN (SELECT node FROM nodes WHERE seen_at < $1)', [before]);
+        await pool.query('DELETE FROM nodes WHERE seen_at < $1', [before]);
+      },
+    };
   }
 
   async backup(): Promise<void> {

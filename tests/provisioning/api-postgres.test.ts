@@ -1,4 +1,5 @@
 import { runCli } from '../../app/cli';
+import { RecordingCall } from '../support/recording-call';
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres';
 import { adminToken, jsonInit, readJson, startTestService, testEnv, type TestService } from '../support/service';
 
@@ -58,5 +59,26 @@ describeWithPostgres('two service processes on one PostgreSQL database', () => {
     expect(statuses).toEqual([401, 401, 401, 401, 401]);
     expect(await signIn(second, PASSWORD)).toBe(429);
     expect(await signIn(first, PASSWORD)).toBe(429);
+  });
+
+  it("lists every process's calls in each process's API, and hangs up or mutes a call through the process that owns it", async () => {
+    const call = new RecordingCall('call-on-first', '+49 4136 555134');
+    first.calls.add(call);
+    const listedBySecond = async () => (await readJson(await second.request('/api/v1/calls', { token: adminToken() }))).items.map((item: { id: string }) => item.id);
+    for (let attempt = 0; !(await listedBySecond()).includes('call-on-first'); attempt++) {
+      if (attempt > 40) throw new Error(`the second process never listed the first one's call: ${first.logs.lines.filter((line) => line.includes('cluster')).slice(-2).join(' ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const muted = await second.request('/api/v1/calls/call-on-first', jsonInit('PATCH', { muted: true }));
+    expect(muted.status).toBe(200);
+    expect(await readJson(muted)).toMatchObject({ id: 'call-on-first', caller: '…34' });
+    expect((await second.request('/api/v1/calls/call-on-first', { method: 'DELETE', token: adminToken() })).status).toBe(204);
+    for (let attempt = 0; call.hangUps.length === 0; attempt++) {
+      if (attempt > 40) throw new Error('the owning process never hung the call up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(call.hangUps).toEqual(['kicked']);
+    first.calls.remove('call-on-first');
+    expect((await second.request('/api/v1/calls/nobody', { method: 'DELETE', token: adminToken() })).status).toBe(404);
   });
 });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { PostgresStore } from '../../provisioning/store/postgres';
+import { POSTGRES_MIGRATIONS } from '../../provisioning/store/postgres-migrations';
 import { SqliteStore } from '../../provisioning/store/sqlite';
 import { MapperRoomsExhaustedError, PinTakenError, type NewPin, type Store } from '../../provisioning/store/store';
 import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres';
@@ -264,7 +265,7 @@ describe('PostgreSQL shared by several processes', () => {
     await first.upsertRoom('rat', {}, 'admin', 1);
     const pgClient = new (await import('pg')).default.Client({ connectionString: url });
     await pgClient.connect();
-    expect((await pgClient.query('SELECT version FROM schema_version')).rows).toEqual([{ version: 1 }]);
+    expect((await pgClient.query('SELECT version FROM schema_version')).rows).toEqual([{ version: POSTGRES_MIGRATIONS.length }]);
     await pgClient.query('UPDATE schema_version SET version = 99');
     await pgClient.end();
     await expect(PostgresStore.connect(url)).rejects.toThrow(/schema version 99 is newer than this program knows/);
