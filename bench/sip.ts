@@ -215,7 +215,7 @@ async function main(): Promise<void> {
         leftover = await freeswitchChannelCount();
         openCalls = (await gatewayCalls(gateway)).length;
       }
-      const outcomes = callOutcomes(gateway, rateStartedAt);
+      const outcomes = await callOutcomes(gateway, rateStartedAt);
       const completed = outcomes.filter((outcome) => outcome === 'completed').length;
       const missing = shortfall(outcomes, calls);
       const latencyAfter = await inviteLatencyBuckets(gateway);

@@ -77,7 +77,7 @@ async function settled(gateway: Gateway): Promise<string | undefined> {
 export async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Promise<string | undefined> {
   const work = caseWork;
   const startedAt = Date.now();
-  const before = callOutcomes(gateway)[0];
+  const before = (await callOutcomes(gateway))[0];
   const calls = String(testCase.calls ?? 1);
   const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
   const jigasis = testCase.jigasi.map((behaviour, index) =>
@@ -100,10 +100,10 @@ export async function runCase(gateway: Gateway, caseWork: string, testCase: Case
   const leftovers = await settled(gateway);
   if (leftovers) problems.push(leftovers);
   if (testCase.outcome !== undefined || testCase.outcomes !== undefined) {
-    const outcomes = callOutcomes(gateway, startedAt).sort();
+    const outcomes = (await callOutcomes(gateway, startedAt)).sort();
     const expected = testCase.outcomes ? [...testCase.outcomes].sort() : Array.from({ length: testCase.calls ?? 1 }, () => testCase.outcome);
     if (outcomes.join() !== expected.join()) problems.push(`call record outcomes ${outcomes.join(', ')}, expected ${expected.join(', ')}`);
-  } else if (callOutcomes(gateway)[0] !== before) {
+  } else if ((await callOutcomes(gateway))[0] !== before) {
     problems.push('a call record was written for a refused INVITE');
   }
   return problems.length > 0 ? problems.join('; ') : undefined;

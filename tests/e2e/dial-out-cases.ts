@@ -39,7 +39,7 @@ async function runDialOut(gateway: Gateway, work: string, testCase: DialOutCase)
   const body = (await response.json()) as { id?: string; error?: { code: string } };
   if (testCase.outcome === undefined) {
     if (response.status !== 422 || body.error?.code !== 'number-not-allowed') problems.push(`POST answered ${response.status} ${JSON.stringify(body)}, expected 422 number-not-allowed`);
-    if (callOutcomes(gateway, startedAt).length > 0) problems.push('a call record was written for a refused dial-out');
+    if ((await callOutcomes(gateway, startedAt)).length > 0) problems.push('a call record was written for a refused dial-out');
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     if (!/dialin_dial_outs_refused_total\{reason="denied"\} [1-9]/.test(metrics)) problems.push('the refusal was not counted');
     return problems.length > 0 ? problems.join('; ') : undefined;
@@ -83,7 +83,7 @@ async function jigasiDialOut(gateway: Gateway, work: string, testCase: DialOutCa
   if (calleeExit !== 0) problems.push(`callee sipp exited ${calleeExit} (see ${work}/callee-errors.log)`);
   for (let attempt = 0; attempt < 50 && ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0); attempt++) await sleep(200);
   if ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0) problems.push('a call or FreeSWITCH channel was left behind');
-  const outcomes = callOutcomes(gateway, startedAt);
+  const outcomes = await callOutcomes(gateway, startedAt);
   if (outcomes.length !== 1 || outcomes[0] !== testCase.outcome) problems.push(`call records say ${JSON.stringify(outcomes)}, expected one ${testCase.outcome}`);
   return problems.length > 0 ? problems.join('; ') : undefined;
 }

@@ -9,6 +9,7 @@ import { connect, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import jwt from 'jsonwebtoken';
+import pg from 'pg';
 
 export const ROOT = resolve(__dirname, '..', '..');
 const env = process.env;
@@ -90,6 +91,8 @@ export interface Gateway {
   process: ChildProcess;
   url: string;
   dbPath: string;
+  /** DATABASE_URL when the gateway runs on PostgreSQL. */
+  databaseUrl?: string;
   log: string[];
 }
 
@@ -131,7 +134,7 @@ export async function startGateway(work: string, overrides: Record<string, strin
   for (let attempt = 0; attempt < 75; attempt++) {
     try {
       const status = (await fetch(`${url}/readyz`)).status;
-      if (status === 200 || until === 'listening') return { process: child, url, dbPath, log };
+      if (status === 200 || until === 'listening') return { process: child, url, dbPath, databaseUrl: overrides.DATABASE_URL, log };
     } catch {
       // not listening yet
     }
@@ -149,8 +152,18 @@ export function startFlags(): string[] {
 
 const adminToken = () => jwt.sign({ scope: 'dialin:admin' }, SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, subject: 'e2e' });
 
-/** Outcomes of the call records begun at or after `sinceMs` (epoch ms), newest first. */
-export function callOutcomes(gateway: Gateway, sinceMs = 0): Array<string | null> {
+/** Outcomes of the call records begun at or after `sinceMs` (epoch ms), newest first; from PostgreSQL when the gateway uses it. */
+export async function callOutcomes(gateway: Gateway, sinceMs = 0): Promise<Array<string | null>> {
+  if (gateway.databaseUrl !== undefined) {
+    const client = new pg.Client({ connectionString: gateway.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ outcome: string | null }>('SELECT outcome FROM call_records WHERE started_at >= $1 ORDER BY started_at DESC', [sinceMs]);
+      return rows.map((row) => row.outcome);
+    } finally {
+      await client.end();
+    }
+  }
   const db = new Database(gateway.dbPath, { readonly: true });
   try {
     const rows = db.prepare('SELECT outcome FROM call_records WHERE started_at >= ? ORDER BY started_at DESC').all(sinceMs) as Array<{ outcome: string | null }>;

@@ -1,0 +1,96 @@
+/**
+ * Two gateway processes on one PostgreSQL database and one drachtio-server (SPEC §6, several
+ * processes): drachtio-server hands the INVITEs to both in turn; SIGTERM to one while it carries a
+ * call: the call goes on, new calls go to the other, and the drained one exits once its call ended.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { callerScenario } from '../../tools/testbed/scenarios';
+import { SIP_ADDRESS, api, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { startPostgres, type TestPostgres } from '../support/postgres';
+import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
+import type { E2eGroup } from './group';
+
+let processes: [Gateway, Gateway] | undefined;
+const spreadCaller = nextCaller();
+const drainedCaller = nextCaller();
+
+/** How many calls reached the conference in this gateway's own log. */
+const conferencesIn = (gateway: Gateway) => gateway.log.join('').split('\n').filter((line) => line.includes('"caller is in the conference"')).length;
+
+function cases(): Case[] {
+  return [
+    {
+      name: 'two gateway processes: 4 calls, 2 taken by each; each API lists all 4',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
+      jigasi: [jigasiAnswers(maskedName(spreadCaller), 6_000)],
+      calls: 4,
+      caller: ({ pin, work }) => ({ callerNumber: spreadCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      during: async () => {
+        const [first, second] = processes!;
+        for (let attempt = 0; (await liveCalls(first)).filter((call) => call.state === 'bridged').length < 4; attempt++) {
+          if (attempt > 150) throw new Error('the 4 calls never were all listed in the conference');
+          await sleep(200);
+        }
+        await sleep(1_500);
+        const listed = [(await liveCalls(first)).length, (await liveCalls(second)).length];
+        if (listed.join() !== '4,4') throw new Error(`calls listed by each process: ${listed.join(', ')}, expected 4, 4`);
+        const taken = [conferencesIn(first), conferencesIn(second)];
+        if (taken.join() !== '2,2') throw new Error(`calls taken by each process: ${taken.join(', ')}, expected 2, 2`);
+      },
+      outcome: 'completed',
+    },
+    {
+      name: 'SIGTERM to the process carrying a call: the call goes on, a new call is answered by the other, the drained process exits once its call ended',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
+      jigasi: [jigasiAnswers(maskedName(drainedCaller))],
+      caller: ({ pin, work }) => ({ callerNumber: drainedCaller, steps: [...pcapSteps(work, [`${pin}#`]), { pause: 9_000 }, { bye: true }], expect: 'none' }),
+      during: async (_gateway, work) => {
+        const [first, second] = processes!;
+        let call;
+        for (let attempt = 0; !(call = (await liveCalls(first)).find((live) => live.state === 'bridged')); attempt++) {
+          if (attempt > 100) throw new Error('the call never reached the conference');
+          await sleep(200);
+        }
+        const carrying = conferencesIn(first) > conferencesIn(second) ? first : second;
+        const other = carrying === first ? second : first;
+        const exited = new Promise((resolve) => carrying.process.once('exit', resolve));
+        carrying.process.kill('SIGTERM');
+        await sleep(500);
+        // Answered, then our BYE at once: whoever answers it, it is not the draining process (that one says 503).
+        const late = runSipp(work, 'late-caller', callerScenario({ callerNumber: nextCaller(), steps: [{ pause: 500 }, { bye: true }], expect: 'none' }), [SIP_ADDRESS, '-m', '1', '-i', '127.0.0.1', '-p', '5072', '-mp', '17200']);
+        if ((await Promise.race([late.exit, sleep(15_000).then(() => -1)])) !== 0) throw new Error(`the new call during the drain was not answered (see ${work}/late-caller-errors.log)`);
+        if ((await liveCalls(other)).find((live) => live.id === call.id)?.state !== 'bridged') throw new Error('the draining process\'s call was not in the conference any more');
+        if ((await Promise.race([exited.then(() => 'exited'), sleep(20_000)])) !== 'exited') throw new Error('the drained process did not exit after its call ended');
+      },
+      outcomes: ['completed', 'answered-no-pin'],
+    },
+  ];
+}
+
+export function processGroup(): E2eGroup {
+  let postgres: TestPostgres | undefined;
+  return {
+    async start(work) {
+      postgres = await startPostgres();
+      const databaseUrl = await postgres.createDatabase();
+      const first = await startGateway(work, { DATABASE_URL: databaseUrl });
+      const second = await startGateway(work, { DATABASE_URL: databaseUrl });
+      processes = [first, second];
+      // jigasiAnswers expects the room password the call cases use.
+      await api(first, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
+      return {
+        // The cases reach both through `processes`; the survivor of the drain answers for the group.
+        gateway: second,
+        stop: async () => {
+          await Promise.all([stopGateway(first), stopGateway(second)]);
+          // Both logs, for a failed case (the runner prints only the group's gateway).
+          writeFileSync(join(work, 'gateway-1.log'), first.log.join(''));
+          writeFileSync(join(work, 'gateway-2.log'), second.log.join(''));
+          await postgres?.stop();
+        },
+      };
+    },
+    cases: cases().map((testCase) => ({ name: testCase.name, run: async (_gateway, work) => runCase(processes![1].process.exitCode === null ? processes![1] : processes![0], work, testCase) })),
+  };
+}
