@@ -54,21 +54,26 @@ function cases(): Case[] {
   ];
 }
 
+/** A second FreeSWITCH beside the test bed's, answering on its event socket. */
+export async function startSecondBeside(work: string): Promise<ReturnType<typeof startSecond>> {
+  const first = findLocalFreeswitch();
+  if (!first) throw new Error('no FreeSWITCH process on this host to start a second one like it (the group needs the test bed on this machine)');
+  const started = startSecond(first, work);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await freeswitchApi('status', SECOND_FREESWITCH.eslPort);
+      return started;
+    } catch (error) {
+      if (attempt > 100) throw new Error(`the second FreeSWITCH did not answer within 20 s: ${(error as Error).message}`, { cause: error });
+      await sleep(200);
+    }
+  }
+}
+
 export function mediaGroup(): E2eGroup {
   return {
     async start(work) {
-      const first = findLocalFreeswitch();
-      if (!first) throw new Error('no FreeSWITCH process on this host to start a second one like it (the group needs the test bed on this machine)');
-      second = startSecond(first, work);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await freeswitchApi('status', SECOND_FREESWITCH.eslPort);
-          break;
-        } catch (error) {
-          if (attempt > 100) throw new Error(`the second FreeSWITCH did not answer within 20 s: ${(error as Error).message}`, { cause: error });
-          await sleep(200);
-        }
-      }
+      second = await startSecondBeside(work);
       const gateway = await startGateway(work, { FREESWITCH_SERVERS: `127.0.0.1:8021,127.0.0.1:${SECOND_FREESWITCH.eslPort}` });
       // jigasiAnswers expects the room password the call cases use.
       await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });

@@ -1,17 +1,21 @@
 /**
- * Two gateway processes on one PostgreSQL database and one drachtio-server (SPEC §6, several
- * processes): drachtio-server hands the INVITEs to both in turn; SIGTERM to one while it carries a
- * call: the call goes on, new calls go to the other, and the drained one exits once its call ended.
+ * Two gateway processes on one PostgreSQL database, one drachtio-server and two FreeSWITCH servers
+ * (SPEC §6, several processes): drachtio-server hands the INVITEs to both processes in turn, each
+ * spreads its calls over both FreeSWITCH; SIGTERM to one while it carries a call: the call goes on,
+ * new calls go to the other, and the drained one exits once its call ended.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { callerScenario } from '../../tools/testbed/scenarios';
-import { SIP_ADDRESS, api, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { startSecondBeside } from './media-cases';
+import { killHard, SECOND_FREESWITCH } from '../../tools/testbed/freeswitch-process';
+import { SIP_ADDRESS, api, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { startPostgres, type TestPostgres } from '../support/postgres';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import type { E2eGroup } from './group';
 
 let processes: [Gateway, Gateway] | undefined;
+const CALLS = 20;
 const spreadCaller = nextCaller();
 const drainedCaller = nextCaller();
 
@@ -21,22 +25,24 @@ const conferencesIn = (gateway: Gateway) => gateway.log.join('').split('\n').fil
 function cases(): Case[] {
   return [
     {
-      name: 'two gateway processes: 4 calls, 2 taken by each; each API lists all 4',
+      name: 'two gateway processes, two FreeSWITCH: 20 calls, 10 taken by each process, 10 on each FreeSWITCH; each API lists all 20',
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
-      jigasi: [jigasiAnswers(maskedName(spreadCaller), 6_000)],
-      calls: 4,
+      jigasi: [jigasiAnswers(maskedName(spreadCaller), 10_000)],
+      calls: CALLS,
       caller: ({ pin, work }) => ({ callerNumber: spreadCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
       during: async () => {
         const [first, second] = processes!;
-        for (let attempt = 0; (await liveCalls(first)).filter((call) => call.state === 'bridged').length < 4; attempt++) {
-          if (attempt > 150) throw new Error('the 4 calls never were all listed in the conference');
+        for (let attempt = 0; (await liveCalls(first)).filter((call) => call.state === 'bridged').length < CALLS; attempt++) {
+          if (attempt > 200) throw new Error(`the ${CALLS} calls never were all listed in the conference`);
           await sleep(200);
         }
         await sleep(1_500);
         const listed = [(await liveCalls(first)).length, (await liveCalls(second)).length];
-        if (listed.join() !== '4,4') throw new Error(`calls listed by each process: ${listed.join(', ')}, expected 4, 4`);
+        if (listed.join() !== `${CALLS},${CALLS}`) throw new Error(`calls listed by each process: ${listed.join(', ')}, expected ${CALLS} each`);
         const taken = [conferencesIn(first), conferencesIn(second)];
-        if (taken.join() !== '2,2') throw new Error(`calls taken by each process: ${taken.join(', ')}, expected 2, 2`);
+        if (taken.join() !== `${CALLS / 2},${CALLS / 2}`) throw new Error(`calls taken by each process: ${taken.join(', ')}, expected ${CALLS / 2} each`);
+        const channels = [await freeswitchChannelCount(), await freeswitchChannelCount(SECOND_FREESWITCH.eslPort)];
+        if (channels.join() !== `${CALLS},${CALLS}`) throw new Error(`channels per FreeSWITCH ${channels.join(', ')}, expected ${CALLS} each (two per call)`);
       },
       outcome: 'completed',
     },
@@ -70,12 +76,16 @@ function cases(): Case[] {
 
 export function processGroup(): E2eGroup {
   let postgres: TestPostgres | undefined;
+  let stopSecond: (() => void) | undefined;
   return {
     async start(work) {
+      const freeswitch = await startSecondBeside(work);
+      stopSecond = () => killHard(freeswitch);
       postgres = await startPostgres();
       const databaseUrl = await postgres.createDatabase();
-      const first = await startGateway(work, { DATABASE_URL: databaseUrl });
-      const second = await startGateway(work, { DATABASE_URL: databaseUrl });
+      const shared = { DATABASE_URL: databaseUrl, FREESWITCH_SERVERS: `127.0.0.1:8021,127.0.0.1:${SECOND_FREESWITCH.eslPort}` };
+      const first = await startGateway(work, shared);
+      const second = await startGateway(work, shared);
       processes = [first, second];
       // jigasiAnswers expects the room password the call cases use.
       await api(first, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
@@ -88,6 +98,7 @@ export function processGroup(): E2eGroup {
           writeFileSync(join(work, 'gateway-1.log'), first.log.join(''));
           writeFileSync(join(work, 'gateway-2.log'), second.log.join(''));
           await postgres?.stop();
+          stopSecond?.();
         },
       };
     },
