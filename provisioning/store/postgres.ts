@@ -11,17 +11,16 @@ import {
   type CallRecord,
   type NewPin,
   type PinChanges,
-  type PinRecord,
   type PinSource,
   type PinWithRoom,
   type RoomChanges,
   type RoomOfPin,
-  type RoomRecord,
   type RoomSummary,
   type SessionRecord,
   type LimitedAttempt,
   type Store,
 } from './store';
+import { toPin, toRoom, type PinRow, type RoomRow } from './rows';
 
 /** Times are BIGINT milliseconds; node-postgres hands BIGINT out as text unless told otherwise. */
 const BIGINT_OID = 20;
@@ -37,54 +36,6 @@ const MAPPER_ROOMS_LOCK = 4_213_772;
 const UNIQUE_VIOLATION = '23505';
 
 const PIN_COLUMNS = 'id, room, pin, label, role, valid_from, valid_until, source, created_at, last_used_at';
-
-interface PinRow {
-  id: string;
-  room: string;
-  pin: string;
-  label: string | null;
-  role: 'speaker' | 'listener';
-  valid_from: number | null;
-  valid_until: number | null;
-  source: PinSource;
-  created_at: number;
-  last_used_at: number | null;
-}
-
-interface RoomRow {
-  name: string;
-  title: string | null;
-  password: string | null;
-  start_muted: boolean;
-  dial_in_public: boolean;
-  created_by: PinSource;
-  created_at: number;
-  updated_at: number;
-}
-
-const toPin = (row: PinRow): PinRecord => ({
-  id: row.id,
-  room: row.room,
-  pin: row.pin,
-  label: row.label,
-  role: row.role,
-  validFrom: row.valid_from,
-  validUntil: row.valid_until,
-  source: row.source,
-  createdAt: row.created_at,
-  lastUsedAt: row.last_used_at,
-});
-
-const toRoom = (row: RoomRow): RoomRecord => ({
-  name: row.name,
-  title: row.title,
-  password: row.password,
-  startMuted: row.start_muted,
-  dialInPublic: row.dial_in_public,
-  createdBy: row.created_by,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 

@@ -12,41 +12,16 @@ import {
   type CallRecord,
   type NewPin,
   type PinChanges,
-  type PinRecord,
   type PinWithRoom,
   type PinSource,
   type RoomChanges,
   type RoomOfPin,
-  type RoomRecord,
   type RoomSummary,
   type SessionRecord,
   type LimitedAttempt,
   type Store,
 } from './store';
-
-interface PinRow {
-  id: string;
-  room: string;
-  pin: string;
-  label: string | null;
-  role: 'speaker' | 'listener';
-  valid_from: number | null;
-  valid_until: number | null;
-  source: PinSource;
-  created_at: number;
-  last_used_at: number | null;
-}
-
-interface RoomRow {
-  name: string;
-  title: string | null;
-  password: string | null;
-  start_muted: number;
-  dial_in_public: number;
-  created_by: PinSource;
-  created_at: number;
-  updated_at: number;
-}
+import { toPin, toRoom, type PinRow, type RoomRow } from './rows';
 
 interface CallRow {
   id: string;
@@ -58,30 +33,6 @@ interface CallRow {
   caller: string;
   direction: CallDirection;
 }
-
-const toPin = (row: PinRow): PinRecord => ({
-  id: row.id,
-  room: row.room,
-  pin: row.pin,
-  label: row.label,
-  role: row.role,
-  validFrom: row.valid_from,
-  validUntil: row.valid_until,
-  source: row.source,
-  createdAt: row.created_at,
-  lastUsedAt: row.last_used_at,
-});
-
-const toRoom = (row: RoomRow): RoomRecord => ({
-  name: row.name,
-  title: row.title,
-  password: row.password,
-  startMuted: row.start_muted === 1,
-  dialInPublic: row.dial_in_public === 1,
-  createdBy: row.created_by,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
 
 const toCall = (row: CallRow): CallRecord => ({
   id: row.id,
