@@ -36,7 +36,8 @@ export class Readiness {
 
   /** The state of each instance of a dependency that has several (Jigasi: URI → up/down). */
   describe(name: string, states: Record<string, string>): void {
-    this.instances.set(name, states);
+    if (Object.keys(states).length === 0) this.instances.delete(name);
+    else this.instances.set(name, states);
   }
 
   details(): Record<string, Record<string, string>> {

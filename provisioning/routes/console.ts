@@ -8,7 +8,7 @@ export function consoleRoutes({ readiness, store, liveCalls, config }: ApiDepend
       method: 'get',
       path: '/api/v1/status',
       scope: 'dialin:read',
-      summary: 'Database, drachtio-server, FreeSWITCH and each Jigasi: up or down, with the reason; calls in progress',
+      summary: 'Database, drachtio-server, FreeSWITCH (each of several) and each Jigasi: up or down, with the reason; calls in progress',
       responses: { 200: 'the status' },
       handle: async ({ res }) => {
         const down = readiness.problems();
@@ -18,7 +18,7 @@ export function consoleRoutes({ readiness, store, liveCalls, config }: ApiDepend
           down.database = (error as Error).message;
         }
         const state = (name: string) => (down[name] === undefined ? { state: 'up' } : { state: 'down', reason: down[name] });
-        const jigasi = readiness.details().jigasi ?? {};
+        const { jigasi = {}, freeswitch = {} } = readiness.details();
         res.json({
           ready: Object.keys(down).length === 0,
           components: {
@@ -27,6 +27,8 @@ export function consoleRoutes({ readiness, store, liveCalls, config }: ApiDepend
             freeswitch: state('freeswitch'),
           },
           jigasi: Object.entries(jigasi).map(([uri, jigasiState]) => ({ uri, state: jigasiState })),
+          // FREESWITCH_SERVERS: each one; empty with a single FreeSWITCH (its state is the component's).
+          freeswitchServers: Object.entries(freeswitch).map(([name, serverState]) => ({ name, state: serverState })),
           calls: liveCalls.list().length,
         });
       },

@@ -78,6 +78,8 @@ describe('calls, health and privacy of the running service', () => {
     expect((await service.request('/api/v1/status')).status).toBe(401);
     service.readiness.markDown('freeswitch', 'connect ECONNREFUSED 10.0.4.7:8021');
     service.readiness.describe('jigasi', { 'sip:jigasi1.example.org': 'up', 'sip:jigasi2.example.org': 'down' });
+    expect((await readJson(await service.request('/api/v1/status', { token: readToken() }))).freeswitchServers).toEqual([]);
+    service.readiness.describe('freeswitch', { '10.0.4.7:8021': 'down', '10.0.4.8:8021': 'up' });
     expect(await readJson(await service.request('/api/v1/status', { token: readToken() }))).toEqual({
       ready: false,
       components: { database: { state: 'up' }, drachtio: { state: 'up' }, freeswitch: { state: 'down', reason: 'connect ECONNREFUSED 10.0.4.7:8021' } },
@@ -85,8 +87,13 @@ describe('calls, health and privacy of the running service', () => {
         { uri: 'sip:jigasi1.example.org', state: 'up' },
         { uri: 'sip:jigasi2.example.org', state: 'down' },
       ],
+      freeswitchServers: [
+        { name: '10.0.4.7:8021', state: 'down' },
+        { name: '10.0.4.8:8021', state: 'up' },
+      ],
       calls: 0,
     });
+    service.readiness.describe('freeswitch', {});
     service.readiness.markUp('freeswitch');
     expect((await readJson(await service.request('/api/v1/status', { token: readToken() }))).ready).toBe(true);
     expect(await readJson(await service.request('/api/v1/settings', { token: readToken() }))).toEqual({

@@ -99,6 +99,7 @@ export interface Status {
   ready: boolean;
   components: Record<'database' | 'drachtio' | 'freeswitch', { state: 'up' | 'down'; reason?: string }>;
   jigasi: Array<{ uri: string; state: string }>;
+  freeswitchServers: Array<{ name: string; state: string }>;
   calls: number;
 }
 

@@ -24,6 +24,9 @@ export function statusView(): View {
       h('p', { class: status.ready ? 'notice ok' : 'notice error' }, status.ready ? t('status.ready') : t('status.notReady')),
       h('p', {}, t('status.calls', { count: status.calls })),
       h('div', { class: 'table-wrap' }, h('table', {}, header, h('tbody', {}, parts))),
+      status.freeswitchServers.length > 0 && h('h2', {}, t('status.freeswitchServers')),
+      status.freeswitchServers.length > 0 &&
+        h('ul', {}, status.freeswitchServers.map((server) => h('li', {}, server.name, ' ', stateBadge(server.state === 'up', t(server.state === 'up' ? 'status.up' : 'status.down'))))),
       h('h2', {}, t('status.jigasi')),
       status.jigasi.length === 0
         ? h('p', {}, t('status.noJigasi'))
