@@ -50,7 +50,7 @@ function cases(): Case[] {
       name: 'SIGTERM to the process carrying a call: the call goes on, a new call is answered by the other, the drained process exits once its call ended',
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
       jigasi: [jigasiAnswers(maskedName(drainedCaller))],
-      caller: ({ pin, work }) => ({ callerNumber: drainedCaller, steps: [...pcapSteps(work, [`${pin}#`]), { pause: 9_000 }, { bye: true }], expect: 'none' }),
+      caller: ({ pin, work }) => ({ callerNumber: drainedCaller, steps: [...pcapSteps(work, [`${pin}#`]), { pause: 20_000 }, { bye: true }], expect: 'none' }),
       during: async (_gateway, work) => {
         const [first, second] = processes!;
         let call;
@@ -67,7 +67,7 @@ function cases(): Case[] {
         const late = runSipp(work, 'late-caller', callerScenario({ callerNumber: nextCaller(), steps: [{ pause: 500 }, { bye: true }], expect: 'none' }), [SIP_ADDRESS, '-m', '1', '-i', '127.0.0.1', '-p', '5072', '-mp', '17200']);
         if ((await Promise.race([late.exit, sleep(15_000).then(() => -1)])) !== 0) throw new Error(`the new call during the drain was not answered (see ${work}/late-caller-errors.log)`);
         if ((await liveCalls(other)).find((live) => live.id === call.id)?.state !== 'bridged') throw new Error('the draining process\'s call was not in the conference any more');
-        if ((await Promise.race([exited.then(() => 'exited'), sleep(20_000)])) !== 'exited') throw new Error('the drained process did not exit after its call ended');
+        if ((await Promise.race([exited.then(() => 'exited'), sleep(30_000)])) !== 'exited') throw new Error('the drained process did not exit after its call ended');
       },
       outcomes: ['completed', 'answered-no-pin'],
     },
