@@ -1,4 +1,5 @@
 import { h, uniqueId } from './dom.js';
+import { start } from './tasks.js';
 
 /** A labelled control with its hint and a place for its error, tied together for screen readers. */
 export interface Field<T extends HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement> {
@@ -77,4 +78,12 @@ export function notice(): { element: HTMLElement; say(text: string, kind?: 'ok' 
 /** A datetime-local value as ISO 8601 (the browser's time zone), null when empty. */
 export function isoFromLocal(value: string): string | null {
   return value === '' ? null : new Date(value).toISOString();
+}
+
+/** A submit handler that keeps the page where it is and starts `action`. */
+export function onSubmit(action: () => Promise<void>): (event: Event) => void {
+  return (event) => {
+    event.preventDefault();
+    start(action);
+  };
 }

@@ -64,7 +64,11 @@ function renderShell(ctx: ConsoleContext): void {
   nav = h('nav', { 'aria-label': t('nav.label') }, h('ul', {}, SECTIONS.map(([hash, key]) => h('li', {}, h('a', { href: hash }, t(key))))));
   replaceChildren(
     app,
-    h('a', { class: 'skip-link', href: '#main', onclick: (event) => (event.preventDefault(), main?.focus()) }, t('app.skip')),
+    h('a', { class: 'skip-link', href: '#main', onclick: (event) => {
+        event.preventDefault();
+        main?.focus();
+      },
+    }, t('app.skip')),
     h(
       'header',
       { class: 'no-print' },
@@ -73,7 +77,11 @@ function renderShell(ctx: ConsoleContext): void {
         'div',
         { class: 'account' },
         h('span', {}, t('app.signedInAs', { name: ctx.session.name, role: t(`role.${ctx.session.role}`) })),
-        h('button', { type: 'button', class: 'secondary', lang: language === 'de' ? 'en' : 'de', onclick: () => (switchLanguage(), renderShell(ctx)) }, t('app.language')),
+        h('button', { type: 'button', class: 'secondary', lang: language === 'de' ? 'en' : 'de', onclick: () => {
+          switchLanguage();
+          renderShell(ctx);
+        },
+      }, t('app.language')),
         h('button', { type: 'button', class: 'secondary', onclick: () => start(signOut) }, t('app.signOut')),
       ),
       nav,

@@ -1,7 +1,7 @@
 import { api, roomPath, type Pin, type Room } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { describeError } from '../errors.js';
-import { checkbox, isoFromLocal, notice, selectField, textArea, textField, type Field } from '../forms.js';
+import { checkbox, isoFromLocal, notice, onSubmit, selectField, textArea, textField, type Field } from '../forms.js';
 import { countText, formatTime, t } from '../i18n.js';
 import { start } from '../tasks.js';
 import { roomHref, type ConsoleContext, type View } from '../view.js';
@@ -128,7 +128,7 @@ export function roomView(context: ConsoleContext, roomName: string): View {
     }
     return h(
       'form',
-      { class: 'card', novalidate: true, 'aria-labelledby': 'settings-heading', onsubmit: (event) => (event.preventDefault(), start(save)) },
+      { class: 'card', novalidate: true, 'aria-labelledby': 'settings-heading', onsubmit: onSubmit(save) },
       h('h2', { id: 'settings-heading' }, t('room.settings')),
       title.element,
       password.element,
@@ -219,7 +219,7 @@ export function roomView(context: ConsoleContext, roomName: string): View {
 
     return h(
       'form',
-      { class: 'card', novalidate: true, 'aria-labelledby': 'new-pins-heading', onsubmit: (event) => (event.preventDefault(), start(createOne)) },
+      { class: 'card', novalidate: true, 'aria-labelledby': 'new-pins-heading', onsubmit: onSubmit(createOne) },
       h('h2', { id: 'new-pins-heading' }, t('pins.createHeading')),
       h('div', { class: 'row' }, role.element, validFrom.element, validUntil.element),
       label.element,

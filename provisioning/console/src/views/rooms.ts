@@ -1,7 +1,7 @@
 import { api, roomPath, type Room } from '../api.js';
 import { h, replaceChildren } from '../dom.js';
 import { describeError } from '../errors.js';
-import { checkbox, notice, textField } from '../forms.js';
+import { checkbox, notice, onSubmit, textField } from '../forms.js';
 import { countText, t } from '../i18n.js';
 import { start } from '../tasks.js';
 import { roomHref, type ConsoleContext, type View } from '../view.js';
@@ -100,10 +100,7 @@ function newRoomForm(): HTMLElement {
       class: 'card',
       novalidate: true,
       'aria-labelledby': 'new-room-heading',
-      onsubmit: (event) => {
-        event.preventDefault();
-        start(create);
-      },
+      onsubmit: onSubmit(create),
     },
     h('h2', { id: 'new-room-heading' }, t('rooms.createHeading')),
     name.element,

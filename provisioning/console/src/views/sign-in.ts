@@ -1,9 +1,8 @@
 import { api, ApiFailure } from '../api.js';
 import { h } from '../dom.js';
-import { notice, textField } from '../forms.js';
+import { notice, onSubmit, textField } from '../forms.js';
 import { t } from '../i18n.js';
 import { describeError } from '../errors.js';
-import { start } from '../tasks.js';
 import type { View } from '../view.js';
 
 export function signInView(onSignedIn: () => void, expired: boolean): View {
@@ -17,10 +16,7 @@ export function signInView(onSignedIn: () => void, expired: boolean): View {
     {
       class: 'card sign-in',
       novalidate: true,
-      onsubmit: (event) => {
-        event.preventDefault();
-        start(signIn);
-      },
+      onsubmit: onSubmit(signIn),
     },
     name.element,
     password.element,
