@@ -23,8 +23,11 @@ export type CallAction = 'hang-up' | 'mute' | 'unmute';
 export const CLUSTER_SYNC_MS = 1_000;
 /** A process not heard from for this long is taken as gone, with its calls. */
 const ALIVE_WITHIN_MS = 5_000;
-/** How long an administrator's mute through another process waits for the owner's answer. */
-const ANSWER_WITHIN_MS = 5_000;
+/**
+ * How long an administrator's mute through another process waits for the owner's answer: the
+ * owner's next sync, plus an unmute's wait for Jigasi's muteResponse (5 s, conference-controls.ts).
+ */
+const ANSWER_WITHIN_MS = 10_000;
 
 /**
  * GET/DELETE/PATCH /api/v1/calls for every process sharing one PostgreSQL database: this
