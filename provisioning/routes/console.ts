@@ -1,5 +1,6 @@
 import { defineRoute, type RouteSpec } from '../http/route';
 import type { ApiDependencies } from './deps';
+import { problemsNow } from './health';
 
 /** What the admin console shows beside rooms, PINs and calls: how the parts stand, and what its letters print. */
 export function consoleRoutes({ readiness, store, liveCalls, config }: ApiDependencies): RouteSpec[] {
@@ -11,12 +12,7 @@ export function consoleRoutes({ readiness, store, liveCalls, config }: ApiDepend
       summary: 'Database, drachtio-server, FreeSWITCH (each of several) and each Jigasi: up or down, with the reason; calls in progress',
       responses: { 200: 'the status' },
       handle: async ({ res }) => {
-        const down = readiness.problems();
-        try {
-          await store.ping();
-        } catch (error) {
-          down.database = (error as Error).message;
-        }
+        const down = await problemsNow(readiness, store);
         const state = (name: string) => (down[name] === undefined ? { state: 'up' } : { state: 'down', reason: down[name] });
         const { jigasi = {}, freeswitch = {} } = readiness.details();
         res.json({

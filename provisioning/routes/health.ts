@@ -1,6 +1,19 @@
 import { verifyBearer } from '../http/auth';
 import { defineRoute, type RouteSpec } from '../http/route';
+import type { Readiness } from '../../core/readiness';
+import type { Store } from '../store/store';
 import type { ApiDependencies } from './deps';
+
+/** What is down now, the database asked at this moment: for /readyz and the console's status. */
+export async function problemsNow(readiness: Readiness, store: Pick<Store, 'ping'>): Promise<Record<string, string>> {
+  const down = readiness.problems();
+  try {
+    await store.ping();
+  } catch (error) {
+    down.database = (error as Error).message;
+  }
+  return down;
+}
 
 export function healthRoutes({ readiness, metrics, store, config }: ApiDependencies): RouteSpec[] {
   /** The reasons name internal addresses and errors: only a reader of the API sees them. */
@@ -28,12 +41,7 @@ export function healthRoutes({ readiness, metrics, store, config }: ApiDependenc
       summary: 'Database, drachtio-server and FreeSWITCH are connected; 503 names what is down (why, with a read token), or says draining',
       responses: { 200: 'ready', 503: 'something is down' },
       handle: async ({ req, res }) => {
-        const down = readiness.problems();
-        try {
-          await store.ping();
-        } catch (error) {
-          down.database = (error as Error).message;
-        }
+        const down = await problemsNow(readiness, store);
         const detailed = mayReadDetails(req.get('authorization'));
         const details = detailed ? readiness.details() : {};
         if (readiness.draining) {
