@@ -4,6 +4,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const importsFrom = (files, forbidden) => ({
+  files: [files],
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: forbidden, message: 'imports run one way: app → gateway/provisioning → core; tests are nobody\'s dependency' }] }] },
+});
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.stryker-tmp*/', 'reports/', 'eslint.config.mjs', 'jest.config.js', 'jest.mutation.config.js', 'bin/', 'tests/support/summary-reporter.js'] },
   js.configs.recommended,
@@ -22,6 +27,11 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  // Imports run one way: app/ composes gateway/ and provisioning/, which share core/; bench/ and
+  // tools/ may use all of those but never the tests.
+  importsFrom('core/**/*.ts', ['**/gateway/**', '**/provisioning/**', '**/app/**', '**/tests/**']),
+  importsFrom('{gateway,provisioning}/**/*.ts', ['**/app/**', '**/tests/**']),
+  importsFrom('{bench,tools}/**/*.ts', ['**/tests/**']),
   {
     // Tests read JSON answers, whose shape is what they assert.
     files: ['tests/**/*.ts'],

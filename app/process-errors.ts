@@ -14,7 +14,9 @@ import type { Logger } from 'pino';
  * The process is unusable only when its database is: SQLite reports the file corrupt, not a
  * database, unreadable (disk I/O), unopenable, or moved away while open. Every call and API
  * request would fail from then on; the process exits so its supervisor (Docker's restart
- * policy, systemd) restarts it and the operator sees it.
+ * policy, systemd) restarts it and the operator sees it. With PostgreSQL (DATABASE_URL) no error
+ * is of that kind: the pool drops a broken connection and opens a new one for the next query,
+ * so a database that was away is used again once it is back; meanwhile /readyz reports it.
  */
 const DATABASE_UNUSABLE = /^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN|READONLY_DBMOVED)/;
 

@@ -12,7 +12,7 @@ import { PinResolver } from '../provisioning/pin-resolver';
 import { PostgresStore } from '../provisioning/store/postgres';
 import { SqliteStore } from '../provisioning/store/sqlite';
 import type { Store } from '../provisioning/store/store';
-import { startPostgres } from '../tests/support/postgres';
+import { startPostgres } from '../tools/testbed/postgres';
 
 const PINS = Number(process.env.BENCH_PINS ?? 2000);
 const LOOKUPS = Number(process.env.BENCH_LOOKUPS ?? 5000);

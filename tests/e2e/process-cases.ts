@@ -10,7 +10,7 @@ import { callerScenario } from '../../tools/testbed/scenarios';
 import { startSecondBeside } from './media-cases';
 import { killHard, SECOND_FREESWITCH } from '../../tools/testbed/freeswitch-process';
 import { SIP_ADDRESS, api, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
-import { startPostgres, type TestPostgres } from '../support/postgres';
+import { startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import type { E2eGroup } from './group';
 

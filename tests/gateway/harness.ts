@@ -44,6 +44,46 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Timers the gateway's own code (gateway/, provisioning/) started and that have neither fired
+ * nor been cleared, each named by where it was started. Once every call has ended there are none:
+ * a timer left behind would act on a call that is gone.
+ */
+export const gatewayTimersAlive = (() => {
+  const alive = new Map<unknown, string>();
+  const ownCode = [join(__dirname, '..', '..', 'gateway', ''), join(__dirname, '..', '..', 'provisioning', '')];
+  const startedBy = () => (new Error().stack ?? '').split('\n').find((line) => ownCode.some((folder) => line.includes(folder)))?.trim();
+  const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout, setInterval: realSetInterval, clearInterval: realClearInterval } = global;
+  const forget = (timer: unknown) => {
+    const key = typeof timer === 'object' && timer !== null ? timer : undefined;
+    if (key) alive.delete(key);
+  };
+  global.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const where = startedBy();
+    const timer = realSetTimeout((...a: unknown[]) => {
+      alive.delete(timer);
+      callback(...a);
+    }, ms, ...args);
+    if (where) alive.set(timer, where);
+    return timer;
+  }) as typeof setTimeout;
+  global.setInterval = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const where = startedBy();
+    const timer = realSetInterval(callback, ms, ...args);
+    if (where) alive.set(timer, where);
+    return timer;
+  }) as typeof setInterval;
+  global.clearTimeout = ((timer?: NodeJS.Timeout | string | number) => {
+    forget(timer);
+    realClearTimeout(timer);
+  });
+  global.clearInterval = ((timer?: NodeJS.Timeout | string | number) => {
+    forget(timer);
+    realClearInterval(timer);
+  });
+  return () => [...alive.values()];
+})();
+
 const dirs: Array<() => void> = [];
 afterAll(() => dirs.forEach((cleanup) => cleanup()));
 

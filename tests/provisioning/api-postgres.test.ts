@@ -1,6 +1,6 @@
 import { runCli } from '../../app/cli';
 import { RecordingCall } from '../support/recording-call';
-import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres';
+import { postgresMissing, startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
 import { adminToken, jsonInit, readJson, startTestService, testEnv, type TestService } from '../support/service';
 
 /**

@@ -3,13 +3,13 @@ import { PostgresStore } from '../../provisioning/store/postgres';
 import { POSTGRES_MIGRATIONS } from '../../provisioning/store/postgres-migrations';
 import { SqliteStore } from '../../provisioning/store/sqlite';
 import { MapperRoomsExhaustedError, PinTakenError, type NewPin, type Store } from '../../provisioning/store/store';
-import { postgresMissing, startPostgres, type TestPostgres } from '../support/postgres';
+import { postgresMissing, startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
 import { tempDir } from '../support/service';
 
 /**
  * What every Store must do, run against SQLite (a file per test) and against a real PostgreSQL
  * (a database per test on a server this file starts: Debian's server binaries, see
- * tests/support/postgres.ts).
+ * tools/testbed/postgres.ts).
  */
 
 const DAY = 24 * 60 * 60 * 1000;
