@@ -18,6 +18,8 @@ function scopesOf(payload: JwtPayload): string[] {
   return [];
 }
 
+/** Seconds a token's times may be off this machine's clock. */
+const CLOCK_TOLERANCE_SECONDS = 5;
 const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
 
 /** What is wrong with a token, as an operator setting up an identity provider needs to hear it. */
@@ -42,13 +44,15 @@ export function verifyBearer(auth: AuthConfig, header: string | undefined, neede
       algorithms: [auth.algorithm],
       audience: auth.audience,
       issuer: auth.issuer,
-      clockTolerance: 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
   } catch (error) {
     throw unauthorized(tokenProblem(error, auth));
   }
   if (typeof payload === 'string' || typeof payload.exp !== 'number') throw unauthorized('the token must carry an exp claim');
   if (typeof payload.iat !== 'number') throw unauthorized('the token must carry an iat claim');
+  // A token "issued" in the future would outlive JWT_MAX_TTL counted from now.
+  if (payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) throw unauthorized('the token was issued in the future (iat); check the issuer\'s clock');
   if (payload.exp - payload.iat > auth.maxTtlSeconds) {
     throw unauthorized(`the token lives longer than this service allows (JWT_MAX_TTL, ${Math.round(auth.maxTtlSeconds / 86400)} days)`);
   }

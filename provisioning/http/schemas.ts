@@ -10,6 +10,12 @@ import { ApiError } from './errors';
  * brackets are refused.
  */
 
+// JSON may carry half of a UTF-16 pair ("\udfff"): stored or compared, it would turn into U+FFFD and never match.
+const WELL_FORMED = /^\P{Cs}*$/u;
+const NOT_WELL_FORMED = 'must be well-formed Unicode (a lone UTF-16 surrogate is not a character)';
+
+export const wellFormedText = (max: number) => z.string().min(1).max(max).regex(WELL_FORMED, NOT_WELL_FORMED);
+
 export const safeText = (max: number) =>
   z
     .string()
@@ -17,8 +23,7 @@ export const safeText = (max: number) =>
     .min(1)
     .max(max)
     .regex(/^[^\p{Cc}"<>\\]+$/u, 'must not contain control characters, quotes, backslashes or angle brackets')
-    // JSON may carry half of a UTF-16 pair ("\udfff"); stored, it would turn into U+FFFD and never match.
-    .regex(/^\P{Cs}*$/u, 'must be well-formed Unicode (a lone UTF-16 surrogate is not a character)');
+    .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 const isoTimestamp = z.iso.datetime({ offset: true }).transform((value) => Date.parse(value));
 

@@ -3,13 +3,14 @@ import { clientAddress } from '../http/client-address';
 import { SESSION_COOKIE, sessionToken } from '../http/auth';
 import { ApiError } from '../http/errors';
 import { defineRoute, type RouteSpec } from '../http/route';
+import { wellFormedText } from '../http/schemas';
 import type { ApiDependencies } from './deps';
 
 /** The admin console's sign-in (SPEC §6): a session in an httpOnly, SameSite=Strict cookie. */
 
 const signInBody = z.strictObject({
-  name: z.string().min(1).max(64),
-  password: z.string().min(1).max(256),
+  name: wellFormedText(64),
+  password: wellFormedText(256),
 });
 
 export function sessionRoutes({ accounts, config, directory }: ApiDependencies): RouteSpec[] {

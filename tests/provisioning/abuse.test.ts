@@ -113,24 +113,36 @@ describe('pipelined requests and per-address limits', () => {
     expect((await service.directory.listRooms()).length - before).toBe(30);
   });
 
+  /** One mapper lookup on its own connection, from `localAddress`, with extra header lines. */
+  const lookupFrom = async (localAddress: string, headerLines: string) =>
+    new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(service.url);
+      const socket = connect({ host: hostname, port: Number(port), localAddress }, () =>
+        socket.end(`GET /conferenceMapper?id=39000001 HTTP/1.1\r\nHost: x\r\n${headerLines}Connection: close\r\n\r\n`),
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Number(/HTTP\/1\.1 (\d{3})/.exec(received)?.[1])));
+    });
+
   it("believes X-Forwarded-For only from a trusted proxy, and counts an IPv6 client's whole /64", async () => {
-    const viaProxy = async (forwardedFor: string, localAddress = '127.0.0.2') =>
-      new Promise<number>((resolve, reject) => {
-        const { hostname, port } = new URL(service.url);
-        const socket = connect({ host: hostname, port: Number(port), localAddress }, () =>
-          socket.end(`GET /conferenceMapper?id=39000001 HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${forwardedFor}\r\nConnection: close\r\n\r\n`),
-        );
-        let received = '';
-        socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(Number(/HTTP\/1\.1 (\d{3})/.exec(received)?.[1])));
-      });
+    const viaProxy = async (forwardedFor: string, localAddress = '127.0.0.2') => lookupFrom(localAddress, `X-Forwarded-For: ${forwardedFor}\r\n`);
     // 30 misses from addresses of one /64 use up its budget; another /64 still has its own.
     for (let index = 0; index < 30; index++) expect(await viaProxy(`2001:db8:a:b::${index.toString(16)}, 127.0.0.2`)).toBe(200);
     expect(await viaProxy('2001:db8:a:b:ffff::1')).toBe(429);
     expect(await viaProxy('2001:db8:a:c::1')).toBe(200);
     // From a peer that is not a trusted proxy the header is ignored: the peer itself is the client.
     expect(await viaProxy('2001:db8:a:d::1', '127.0.0.1')).toBe(429);
+  });
+
+  it('reads the client from Forwarded (RFC 7239) too: quoted IPv6 with a port, IPv4 with a port, the trusted proxy skipped', async () => {
+    const viaProxy = async (forwarded: string) => lookupFrom('127.0.0.2', `Forwarded: ${forwarded}\r\n`);
+    for (let index = 0; index < 30; index++) expect(await viaProxy(`for="[2001:db8:f:1::${index.toString(16)}]:4711";proto=https, for=127.0.0.2`)).toBe(200);
+    expect(await viaProxy('for="[2001:db8:f:1::ff]"')).toBe(429);
+    for (let index = 0; index < 30; index++) expect(await viaProxy(`for=198.51.100.44:${5000 + index}`)).toBe(200);
+    expect(await viaProxy('For=198.51.100.44')).toBe(429);
+    expect(await viaProxy('for=198.51.100.45')).toBe(200);
   });
 
   it('closes connections past 32 from one address, but not those of a trusted proxy', async () => {
@@ -165,6 +177,28 @@ describe('pipelined requests and per-address limits', () => {
   });
 });
 
+describe('the mapper over all clients in an hour', () => {
+  const dir = tempDir();
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService(join(dir.path, 'hourly.sqlite'), { TRUSTED_PROXIES: '127.0.0.2/32' });
+  });
+  afterAll(async () => {
+    await service.stop();
+    dir.cleanup();
+  });
+
+  it('makes at most 500 rooms an hour however many addresses ask, then answers 429', async () => {
+    const counts: Record<number, number> = {};
+    for (let client = 1; client <= 18; client++) {
+      const answers = await pipelined(service.url, Array.from({ length: 30 }, (_, index) => `/conferenceMapper?conference=h${client}r${index}@${MUC}`), { 'X-Forwarded-For': `203.0.113.${client}` });
+      for (const [status, count] of Object.entries(answers)) counts[Number(status)] = (counts[Number(status)] ?? 0) + count;
+    }
+    expect(counts).toEqual({ 200: 500, 429: 40 });
+    expect((await service.directory.listRooms()).filter((room) => room.createdBy === 'mapper')).toHaveLength(500);
+  });
+});
+
 describe('smaller findings', () => {
   const dir = tempDir();
   let service: TestService;
@@ -183,6 +217,9 @@ describe('smaller findings', () => {
     expect(await readJson(refused)).toMatchObject({ error: { code: 'invalid', message: expect.stringContaining('surrogate') } });
     expect(await service.directory.listRooms()).toEqual([]);
     expect((await raw('{"title":"Kasse \\ud83d\\ude00"}')).status).toBe(201);
+    const signIn = await service.request('/api/v1/session', { ...jsonInit('POST', {}), body: '{"name":"kasse","password":"geheim\\udfff"}' });
+    expect(signIn.status).toBe(422);
+    expect(await readJson(signIn)).toMatchObject({ error: { message: expect.stringContaining('surrogate') } });
   });
 
   it('takes the Bearer scheme in any case', async () => {
@@ -201,13 +238,17 @@ describe('smaller findings', () => {
     expect(await readJson(await service.request('/api/v1/rooms/chor', jsonInit('PUT', { dialInPublic: null })))).toMatchObject({ dialInPublic: false });
   });
 
-  it('refuses a token that lives longer than JWT_MAX_TTL, or carries no iat', async () => {
+  it('refuses a token that lives longer than JWT_MAX_TTL, carries no iat, or was issued in the future', async () => {
     const lasting = hsToken('dialin:read', { expiresIn: '91d' });
     const noIat = jwt.sign({ scope: 'dialin:read', exp: Math.floor(Date.now() / 1000) + 600 }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', noTimestamp: true });
-    for (const token of [lasting, noIat]) {
+    // 89 days "long", but issued a year from now: it would work for more than a year.
+    const inAYear = Math.floor(Date.now() / 1000) + 365 * 86_400;
+    const fromTheFuture = jwt.sign({ scope: 'dialin:read', iat: inAYear, exp: inAYear + 89 * 86_400 }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api' });
+    for (const token of [lasting, noIat, fromTheFuture]) {
       const response = await service.request('/api/v1/rooms', { token });
       expect(response.status).toBe(401);
     }
+    expect(await readJson(await service.request('/api/v1/rooms', { token: fromTheFuture }))).toMatchObject({ error: { message: expect.stringContaining('issued in the future') } });
     expect((await service.request('/api/v1/rooms', { token: hsToken('dialin:read', { expiresIn: '90d' }) })).status).toBe(200);
   });
 
