@@ -59,6 +59,13 @@ export function mediaResourceFramework(drachtio: DrachtioConnection): Mrf {
   return new Mrf(drachtio.raw);
 }
 
+/** A network error as /readyz and the log say it, with what to check when nothing listens there. */
+function unreachable(error: Error, server: string, settings: string): string {
+  const code = (error as { code?: unknown }).code;
+  const nobodyThere = code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'ENOTFOUND';
+  return nobodyThere ? `${error.message}: is ${server} running, and ${settings} right?` : error.message;
+}
+
 export function connectDrachtio(config: Config, readiness: Readiness, logger: Logger): DrachtioConnection {
   const log = logger.child({ component: 'drachtio' });
   const srf = new Srf();
@@ -83,10 +90,10 @@ export function connectDrachtio(config: Config, readiness: Readiness, logger: Lo
   // The reason /readyz gives: the socket error (ECONNREFUSED 127.0.0.1:9022), not the close after it.
   let lastError: string | undefined;
   srf.on('error', (error: Error) => {
-    lastError = error.message;
-    readiness.markDown('drachtio', error.message);
+    lastError = unreachable(error, 'drachtio-server', 'DRACHTIO_HOST and DRACHTIO_PORT');
+    readiness.markDown('drachtio', lastError);
     // Once per outage: a reconnect every 2 s must not flood the log.
-    log[reported ? 'debug' : 'warn']({ err: error.message }, 'drachtio-server connection error; retrying');
+    log[reported ? 'debug' : 'warn']({ err: lastError }, 'drachtio-server connection error; retrying');
     reported = true;
   });
   // "close" is emitted at run time but missing from drachtio-srf's declarations.
@@ -352,7 +359,7 @@ export function connectFreeswitch(
 
   function attempt(): void {
     connectOnce().catch((error: unknown) => {
-      states.lost(name, (error as Error).message);
+      states.lost(name, unreachable(error as Error, 'FreeSWITCH', config.freeswitch.servers.length > 1 ? 'FREESWITCH_SERVERS' : 'FREESWITCH_HOST and FREESWITCH_PORT'));
       log[reported ? 'debug' : 'warn']({ err: (error as Error).message }, 'cannot reach FreeSWITCH; retrying');
       reported = true;
       schedule();

@@ -38,7 +38,7 @@ export function healthRoutes({ readiness, metrics, store, config }: ApiDependenc
     defineRoute({
       method: 'get',
       path: '/readyz',
-      summary: 'Database, drachtio-server and FreeSWITCH are connected; 503 names what is down (why, with a read token), or says draining',
+      summary: 'Database, drachtio-server, FreeSWITCH and a Jigasi are reachable; 503 names what is down (why, with a read token), or says draining',
       responses: { 200: 'ready', 503: 'something is down' },
       handle: async ({ req, res }) => {
         const down = await problemsNow(readiness, store);

@@ -125,7 +125,7 @@ describe('the connection to drachtio-server', () => {
     try {
       await until(() => readiness.problems().drachtio?.includes('ECONNREFUSED') === true, 'the refused connection', 5_000);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(readiness.problems().drachtio).toBe('connect ECONNREFUSED 127.0.0.1:1');
+      expect(readiness.problems().drachtio).toBe('connect ECONNREFUSED 127.0.0.1:1: is drachtio-server running, and DRACHTIO_HOST and DRACHTIO_PORT right?');
     } finally {
       drachtio.close();
     }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { SqliteStore } from '../../provisioning/store/sqlite';
@@ -24,9 +24,27 @@ beforeAll(() => {
     .split('\n')
     .filter((path) => path.split('/node_modules/').length === 2);
   for (const path of production) cpSync(path, join(IMAGE, relative(ROOT, path)), { recursive: true });
+  // The link exactly as the Dockerfile makes it, so a change there is tested here.
+  const [, target, link] = /ln -s (\S+) (\S+)/.exec(dockerfile) ?? [];
   mkdirSync(join(IMAGE, 'node_modules/.bin'), { recursive: true });
-  symlinkSync('../../bin/dialin.js', join(IMAGE, 'node_modules/.bin/dialin'));
+  symlinkSync(target!, join(IMAGE, link!));
 }, 120_000);
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+describe('how the image finds `dialin`', () => {
+  it('puts the link the Dockerfile makes on the PATH of the image', () => {
+    expect(dockerfile).toMatch(/ln -s \.\.\/\.\.\/bin\/dialin\.js node_modules\/\.bin\/dialin/);
+    expect(dockerfile).toMatch(/^ENV PATH=\/opt\/dialin\/node_modules\/\.bin:\$PATH$/m);
+    expect(dockerfile).toMatch(/^WORKDIR \/opt\/dialin$/m);
+  });
+
+  it('declares no "bin" in package.json, so `npx dialin` in a checkout runs the local link instead of installing and building the project', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin?: unknown; scripts: Record<string, string> };
+    expect(manifest.bin).toBeUndefined();
+    expect(manifest.scripts.prepare).toMatch(/bin\/link-local\.js/);
+  });
+});
 
 function inImage(command: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(command, args, {

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
+import { tempDir } from '../support/service';
 
 /** The files an operator deploys: they must be complete and agree with each other. */
 
@@ -188,6 +190,22 @@ describe('.env.example', () => {
     expect(refusing.filter((name) => !required.includes(name))).toEqual([]);
     const { services } = parseYaml(composeText) as { services: Record<string, ComposeService> };
     expect(services.jigasi?.entrypoint?.join(' ')).toMatch(/JIGASI_XMPP_PASSWORD.*exec \/init/);
+  });
+
+  it('can be read by a POSIX shell (`set -a; . ./.env`), also with every commented example filled in', () => {
+    const dir = tempDir();
+    const source = (text: string) => {
+      const file = join(dir.path, 'env');
+      writeFileSync(file, text);
+      return spawnSync('sh', ['-c', `set -a; . '${file}'; env`], { encoding: 'utf8', env: {} });
+    };
+    const asShipped = source(example);
+    expect({ status: asShipped.status, err: asShipped.stderr }).toEqual({ status: 0, err: '' });
+    expect(asShipped.stdout).toMatch(/^HTTP_PORT=8080$/m);
+    const filledIn = source(example.replace(/^#([A-Z][A-Z0-9_]+=)/gm, '$1'));
+    expect({ status: filledIn.status, err: filledIn.stderr }).toEqual({ status: 0, err: '' });
+    expect(filledIn.stdout).toMatch(/^TRUNK_NUMBERS=\+49 4136 123456$/m);
+    dir.cleanup();
   });
 
   it('lists every variable docker-compose.yml takes from it', () => {
