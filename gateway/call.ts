@@ -94,7 +94,7 @@ export interface CallMetrics {
 }
 
 /** What a caller joins the conference as: a PIN's room and role, or a dial-out's. */
-export type Seat = Pick<OpenPin, 'room' | 'roomJid' | 'label' | 'role' | 'password' | 'startMuted'> & { pinId: string | null };
+export type Seat = Pick<OpenPin, 'room' | 'roomJid' | 'label' | 'role' | 'password' | 'startMuted' | 'listeners'> & { pinId: string | null };
 
 /** A call the gateway places: whom (E.164), into which room, through which trunk. */
 export interface DialOutOrder {

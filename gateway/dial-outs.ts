@@ -86,7 +86,7 @@ export class DialOutService implements DialOuts {
     const admission = await this.admit(raw);
     if (!admission.admitted) return { placed: false, refusal: admission.refusal, detail: admission.detail };
     const { number, trunk, dependencies } = admission;
-    const call = this.run(new Call(dependencies, { kind: 'dial-out', order: { number, trunk, seat: { ...room, label, role: 'speaker', pinId: null } } }));
+    const call = this.run(new Call(dependencies, { kind: 'dial-out', order: { number, trunk, seat: { ...room, label, role: 'speaker', listeners: 'separate', pinId: null } } }));
     return { placed: true, dialOut: this.viewOf(call.view()) };
   }
 
@@ -117,7 +117,7 @@ export class DialOutService implements DialOuts {
       return;
     }
     const { number, trunk, dependencies } = admission;
-    const seat = { room: room.room, roomJid: roomJid(room.room, this.settings.mucDomain), label: null, role: 'speaker' as const, password: null, startMuted: false, pinId: null };
+    const seat = { room: room.room, roomJid: roomJid(room.room, this.settings.mucDomain), label: null, role: 'speaker' as const, password: null, startMuted: false, listeners: 'separate' as const, pinId: null };
     this.run(new Call(dependencies, { kind: 'dial-out', order: { number, trunk, seat }, jigasiInvite }));
   }
 

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { callerDigits } from '../core/privacy';
 import { roomJid } from './room-name';
-import type { PinRole, Store } from './store/store';
+import type { ListenerMode, PinRole, Store } from './store/store';
 
 /**
  * What the gateway asks of the directory during a call: does this PIN open a room, and
@@ -22,6 +22,8 @@ export type PinResolution =
       password: string | null;
       /** The room's callers start muted. */
       startMuted: boolean;
+      /** Whether the room's listeners share one Jigasi leg. */
+      listeners: ListenerMode;
       validFrom: number | null;
       validUntil: number | null;
       /** Whether validFrom/validUntil admit a call at the moment of the lookup. */
@@ -100,6 +102,7 @@ export class PinResolver {
       // its caller types the password when Jitsi asks for it.
       password: pin.source === 'admin' ? pin.roomPassword : null,
       startMuted: pin.roomStartMuted,
+      listeners: pin.roomListeners,
       validFrom: pin.validFrom,
       validUntil: pin.validUntil,
       openNow: (pin.validFrom === null || pin.validFrom <= now) && (pin.validUntil === null || pin.validUntil > now),

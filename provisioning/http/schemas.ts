@@ -32,6 +32,8 @@ export const roomBody = z.strictObject({
   password: safeText(64).nullable().optional(),
   /** null: back to the default (not muted). */
   startMuted: z.boolean().nullable().optional(),
+  /** null: back to the default (separate). */
+  listeners: z.enum(['separate', 'shared']).nullable().optional(),
   /** null: back to the default (public unless the room has a password or a PIN an administrator made). */
   dialInPublic: z.boolean().nullable().optional(),
 });
@@ -82,6 +84,7 @@ export function roomJson(room: RoomRecord) {
     hasPassword: room.password !== null,
     startMuted: room.startMuted,
     dialInPublic: room.dialInPublic,
+    listeners: room.listeners,
     createdAt: iso(room.createdAt),
     updatedAt: iso(room.updatedAt),
   };

@@ -84,4 +84,6 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX limited_attempts_by_key ON limited_attempts(key, at);
   CREATE INDEX limited_attempts_by_id ON limited_attempts(id);`,
+  // v7: rooms whose listeners share one Jigasi leg.
+  `ALTER TABLE rooms ADD COLUMN listeners TEXT NOT NULL DEFAULT 'separate' CHECK (listeners IN ('separate', 'shared'));`,
 ];

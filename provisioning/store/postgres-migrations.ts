@@ -100,4 +100,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX call_actions_open ON call_actions(call_id) WHERE result IS NULL;
   `,
+  // v3: rooms whose listeners share one Jigasi leg.
+  `ALTER TABLE rooms ADD COLUMN listeners TEXT NOT NULL DEFAULT 'separate' CHECK (listeners IN ('separate', 'shared'));`,
 ];

@@ -7,6 +7,7 @@ import {
   PinTakenError,
   type AccountRecord,
   type AccountRole,
+  type ListenerMode,
   type AuditEntry,
   type CallRecord,
   type NewPin,
@@ -119,9 +120,9 @@ export class PostgresStore implements Store {
     const dialInPublic = changes.dialInPublic === undefined && typeof changes.password === 'string' ? false : changes.dialInPublic;
     return this.transaction(async (client) => {
       const inserted = await this.one<RoomRow>(
-        `INSERT INTO rooms (name, title, password, start_muted, dial_in_public, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (name) DO NOTHING RETURNING *`,
-        [name, changes.title ?? null, changes.password ?? null, changes.startMuted ?? false, dialInPublic ?? (changes.password === undefined || changes.password === null), createdBy, now],
+        `INSERT INTO rooms (name, title, password, start_muted, dial_in_public, created_by, created_at, updated_at, listeners)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8) ON CONFLICT (name) DO NOTHING RETURNING *`,
+        [name, changes.title ?? null, changes.password ?? null, changes.startMuted ?? false, dialInPublic ?? (changes.password === undefined || changes.password === null), createdBy, now, changes.listeners ?? 'separate'],
         client,
       );
       if (inserted) return { room: toRoom(inserted), created: true };
@@ -130,6 +131,7 @@ export class PostgresStore implements Store {
            title = CASE WHEN $2 THEN $3 ELSE title END,
            password = CASE WHEN $4 THEN $5 ELSE password END,
            start_muted = COALESCE($6, start_muted),
+           listeners = COALESCE($11, listeners),
            dial_in_public = CASE
              WHEN $7 THEN ((CASE WHEN $4 THEN $5 ELSE password END) IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin'))
              ELSE COALESCE($8, dial_in_public) END,
@@ -147,6 +149,7 @@ export class PostgresStore implements Store {
           dialInPublic ?? null,
           createdBy,
           now,
+          changes.listeners === undefined ? null : (changes.listeners ?? 'separate'),
         ],
         client,
       );
@@ -238,12 +241,12 @@ export class PostgresStore implements Store {
   }
 
   async findPinByDigits(digits: string): Promise<PinWithRoom | undefined> {
-    const row = await this.one<PinRow & { room_password: string | null; room_start_muted: boolean }>(
-      `SELECT ${PIN_COLUMNS.split(', ').map((column) => `pins.${column}`).join(', ')}, rooms.password AS room_password, rooms.start_muted AS room_start_muted
+    const row = await this.one<PinRow & { room_password: string | null; room_start_muted: boolean; room_listeners: ListenerMode }>(
+      `SELECT ${PIN_COLUMNS.split(', ').map((column) => `pins.${column}`).join(', ')}, rooms.password AS room_password, rooms.start_muted AS room_start_muted, rooms.listeners AS room_listeners
        FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = $1`,
       [digits],
     );
-    return row && { ...toPin(row), roomPassword: row.room_password, roomStartMuted: row.room_start_muted };
+    return row && { ...toPin(row), roomPassword: row.room_password, roomStartMuted: row.room_start_muted, roomListeners: row.room_listeners };
   }
 
   async findRoomOfPin(digits: string): Promise<RoomOfPin | undefined> {

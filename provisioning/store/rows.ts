@@ -1,4 +1,4 @@
-import type { PinRecord, PinSource, RoomRecord } from './store';
+import type { ListenerMode, PinRecord, PinSource, RoomRecord } from './store';
 
 /** Rows of the pins and rooms tables as both databases hand them out (SQLite's booleans are 0 and 1). */
 
@@ -21,6 +21,7 @@ export interface RoomRow {
   password: string | null;
   start_muted: number | boolean;
   dial_in_public: number | boolean;
+  listeners: ListenerMode;
   created_by: PinSource;
   created_at: number;
   updated_at: number;
@@ -45,6 +46,7 @@ export const toRoom = (row: RoomRow): RoomRecord => ({
   password: row.password,
   startMuted: Boolean(row.start_muted),
   dialInPublic: Boolean(row.dial_in_public),
+  listeners: row.listeners,
   createdBy: row.created_by,
   createdAt: row.created_at,
   updatedAt: row.updated_at,

@@ -7,6 +7,7 @@ import {
   PinTakenError,
   type AccountRecord,
   type AccountRole,
+  type ListenerMode,
   type AuditEntry,
   type CallDirection,
   type CallRecord,
@@ -89,14 +90,15 @@ export class SqliteStore implements Store {
     return {
       getRoom: db.prepare<[string], RoomRow>('SELECT * FROM rooms WHERE name = ?'),
       insertRoom: db.prepare(
-        `INSERT INTO rooms (name, title, password, start_muted, dial_in_public, created_by, created_at, updated_at)
-         VALUES (@name, @title, @password, @startMuted, @dialInPublic, @createdBy, @now, @now)`,
+        `INSERT INTO rooms (name, title, password, start_muted, dial_in_public, listeners, created_by, created_at, updated_at)
+         VALUES (@name, @title, @password, @startMuted, @dialInPublic, @listeners, @createdBy, @now, @now)`,
       ),
       updateRoom: db.prepare(
         `UPDATE rooms SET
            title = CASE WHEN @setTitle THEN @title ELSE title END,
            password = CASE WHEN @setPassword THEN @password ELSE password END,
            start_muted = COALESCE(@startMuted, start_muted),
+           listeners = COALESCE(@listeners, listeners),
            dial_in_public = CASE
              WHEN @resetDialInPublic THEN ((CASE WHEN @setPassword THEN @password ELSE password END) IS NULL AND NOT EXISTS (SELECT 1 FROM pins WHERE pins.room = rooms.name AND pins.source = 'admin'))
              ELSE COALESCE(@dialInPublic, dial_in_public) END,
@@ -125,8 +127,8 @@ export class SqliteStore implements Store {
            valid_until = CASE WHEN @setValidUntil THEN @validUntil ELSE valid_until END
          WHERE id = @id`,
       ),
-      findPinWithRoom: db.prepare<[string], PinRow & { room_password: string | null; room_start_muted: number }>(
-        `SELECT pins.*, rooms.password AS room_password, rooms.start_muted AS room_start_muted
+      findPinWithRoom: db.prepare<[string], PinRow & { room_password: string | null; room_start_muted: number; room_listeners: ListenerMode }>(
+        `SELECT pins.*, rooms.password AS room_password, rooms.start_muted AS room_start_muted, rooms.listeners AS room_listeners
          FROM pins JOIN rooms ON rooms.name = pins.room WHERE pins.pin = ?`,
       ),
       findRoomOfPin: db.prepare<[string], RoomOfPin>(
@@ -212,6 +214,7 @@ export class SqliteStore implements Store {
           setPassword: changes.password !== undefined ? 1 : 0,
           password: changes.password ?? null,
           startMuted: changes.startMuted === undefined ? null : Number(changes.startMuted ?? false),
+          listeners: changes.listeners === undefined ? null : (changes.listeners ?? 'separate'),
           dialInPublic: dialInPublic === undefined || dialInPublic === null ? null : Number(dialInPublic),
           resetDialInPublic: dialInPublic === null ? 1 : 0,
         });
@@ -223,6 +226,7 @@ export class SqliteStore implements Store {
           title: changes.title ?? null,
           password: changes.password ?? null,
           startMuted: Number(changes.startMuted ?? false),
+          listeners: changes.listeners ?? 'separate',
           dialInPublic: Number(dialInPublic ?? (changes.password === undefined || changes.password === null)),
         });
       }
@@ -259,7 +263,7 @@ export class SqliteStore implements Store {
       }
       if (roomCreated) {
         const dialInPublic = Number(pin.source === 'mapper');
-        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null, startMuted: 0, dialInPublic });
+        this.statements.insertRoom.run({ name: pin.room, now, createdBy: pin.source, title: null, password: null, startMuted: 0, listeners: 'separate', dialInPublic });
       } else if (pin.source === 'admin') {
         // A room an administrator hands out PINs for is theirs, no longer the mapper's.
         this.statements.closeRoom.run(now, pin.room);
@@ -300,7 +304,7 @@ export class SqliteStore implements Store {
 
   async findPinByDigits(digits: string): Promise<PinWithRoom | undefined> {
     const row = this.statements.findPinWithRoom.get(digits);
-    return row && { ...toPin(row), roomPassword: row.room_password, roomStartMuted: row.room_start_muted === 1 };
+    return row && { ...toPin(row), roomPassword: row.room_password, roomStartMuted: row.room_start_muted === 1, roomListeners: row.room_listeners };
   }
 
   async findRoomOfPin(digits: string) {

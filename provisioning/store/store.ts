@@ -6,6 +6,7 @@
 
 export type PinRole = 'speaker' | 'listener';
 export type PinSource = 'admin' | 'mapper';
+export type ListenerMode = 'separate' | 'shared';
 
 export interface RoomRecord {
   name: string;
@@ -18,6 +19,8 @@ export interface RoomRecord {
    * false once an administrator stores a password or makes a PIN, unless they set it again.
    */
   dialInPublic: boolean;
+  /** How the room's listener-PIN callers reach it: each on a Jigasi leg of their own, or all on one (gateway/shared-listening.ts). */
+  listeners: ListenerMode;
   createdBy: PinSource;
   createdAt: number;
   updatedAt: number;
@@ -56,6 +59,8 @@ export interface RoomChanges {
   startMuted?: boolean | null;
   /** null: back to the default, public unless the room has a password or a PIN an administrator made. */
   dialInPublic?: boolean | null;
+  /** null: back to the default, separate. */
+  listeners?: ListenerMode | null;
 }
 
 /** A PIN joined with what a call needs of its room, from one indexed lookup. */
@@ -68,6 +73,7 @@ export interface RoomOfPin {
 export interface PinWithRoom extends PinRecord {
   roomPassword: string | null;
   roomStartMuted: boolean;
+  roomListeners: ListenerMode;
 }
 
 export interface CallRecord {

@@ -24,6 +24,7 @@ describe('rooms and PINs through the admin API', () => {
       title: 'Bauausschuss',
       hasPassword: true,
       startMuted: false,
+      listeners: 'separate',
       dialInPublic: false,
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updatedAt: expect.any(String),
@@ -40,6 +41,9 @@ describe('rooms and PINs through the admin API', () => {
     await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { startMuted: true }));
     expect(await readJson(await service.request('/api/v1/rooms/bauausschuss', { token }))).toMatchObject({ startMuted: true, title: 'Bau- und Umweltausschuss' });
     expect((await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { startMuted: 'yes' }))).status).toBe(422);
+    expect(await readJson(await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { listeners: 'shared' })))).toMatchObject({ listeners: 'shared' });
+    expect((await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { listeners: 'everyone' }))).status).toBe(422);
+    expect(await readJson(await service.request('/api/v1/rooms/bauausschuss', jsonInit('PUT', { listeners: null })))).toMatchObject({ listeners: 'separate' });
   });
 
   it('creates PINs with the documented shape and defaults', async () => {

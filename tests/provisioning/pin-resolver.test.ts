@@ -33,6 +33,7 @@ describe('resolving a PIN typed on the phone', () => {
       role: 'listener',
       password: '2468',
       startMuted: false,
+      listeners: 'separate',
       validFrom: null,
       validUntil: clock + HOUR,
       openNow: true,

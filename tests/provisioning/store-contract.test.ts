@@ -121,13 +121,14 @@ describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
 
   it('creates, changes and deletes rooms; null puts a setting back to its default (public once the same change removes the password)', async () => {
     const store = await open();
-    expect(await store.upsertRoom('rat', { title: 'Gemeinderat', password: '2468', startMuted: true }, 'admin', 10)).toEqual({
+    expect(await store.upsertRoom('rat', { title: 'Gemeinderat', password: '2468', startMuted: true, listeners: 'shared' }, 'admin', 10)).toEqual({
       created: true,
-      room: { name: 'rat', title: 'Gemeinderat', password: '2468', startMuted: true, dialInPublic: false, createdBy: 'admin', createdAt: 10, updatedAt: 10 },
+      room: { name: 'rat', title: 'Gemeinderat', password: '2468', startMuted: true, dialInPublic: false, listeners: 'shared', createdBy: 'admin', createdAt: 10, updatedAt: 10 },
     });
-    const { room, created } = await store.upsertRoom('rat', { title: null, startMuted: null }, 'admin', 20);
+    expect((await store.upsertRoom('rat', { title: 'Rat' }, 'admin', 15)).room).toMatchObject({ listeners: 'shared' });
+    const { room, created } = await store.upsertRoom('rat', { title: null, startMuted: null, listeners: null }, 'admin', 20);
     expect(created).toBe(false);
-    expect(room).toMatchObject({ title: null, password: '2468', startMuted: false, dialInPublic: false, updatedAt: 20 });
+    expect(room).toMatchObject({ title: null, password: '2468', startMuted: false, dialInPublic: false, listeners: 'separate', updatedAt: 20 });
     expect((await store.upsertRoom('rat', { password: null, dialInPublic: null }, 'admin', 30)).room).toMatchObject({ password: null, dialInPublic: true });
     expect((await store.upsertRoom('chor', {}, 'mapper', 40)).room).toMatchObject({ createdBy: 'mapper', dialInPublic: true });
     expect((await store.upsertRoom('chor', { title: 'Chor' }, 'admin', 50)).room).toMatchObject({ createdBy: 'admin' });
@@ -147,7 +148,7 @@ describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
     expect(await store.updatePin('p1', { role: 'listener' })).toMatchObject({ label: 'Frau Meyer', role: 'listener', validFrom: 100, validUntil: 200 });
     expect(await store.updatePin('p1', { label: null, validFrom: null })).toMatchObject({ label: null, role: 'listener', validFrom: null, validUntil: 200 });
     expect(await store.updatePin('nope', { label: 'x' })).toBeUndefined();
-    expect(await store.findPinByDigits('48213769')).toMatchObject({ id: 'p1', room: 'rat', roomPassword: 'Kennwort', roomStartMuted: true });
+    expect(await store.findPinByDigits('48213769')).toMatchObject({ id: 'p1', room: 'rat', roomPassword: 'Kennwort', roomStartMuted: true, roomListeners: 'separate' });
     expect(await store.findPinByDigits('48213760')).toBeUndefined();
     await store.markPinUsed('p1', 150);
     expect((await store.listPins('rat'))[0]).toMatchObject({ id: 'p1', lastUsedAt: 150 });
