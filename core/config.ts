@@ -116,6 +116,8 @@ export interface Config {
   drainSeconds: number;
   /** MUNICIPALITY_NAME: the sender of the console's letters; empty leaves the line out. */
   municipality: string;
+  /** LISTENER_DISPLAY_NAME: what the room sees of a shared listeners' leg. */
+  listenerDisplayName: string;
   logLevel: LogLevel;
 }
 
@@ -525,6 +527,7 @@ export function loadConfig(env: Env): Config {
     corsOrigins: parseCorsOrigins(env),
     session: { cookieSecure: boolean(env, 'COOKIE_SECURE', true), idleMinutes: integer(env, 'SESSION_IDLE_MINUTES', 30, 1, 24 * 60) },
     municipality: text(env, 'MUNICIPALITY_NAME', ''),
+    listenerDisplayName: text(env, 'LISTENER_DISPLAY_NAME', 'Telefon-Zuhörer'),
     drainSeconds: integer(env, 'DRAIN_SECONDS', 3600, 0, 24 * 3600),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   };

@@ -36,6 +36,17 @@ export function createMetrics() {
       help: 'Calls in progress',
       registers: [registry],
     }),
+    sharedListeners: new Gauge({
+      name: 'dialin_shared_listeners',
+      help: 'Listeners on a shared Jigasi leg, per room',
+      labelNames: ['room'] as const,
+      registers: [registry],
+    }),
+    sharedLegs: new Gauge({
+      name: 'dialin_shared_legs',
+      help: 'Shared listeners\' Jigasi legs up or being brought up',
+      registers: [registry],
+    }),
     pinEntriesSlowed: new Counter({
       name: 'dialin_pin_entries_slowed_total',
       help: 'PIN entries that waited for their answer because callers over all got too many PINs wrong this hour',

@@ -15,6 +15,7 @@ import type { PendingInvite } from './pending-invite';
 import { PinEntry, type OpenPin, type PendingEntry, type PinResolver } from './pin-entry';
 import type { PromptId, PromptSet } from './prompts';
 import { screen } from './screening';
+import type { Listening, SharedListening } from './shared-listening';
 import { sipStatusOf, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type SipDialog, type SipRequest, type SipResponse, type SipServer } from './sip';
 import { callThroughTrunk } from './trunk-call';
 
@@ -135,6 +136,8 @@ export interface CallDependencies {
   timing?: CallTiming;
   /** The trunk (registered with) whose registrar or proxy an address belongs to. */
   trunkAt: (address: string) => TrunkConfig | undefined;
+  /** Rooms whose listeners share one Jigasi leg. */
+  listening: SharedListening;
 }
 
 export class Call implements RegisteredCall {
@@ -164,6 +167,8 @@ export class Call implements RegisteredCall {
   private pinEntry?: PinEntry;
   private seat?: Seat;
   private controls?: ConferenceControls;
+  /** A listener on the room's shared Jigasi leg, instead of `controls`. */
+  private listening?: Listening;
   private infoDigits = { windowStart: 0, count: 0 };
 
   constructor(
@@ -266,6 +271,7 @@ export class Call implements RegisteredCall {
     const { callerEndpoint, seat, readyAt } = opened;
 
     this.transition('connecting');
+    if (seat.role === 'listener' && seat.listeners === 'shared' && this.origin.kind === 'dial-in') return this.listenOnSharedLeg(seat, callerEndpoint);
     const controls = await this.connectToJigasi(seat, callerEndpoint, readyAt);
     if (!controls) {
       await this.announce('unreachable', 'goodbye');
@@ -459,6 +465,34 @@ export class Call implements RegisteredCall {
     return controls;
   }
 
+  /** A listener of a room whose listeners share one Jigasi leg (shared-listening.ts). */
+  private async listenOnSharedLeg(seat: Seat, callerEndpoint: MediaEndpoint): Promise<CallOutcome> {
+    // The endpoint made for an own Jigasi leg while the caller typed is not needed.
+    this.scope.run('ending an unneeded endpoint', async () => this.scope.destroy(await this.scope.guard(this.jigasiEndpointCreation!)));
+    callerEndpoint.play(this.deps.prompts.playlist('connecting', RINGBACK)).catch(() => undefined);
+    const lease = this.mediaLease!;
+    const listening = await this.deps.listening.join({
+      room: seat.room,
+      roomJid: seat.roomJid,
+      password: seat.password,
+      caller: callerEndpoint,
+      media: { server: this.media(), name: lease.name },
+      scope: this.scope,
+      log: this.log,
+    });
+    this.listening = listening;
+    this.transition('bridged');
+    this.log.info({ room: seat.room, pinId: seat.pinId }, 'listener is on the shared leg');
+    const end = await this.scope.guard(listening.ended);
+    this.log.info({ reason: end }, 'the shared leg ended for this listener');
+    if (end === 'unreachable') {
+      await this.announce('unreachable', 'goodbye');
+      return 'jigasi-failed';
+    }
+    await this.announce(FAREWELL[end], 'goodbye');
+    return end === 'maintenance' ? 'service-stopped' : 'completed';
+  }
+
   /** A dial-out Jitsi Meet asked for: Jigasi's INVITE has waited (ringing) for the callee's 1. */
   private async answerJigasi(jigasiInvite: IncomingInvite, seat: Seat, callerEndpoint: MediaEndpoint): Promise<ConferenceControls> {
     const jigasiEndpoint = await this.scope.guard(this.jigasiEndpointCreation!);
@@ -516,7 +550,7 @@ export class Call implements RegisteredCall {
     if (now - this.infoDigits.windowStart >= 1000) this.infoDigits = { windowStart: now, count: 0 };
     if (++this.infoDigits.count > INFO_DIGITS_PER_SECOND) return;
     if ((this.state === 'collecting' || this.state === 'waiting-for-key') && this.callerEndpoint) relayInfoDigit(this.callerEndpoint, this.scope, this.log, digit);
-    if (this.state === 'bridged') this.controls?.onKey(digit);
+    if (this.state === 'bridged') (this.controls ?? this.listening)?.onKey(digit);
   }
 
   /** Plays prompts to the caller and waits for them to finish. */
@@ -536,7 +570,8 @@ export class Call implements RegisteredCall {
 
   /** The process stops after draining: a caller in the conference hears why before the BYE; any other call just ends. */
   endForMaintenance(): void {
-    if (this.state === 'bridged' && this.controls) this.controls.endForMaintenance();
+    const inConference = this.controls ?? this.listening;
+    if (this.state === 'bridged' && inConference) inConference.endForMaintenance();
     else this.hangUp('service-stopping');
   }
 
@@ -596,6 +631,7 @@ export class Call implements RegisteredCall {
       if (outcome === 'declined') jigasiInvite.res.send(603, 'Decline');
       else jigasiInvite.res.send(480, 'Temporarily Unavailable');
     }
+    this.listening?.leave();
     await Promise.all([
       this.scope.destroy(this.jigasiDialog),
       this.scope.destroy(this.caller),

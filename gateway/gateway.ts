@@ -4,6 +4,7 @@ import type { Store } from '../provisioning/store/store';
 import type { Config } from '../core/config';
 import type { Readiness } from '../core/readiness';
 import { Drain } from './drain';
+import { SharedListening, type ListeningMetrics } from './shared-listening';
 import { Call, type CallMetrics, type CallSettings } from './call';
 import type { CallRegistry } from './call-registry';
 import { connectDrachtio, connectFreeswitch, mediaResourceFramework } from './connections';
@@ -25,7 +26,7 @@ export interface GatewayParts {
   /** Places its calls with the gateway's connections once they exist. */
   dialOuts: DialOutService;
   readiness: Readiness;
-  metrics: CallMetrics;
+  metrics: CallMetrics & ListeningMetrics;
   logger: Logger;
 }
 
@@ -79,7 +80,15 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
   // Only with PostgreSQL can other processes of the service be there to take the new calls.
   const drain = new Drain({ registry, readiness, handOffInvites: config.databaseUrl === undefined ? undefined : () => drachtio.handOffInvites(), log });
   const settings = callSettings(config);
-  const callDependencies = { srf: drachtio.srf, media, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt };
+  const listening = new SharedListening({
+    srf: drachtio.srf,
+    jigasi,
+    prompts,
+    settings: { displayName: config.listenerDisplayName, jigasiRoomHeader: config.jigasiRoomHeader, jigasiPasswordHeader: config.jigasiPasswordHeader },
+    metrics,
+    logger,
+  });
+  const callDependencies = { srf: drachtio.srf, media, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt, listening };
   dialOuts.attach(callDependencies);
   // Each INVITE's call is its own error boundary; whatever escapes it is logged, never fatal.
   const unexpected = (error: unknown) => {
@@ -120,6 +129,7 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
       jigasiAddresses.stop();
       stopHealthChecks();
       await registry.endAll(CALLS_END_WITHIN_MS);
+      listening.close();
       await trunks.stop();
       for (const freeswitch of freeswitches) freeswitch.close();
       drachtio.close();

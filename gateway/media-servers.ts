@@ -10,6 +10,8 @@ export interface MediaServerSource {
 /** The FreeSWITCH a call holds: both of its channels are made there. */
 export interface MediaLease {
   server: MediaServer;
+  /** Which FreeSWITCH (host:port): a shared listeners' conference lives on one. */
+  name: string;
   /** False once that connection is gone (FreeSWITCH lost, or connected anew): the call's media are lost. */
   connected(): boolean;
   release(): void;
@@ -45,6 +47,7 @@ export class MediaServerPool implements MediaServers {
     let released = false;
     return {
       server,
+      name: source.name,
       connected: () => source.current() === server,
       release: () => {
         if (released) return;

@@ -126,6 +126,12 @@ export interface MediaEndpoint {
   /** Parks both legs of this endpoint's bridge (uuid_transfer -both park). */
   unbridge(): Promise<void>;
   modify(sdp: string): Promise<unknown>;
+  /**
+   * drachtio-fsmrf's Endpoint#join: runs FreeSWITCH's conference application on the channel and
+   * resolves once FreeSWITCH reports the member added. It never settles when the application
+   * fails (no report comes), so callers race it against a deadline.
+   */
+  join(conference: string, options: ConferenceJoinOptions): Promise<{ memberId: number; confUuid: string }>;
   destroy(): Promise<void>;
   on(event: 'destroy', listener: () => void): unknown;
   /**
@@ -136,6 +142,13 @@ export interface MediaEndpoint {
   /** A key FreeSWITCH decoded from the caller's RFC 2833/4733 events, once receiveKeys() was called. */
   on(event: 'dtmf', listener: (event: { dtmf: string }) => void): unknown;
   off(event: string, listener: EventListener): unknown;
+}
+
+export interface ConferenceJoinOptions {
+  /** A profile of freeswitch-config's conference.conf.xml. */
+  profile: string;
+  /** Member flags; `mute`: FreeSWITCH mixes nothing the member says into the conference. */
+  flags?: { mute?: boolean };
 }
 
 export interface EndpointOptions {

@@ -20,8 +20,6 @@ declare module 'drachtio-fsmrf' {
         sendRecv(command: string, callback: (reply: unknown) => void): void;
         /** "esl::end": the event socket closed (the channel is gone, or FreeSWITCH is). */
         once(event: 'esl::end', listener: () => void): void;
-        /** "esl::end": the event socket closed (the channel is gone, or FreeSWITCH is). */
-        once(event: 'esl::end', listener: () => void): void;
         /** The CHANNEL_DATA event FreeSWITCH sent on connecting; getInfo() returns it. */
         channelData: { getHeader(name: string): string | undefined };
       };
@@ -30,11 +28,12 @@ declare module 'drachtio-fsmrf' {
       readonly connected: boolean;
       readonly uuid: string;
       /** Resolves with drachtio-modesl's Event of FreeSWITCH's reply, "-ERR …" included. */
-      /** Resolves with drachtio-modesl's Event of FreeSWITCH's reply, "-ERR …" included. */
       api(command: string, args?: string | string[]): Promise<unknown>;
       /** Runs a FreeSWITCH application; play() and playCollect() run theirs through it, with a callback. */
       execute(app: string, arg?: string, callback?: (error: Error | null, event: unknown) => void): unknown;
       modify(sdp: string): Promise<unknown>;
+      /** Runs the conference application; resolves on its add-member report (a CUSTOM conference::maintenance event), never rejects. */
+      join(conference: string, options: object): Promise<{ memberId: number; confUuid: string }>;
       destroy(): Promise<void>;
       readonly local: { sdp: string };
       readonly remote: { sdp: string };

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { FreeswitchRefused, type EndpointOptions, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type PlayCollectResult } from '../../gateway/sip';
+import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type PlayCollectResult } from '../../gateway/sip';
 
 /**
  * Fakes of drachtio-fsmrf's MediaServer and Endpoint (lib/mediaserver.js, lib/endpoint.js of
@@ -31,6 +31,10 @@ import { FreeswitchRefused, type EndpointOptions, type MediaEndpoint, type Media
  *   fake throws, as the adapter does, when anything reads it;
  * - bridgeOnly is only recorded: the real endpoint starts with application ends unreported and
  *   the gateway's adapter turns them on before any application, so applications still run.
+ * - join runs the conference application: the member is added to the media server's conference
+ *   of that name (made by the first member, gone with the last) and the promise resolves with
+ *   its member id; on a dead channel, or when FreeSWITCH refuses the application
+ *   (`refuse('conference')`), no add-member report comes and it never settles, as fsmrf's.
  * Time is compressed: FreeSWITCH's millisecond timeouts pass `timeScale` times faster.
  */
 
@@ -49,6 +53,7 @@ const never = async <T>() => new Promise<T>(() => undefined);
 const playedFiles = (file: string): string[] => (file.startsWith('file_string://') ? file.slice('file_string://'.length).split('!') : [file]);
 
 let endpointCounter = 0;
+let memberCounter = 0;
 
 export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   readonly uuid = `fs-uuid-${++endpointCounter}`;
@@ -57,6 +62,10 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   /** Every API command the gateway sent, refused or not. */
   readonly commands: Array<{ name: string; args: string }> = [];
   readonly modified: string[] = [];
+  /** Every join the gateway asked for. */
+  readonly joins: Array<{ conference: string; options: ConferenceJoinOptions }> = [];
+  /** The conference the channel is a member of. */
+  conference?: string;
   bridgedWith?: FakeEndpoint;
   unbridges = 0;
   /** Whether FreeSWITCH drops what the caller says (uuid_audio … read mute). */
@@ -92,6 +101,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     readonly remoteSdp: string | undefined,
     private readonly timeScale: number,
     readonly bridgeOnly: boolean,
+    private readonly media: FakeMediaServer,
   ) {
     super();
     this.sdpAtCreation = remoteSdp ? `v=0 fs-answer-to(${remoteSdp})` : 'v=0 fs-offer';
@@ -127,7 +137,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   /** FreeSWITCH hangs the channel up (media timeout, fs_cli); the event socket stays open a moment. */
   hangUpFromFreeswitch(): void {
     if (this.dead) return;
-    this.dead = true;
+    this.markDead();
     this.hungUpByFreeswitch++;
     this.emit('destroy');
   }
@@ -141,11 +151,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     const destroyedByApp = this.destroyCalls > 0;
     this.connectionEnded = true;
     if (!this.dead && !destroyedByApp) {
-      this.dead = true;
+      this.markDead();
       this.hungUpByFreeswitch++;
       this.emit('destroy');
     }
-    this.dead = true;
+    this.markDead();
     this.byeArrived?.();
   }
 
@@ -268,11 +278,29 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     return {};
   }
 
+  /** The channel is gone: it leaves its conference (the fake's own "gone" event). */
+  private markDead(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.emit('gone');
+  }
+
+  async join(conference: string, options: ConferenceJoinOptions): Promise<{ memberId: number; confUuid: string }> {
+    this.joins.push({ conference, options });
+    await commandRead();
+    if (this.dead || this.refusals.has('conference')) return never();
+    this.stopPlayback?.();
+    const confUuid = this.media.addMember(conference, this);
+    this.conference = conference;
+    this.readMuted = options.flags?.mute === true;
+    return { memberId: ++memberCounter, confUuid };
+  }
+
   async destroy(): Promise<void> {
     this.destroyCalls++;
     this.stopPlayback?.();
     if (this.dead) return;
-    this.dead = true;
+    this.markDead();
     await new Promise<void>((resolve) => {
       this.byeArrived = resolve;
       if (!this.byeWithheld) setTimeout(resolve, this.byeDelayMs);
@@ -307,9 +335,23 @@ export class FakeMediaServer implements MediaServer {
     await (this.createGate ?? tick());
     const failure = this.createFailures[this.creations++];
     if (failure) throw failure;
-    const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale, options.bridgeOnly ?? false);
+    const endpoint = new FakeEndpoint(options.remoteSdp, this.timeScale, options.bridgeOnly ?? false, this);
     this.endpoints.push(endpoint);
     return endpoint;
+  }
+
+  /** The members of each conference, by name; a channel that ends leaves its conference. */
+  readonly conferences = new Map<string, Set<FakeEndpoint>>();
+
+  addMember(conference: string, member: FakeEndpoint): string {
+    const members = this.conferences.get(conference) ?? new Set<FakeEndpoint>();
+    this.conferences.set(conference, members);
+    members.add(member);
+    member.once('gone', () => {
+      members.delete(member);
+      if (members.size === 0) this.conferences.delete(conference);
+    });
+    return `conf-uuid-${conference}`;
   }
 
   /** FreeSWITCH is killed (SIGKILL): every channel and event socket goes at once. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CALL_TIMING, Call, type CallDependencies, type CallSettings, type CallTiming } from '../../gateway/call';
 import { CallRegistry } from '../../gateway/call-registry';
 import { MediaServerPool } from '../../gateway/media-servers';
+import { LISTENING_TIMING, SharedListening } from '../../gateway/shared-listening';
 import { callSettings } from '../../gateway/gateway';
 import { JigasiPool } from '../../gateway/jigasi';
 import { PromptSet } from '../../gateway/prompts';
@@ -27,6 +28,7 @@ export interface Harness {
   media: FakeMediaServer;
   mediaUp: boolean;
   registry: CallRegistry;
+  listening: SharedListening;
   directory: PinDirectory;
   resolver: PinResolver;
   store: SqliteStore;
@@ -107,11 +109,22 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
   const metrics = createMetrics();
   const logger = createLogger('debug', logs);
   const settings = callSettings(config);
+  // One for all calls of a test, as the gateway has: listeners of a room share its leg.
+  const listening = new SharedListening({
+    srf,
+    jigasi: jigasiPool,
+    prompts: new PromptSet('/prompts', config.language, () => true),
+    settings: { displayName: config.listenerDisplayName, jigasiRoomHeader: config.jigasiRoomHeader, jigasiPasswordHeader: config.jigasiPasswordHeader },
+    metrics,
+    logger,
+    timing: { ...LISTENING_TIMING, graceMs: 300, joinWithinMs: 500, destroyWithinMs: 300 },
+  });
   const h: Harness = {
     srf,
     media,
     mediaUp: true,
     registry,
+    listening,
     directory,
     resolver,
     store,
@@ -157,6 +170,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
         logger,
         trunkAt: (address: string) => h.trunkAddresses.get(address),
         timing: h.timing,
+        listening,
       };
     },
     async record(id) {

@@ -1,0 +1,259 @@
+import type { FakeDialog } from '../fakes/drachtio';
+import type { FakeEndpoint } from '../fakes/freeswitch';
+import { JIGASI_1, JIGASI_2, expectCleanTeardown, gatewayTimersAlive, harness, infosTo, until, type Harness } from './harness';
+
+/**
+ * Listeners of a room with listeners "shared" on one Jigasi leg (gateway/shared-listening.ts),
+ * on the fakes of drachtio-srf and drachtio-fsmrf: who brings the leg up, who ends it, what each
+ * listener hears when it ends or cannot be brought up, and the races of joining and leaving.
+ */
+
+const answered = { status: 200 };
+const PROMPTS = '/prompts/de';
+
+async function sharedRoom(h: Harness, room: { password?: string } = {}) {
+  await h.directory.putRoom('rat', { listeners: 'shared', ...room }, 'test');
+  return h.directory.createPin('rat', { role: 'listener' }, 'test');
+}
+
+/** A call typing `pin`; resolves with its caller endpoint once FreeSWITCH holds the PIN entry. */
+async function dialIn(h: Harness, pin: string) {
+  const before = h.media.endpoints.length;
+  const { call, done } = h.invite();
+  await until(() => h.media.endpoints.slice(before).some((endpoint) => endpoint.holdsEntry), 'the PIN prompt');
+  const caller = h.media.endpoints.slice(before).find((endpoint) => endpoint.holdsEntry)!;
+  caller.pressKeys(`${pin}#`);
+  return { id: call.id, caller, done };
+}
+
+const stateOf = (h: Harness, id: string) => h.registry.list().find((call) => call.id === id)?.state;
+/** The leg's own FreeSWITCH channel: made 3pcc like a call's Jigasi endpoint, but not bridge-only (it runs the conference). */
+const legEndpoints = (h: Harness) => h.media.endpoints.filter((endpoint) => endpoint.remoteSdp === undefined && !endpoint.bridgeOnly);
+const legDialog = (h: Harness, index = 0): FakeDialog => h.srf.invitesSent[index]!.dialog!;
+const lastPlayed = (endpoint: FakeEndpoint) => endpoint.played.at(-1)?.join(' ');
+const sleep = async (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('listeners of a room whose listeners share one Jigasi leg', () => {
+  it('the first listener brings up one leg, the second joins it: one INVITE with LISTENER_DISPLAY_NAME and the stored password, listeners muted in the conference', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h, { password: '2468' });
+    const first = await dialIn(h, pin.pin);
+    await until(() => stateOf(h, first.id) === 'bridged', 'the first listener in the conference');
+    const second = await dialIn(h, pin.pin);
+    await until(() => stateOf(h, second.id) === 'bridged', 'the second listener in the conference');
+
+    expect(h.srf.invitesSent).toHaveLength(1);
+    const invite = h.srf.invitesSent[0]!;
+    expect(invite.options.callingName).toBe('Telefon-Zuhörer');
+    expect(invite.options.headers).toMatchObject({ 'Jitsi-Conference-Room': 'rat@conference.meet.example.org', 'Jitsi-Conference-Room-Pass': '2468' });
+    const [leg] = legEndpoints(h);
+    expect(leg!.modified).toEqual(['v=0 jigasi-answer']);
+    expect(leg!.joins).toEqual([{ conference: expect.stringMatching(/^dialin-listeners-/), options: { profile: 'dialin-listeners' } }]);
+    const conference = leg!.conference!;
+    expect(h.media.conferences.get(conference)).toEqual(new Set([leg, first.caller, second.caller]));
+    for (const listener of [first.caller, second.caller]) {
+      expect(listener.joins).toEqual([{ conference, options: { profile: 'dialin-listeners', flags: { mute: true } } }]);
+      expect(listener.bridgedWith).toBeUndefined();
+    }
+    // The room shows the leg muted.
+    expect(infosTo(legDialog(h))[0]).toMatchObject({ type: 'muteRequest', data: { audio: true } });
+    expect(h.listening.views()).toEqual([expect.objectContaining({ room: 'rat', state: 'in-conference', listeners: 2 })]);
+    expect(await h.metrics.registry.metrics()).toMatch(/dialin_shared_listeners\{room="rat"\} 2/);
+    // The Jigasi-leg endpoints each call made while its caller typed are ended, unused.
+    const unused = h.media.endpoints.filter((endpoint) => endpoint.bridgeOnly);
+    expect(unused.map((endpoint) => endpoint.destroyCalls)).toEqual([1, 1]);
+
+    first.caller.hangUpFromFreeswitch();
+    h.srf.uasDialogs[0]!.receiveBye();
+    second.caller.hangUpFromFreeswitch();
+    h.srf.uasDialogs[1]!.receiveBye();
+    await Promise.all([first.done, second.done]);
+    await until(() => legDialog(h).endings === 1, 'the leg to end after the grace period');
+    await until(() => leg!.endings === 1 && gatewayTimersAlive().length === 0, 'the leg torn down, and every timer of the calls and the leg ended');
+    expect(h.listening.views()).toEqual([]);
+    expectCleanTeardown(h);
+    expect(await h.metrics.registry.metrics()).toMatch(/dialin_shared_legs 0/);
+    await h.close();
+  });
+
+  it('ends the leg only after the grace period; a listener who calls back within it finds the leg still there', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const first = await dialIn(h, pin.pin);
+    await until(() => stateOf(h, first.id) === 'bridged', 'the first listener');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await first.done;
+    await sleep(100);
+    expect(legDialog(h).endings).toBe(0);
+
+    const again = await dialIn(h, pin.pin);
+    await until(() => stateOf(h, again.id) === 'bridged', 'the listener calling back');
+    await sleep(400);
+    expect(h.srf.invitesSent).toHaveLength(1);
+    expect(legDialog(h).endings).toBe(0);
+
+    h.srf.uasDialogs[1]!.receiveBye();
+    await again.done;
+    await until(() => legDialog(h).endings === 1, 'the leg to end');
+    expect(legDialog(h).byesSent).toBe(1);
+    expect(await h.record(again.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+
+  it('Jigasi ends the leg (meeting over, kicked by a moderator): every listener hears that the conference has ended and is hung up', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), 'three listeners in the conference');
+
+    legDialog(h).receiveBye();
+    await Promise.all(listeners.map(async (listener) => listener.done));
+
+    for (const listener of listeners) {
+      expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/conference-ended.wav ${PROMPTS}/goodbye.wav`);
+      expect(await h.record(listener.id)).toMatchObject({ outcome: 'completed' });
+    }
+    expect(h.srf.uasDialogs.map((dialog) => dialog.byesSent)).toEqual([1, 1, 1]);
+    await until(() => legEndpoints(h)[0]!.endings === 1, "the leg's channel to end");
+    expectCleanTeardown(h);
+    expect(h.listening.views()).toEqual([]);
+    await h.close();
+  });
+
+  it('a leg no Jigasi answers: listeners hear "cannot reach the conference" and are hung up; the next listener tries again', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 503 }, answered], [JIGASI_2]: [{ status: 503 }, answered] });
+    const pin = await sharedRoom(h);
+    const failed = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await Promise.all(failed.map(async (listener) => listener.done));
+    for (const listener of failed) {
+      expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/unreachable.wav ${PROMPTS}/goodbye.wav`);
+      expect(await h.record(listener.id)).toMatchObject({ outcome: 'jigasi-failed' });
+    }
+    expect(h.srf.invitesSent.map((invite) => invite.outcome)).toEqual([503, 503]);
+
+    const next = await dialIn(h, pin.pin);
+    await until(() => stateOf(h, next.id) === 'bridged', 'the next listener in the conference');
+    expect(h.srf.invitesSent).toHaveLength(3);
+    legDialog(h, 2).receiveBye();
+    await next.done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('50 listeners calling at once share one INVITE to Jigasi', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, answerAfterMs: 50 }] });
+    const pin = await sharedRoom(h);
+    const calls = Array.from({ length: 50 }, () => h.invite());
+    await until(() => h.media.endpoints.filter((endpoint) => endpoint.holdsEntry).length === 50, '50 PIN prompts', 10_000);
+    for (const endpoint of h.media.endpoints.filter((candidate) => candidate.holdsEntry)) endpoint.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list().filter((call) => call.state === 'bridged').length === 50, '50 listeners in the conference', 10_000);
+
+    expect(h.srf.invitesSent).toHaveLength(1);
+    expect(h.media.conferences.get(legEndpoints(h)[0]!.conference!)?.size).toBe(51);
+    expect(h.listening.views()).toEqual([expect.objectContaining({ listeners: 50 })]);
+
+    legDialog(h).receiveBye();
+    await Promise.all(calls.map(async (call) => call.done));
+    expectCleanTeardown(h);
+    await h.close();
+  }, 30_000);
+
+  it('a listener who hangs up while the leg is being brought up leaves; the others join, and the only one leaving lets the leg go', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, answerAfterMs: 150 }] });
+    const pin = await sharedRoom(h);
+    const leaving = await dialIn(h, pin.pin);
+    const staying = await dialIn(h, pin.pin);
+    await until(() => h.srf.invitesSent.length === 1, 'the INVITE to Jigasi');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await leaving.done;
+    await until(() => stateOf(h, staying.id) === 'bridged', 'the other listener in the conference');
+    expect(leaving.caller.joins).toEqual([]);
+    expect(h.listening.views()).toEqual([expect.objectContaining({ listeners: 1 })]);
+    expect(await h.record(leaving.id)).toMatchObject({ outcome: 'cancelled' });
+
+    h.srf.uasDialogs[1]!.receiveBye();
+    await staying.done;
+    await until(() => legDialog(h).endings === 1, 'the leg to end');
+    expectCleanTeardown(h);
+
+    // Alone, hanging up before Jigasi answered: the INVITE is cancelled, nothing is left.
+    const alone = await dialIn(h, pin.pin);
+    await until(() => h.srf.invitesSent.length === 2, 'a new INVITE to Jigasi');
+    h.srf.uasDialogs[2]!.receiveBye();
+    await alone.done;
+    await sleep(500);
+    expect(h.srf.invitesSent[1]!.outcome === 487 || h.srf.invitesSent[1]!.dialog?.endings === 1).toBe(true);
+    expect(h.listening.views()).toEqual([]);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('kicking one listener ends only that caller; the leg and the others go on', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const kicked = await dialIn(h, pin.pin);
+    const other = await dialIn(h, pin.pin);
+    await until(() => [kicked, other].every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    expect(h.registry.hangUp(kicked.id)).toBe(true);
+    await kicked.done;
+    expect(await h.record(kicked.id)).toMatchObject({ outcome: 'kicked' });
+    await sleep(400);
+    expect(stateOf(h, other.id)).toBe('bridged');
+    expect(legDialog(h).endings).toBe(0);
+    legDialog(h).receiveBye();
+    await other.done;
+    await h.close();
+  });
+
+  it('speaks for its listeners to Jigasi: every INFO answered, heartbeat echoed, the lobby heard by every listener, a rejection ends them all', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    const jigasi = legDialog(h);
+
+    expect((await jigasi.receiveInfo('application/json', '{"i":0,"t":11}')).finalStatus).toBe(200);
+    await until(() => infosTo(jigasi).some((info) => info.type === undefined && JSON.stringify(info).includes('"t":11')), 'the heartbeat echoed');
+    expect((await jigasi.receiveInfo('application/json', '{"i":1,"t":3}')).finalStatus).toBe(200);
+    await until(() => listeners.every((listener) => listener.caller.displaced.includes(`${PROMPTS}/lobby-waiting.wav`)), 'the lobby prompt for every listener');
+    // A moderator cannot unmute the leg.
+    await jigasi.receiveInfo('application/json', JSON.stringify({ type: 'muteRequest', id: 'm1', data: { audio: false } }));
+    await until(() => infosTo(jigasi).some((info) => info.type === 'muteResponse'), 'the answer to the moderator');
+    expect(infosTo(jigasi).find((info) => info.type === 'muteResponse')).toMatchObject({ id: 'm1', status: 'FAILED' });
+
+    await jigasi.receiveInfo('application/json', '{"i":2,"t":6}');
+    await until(() => listeners.every((listener) => listener.caller.displaced.includes(`${PROMPTS}/lobby-admitted.wav`)), 'the admission for every listener');
+    await jigasi.receiveInfo('application/json', '{"i":3,"t":7}');
+    await Promise.all(listeners.map(async (listener) => listener.done));
+    for (const listener of listeners) expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/lobby-rejected.wav ${PROMPTS}/goodbye.wav`);
+    await until(() => jigasi.endings === 1 && gatewayTimersAlive().length === 0, 'the leg torn down, and every timer (the lobby reminder too) ended');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('a speaker PIN of the same room keeps a leg of its own; *6 tells a listener the line is listen-only', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered], [JIGASI_2]: [answered] });
+    const pin = await sharedRoom(h);
+    const speakerPin = await h.directory.createPin('rat', {}, 'test');
+    const listener = await dialIn(h, pin.pin);
+    const speaker = await dialIn(h, speakerPin.pin);
+    await until(() => [listener, speaker].every((call) => stateOf(h, call.id) === 'bridged'), 'both in the conference');
+    // The shared leg holds one Jigasi, so the speaker's leg goes to the other, less busy one.
+    expect(h.srf.invitesSent.map((invite) => [invite.uri, invite.options.callingName])).toEqual([
+      [JIGASI_1, 'Telefon-Zuhörer'],
+      [JIGASI_2, 'Telefon ...34'],
+    ]);
+    expect(speaker.caller.bridgedWith).toBeDefined();
+    expect(speaker.caller.joins).toEqual([]);
+
+    listener.caller.pressKeys('*6');
+    await until(() => listener.caller.displaced.includes(`${PROMPTS}/listen-only.wav`), 'the listen-only prompt');
+    expect(listener.caller.readMuted).toBe(true);
+
+    legDialog(h, 0).receiveBye();
+    legDialog(h, 1).receiveBye();
+    await Promise.all([listener.done, speaker.done]);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
