@@ -22,6 +22,8 @@ export interface Case {
   outcomes?: string[];
   /** Calls placed at once by the caller (and taken by the first Jigasi); each must end with `outcome`. */
   calls?: number;
+  /** Calls the first Jigasi takes, when not one per caller's call (listeners sharing one leg). */
+  jigasiCalls?: number;
 }
 
 let numberCounter = 100;
@@ -81,7 +83,7 @@ export async function runCase(gateway: Gateway, caseWork: string, testCase: Case
   const calls = String(testCase.calls ?? 1);
   const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
   const jigasis = testCase.jigasi.map((behaviour, index) =>
-    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', calls, '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
+    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', String(testCase.jigasiCalls ?? calls), '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
   );
   await sleep(300);
   const plan = testCase.caller({ ...setup, work });

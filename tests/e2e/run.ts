@@ -216,6 +216,35 @@ function cases(): Case[] {
       outcome: 'completed',
     },
     {
+      name: 'three listeners of a room with listeners "shared": one INVITE to Jigasi (LISTENER_DISPLAY_NAME, shown muted), all three in one FreeSWITCH conference; Jigasi\'s BYE ends all three with the prompt',
+      prepare: async (gateway) => {
+        const room = await api(gateway, 'PUT', '/api/v1/rooms/ratssitzung', { listeners: 'shared' });
+        if (room.status >= 300) throw new Error(`making the room shared failed: ${room.status}`);
+        return { pin: await createPin(gateway, { role: 'listener' }, 'ratssitzung') };
+      },
+      jigasi: [{ kind: 'answer', room: `ratssitzung@${MUC}`, displayName: 'Telefon-Zuhörer', holdMs: 12_000, info: 'expect-mute-request' }],
+      jigasiCalls: 1,
+      calls: 3,
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      during: async (gateway) => {
+        for (let attempt = 0; (await liveCalls(gateway)).filter((call) => call.state === 'bridged').length < 3; attempt++) {
+          if (attempt > 100) throw new Error('the three listeners never reached the conference');
+          await sleep(200);
+        }
+        const conferences = await freeswitchApi('conference list count');
+        const members = Number(/dialin-listeners-\S+ \((\d+) member/.exec(conferences)?.[1]);
+        if (members !== 4) throw new Error(`expected one conference of 4 members (the leg and three listeners), FreeSWITCH says: ${conferences.trim()}`);
+        // The log arrives in chunks of several lines.
+        const told = () => gateway.log.join('').split('\n').filter((line) => line.includes('the shared leg ended for this listener'));
+        for (let attempt = 0; told().length < 3; attempt++) {
+          if (attempt > 150) throw new Error('the listeners were not told that the leg ended');
+          await sleep(200);
+        }
+        if (!told().every((line) => line.includes('"reason":"ended"'))) throw new Error(`listeners ended otherwise: ${told().join(' ')}`);
+      },
+      outcome: 'completed',
+    },
+    {
       // Last: the gateway does not come back.
       name: 'SIGTERM during the conference: the call goes on, /readyz says draining, a new caller gets 503 with Retry-After; a second SIGTERM: caller and Jigasi get BYE, no FreeSWITCH channel stays',
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
