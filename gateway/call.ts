@@ -599,6 +599,7 @@ export class Call implements RegisteredCall {
       state: this.state,
       muted: this.controls?.muted ?? false,
       startedAt: this.startedAt,
+      ...(this.listening ? { sharedLeg: this.listening.legId } : {}),
     };
   }
 

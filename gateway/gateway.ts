@@ -86,6 +86,7 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
     prompts,
     settings: { displayName: config.listenerDisplayName, jigasiRoomHeader: config.jigasiRoomHeader, jigasiPasswordHeader: config.jigasiPasswordHeader },
     metrics,
+    registry,
     logger,
   });
   const callDependencies = { srf: drachtio.srf, media, resolver, records: store, registry, jigasi, prompts, settings, metrics, logger, trunkAt, listening };

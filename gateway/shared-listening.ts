@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { LiveCallView, MuteOutcome } from '../provisioning/live-calls';
+import type { HangUpReason } from './call-outcome';
+import type { CallRegistry, RegisteredCall } from './call-registry';
 import { CallEnded, CallScope } from './call-scope';
 import type { ConferenceEnd } from './conference-controls';
 import { InCallKeys } from './in-call-keys';
@@ -68,6 +71,8 @@ export interface ListeningDependencies {
   prompts: PromptSet;
   settings: ListeningSettings;
   metrics: ListeningMetrics;
+  /** Each leg is listed (GET /api/v1/calls), can be ended by an administrator, and counts as a call against MAX_CALLS and while draining. */
+  registry: CallRegistry;
   logger: Logger;
   timing?: ListeningTiming;
 }
@@ -86,6 +91,8 @@ export interface ListenerRequest {
 
 /** A listener in the conference: `ended` says how the leg ended for them; `leave` when their call ends first. */
 export interface Listening {
+  /** The shared leg's id, as GET /api/v1/calls lists it. */
+  legId: string;
   ended: Promise<ListeningEnd>;
   leave(): void;
   /** The process stops after draining: this listener hears why, then the call ends. */
@@ -93,7 +100,7 @@ export interface Listening {
   onKey(key: string): void;
 }
 
-/** The shared leg of a room, as GET /api/v1/calls shows it. */
+/** The shared leg of a room, for tests and the log. */
 export interface SharedLegView {
   id: string;
   room: string;
@@ -115,6 +122,10 @@ class Listener implements Listening {
     readonly scope: CallScope,
   ) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
+  }
+
+  get legId(): string {
+    return this.leg.id;
   }
 
   finish(end: ListeningEnd): void {
@@ -142,7 +153,7 @@ class Listener implements Listening {
   }
 }
 
-class SharedLeg {
+class SharedLeg implements RegisteredCall {
   readonly id = randomUUID();
   readonly conference = `dialin-listeners-${this.id}`;
   readonly startedAt = Date.now();
@@ -167,6 +178,7 @@ class SharedLeg {
     private readonly onOver: (leg: SharedLeg) => void,
   ) {
     this.scope = new CallScope(log, () => this.end('ended'), deps.timing.destroyWithinMs);
+    deps.registry.add(this);
     this.ready = this.bringUp();
     // Each listener waits for `ready` itself; a failure is reported to them there.
     this.ready.catch(() => undefined);
@@ -176,7 +188,37 @@ class SharedLeg {
     return this.request.room;
   }
 
-  view(): SharedLegView {
+  /** As GET /api/v1/calls lists it: the room's phone listeners as the room sees them. */
+  view(): LiveCallView {
+    return {
+      id: this.id,
+      direction: 'in',
+      room: this.request.room,
+      pinId: null,
+      label: this.deps.settings.displayName,
+      role: 'listener',
+      caller: '',
+      state: this.state === 'in-conference' ? 'bridged' : this.state === 'over' ? 'ending' : 'connecting',
+      muted: true,
+      startedAt: this.startedAt,
+      listeners: this.listeners.size,
+    };
+  }
+
+  /** An administrator's hang-up, drachtio-server lost, or the service stopping: the leg ends for every listener. */
+  hangUp(_reason: HangUpReason): void {
+    this.end('ended');
+  }
+
+  endForMaintenance(): void {
+    this.end('maintenance');
+  }
+
+  async setMutedByAdmin(): Promise<MuteOutcome> {
+    return 'listener';
+  }
+
+  summary(): SharedLegView {
     return {
       id: this.id,
       room: this.request.room,
@@ -226,6 +268,7 @@ class SharedLeg {
       await Promise.all([this.scope.destroy(this.dialog), this.scope.destroy(this.endpoint)]);
       this.release?.();
       this.scope.close();
+      this.deps.registry.remove(this.id);
       this.deps.metrics.sharedLegs.dec();
     });
   }
@@ -426,7 +469,7 @@ export class SharedListening {
   }
 
   views(): SharedLegView[] {
-    return [...this.legs.values()].map((leg) => leg.view());
+    return [...this.legs.values()].map((leg) => leg.summary());
   }
 
   /** The service stops: every leg ends now (its listeners' calls are ended by then). */

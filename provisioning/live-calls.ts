@@ -16,6 +16,10 @@ export interface LiveCallView {
   state: string;
   muted: boolean;
   startedAt: number;
+  /** A listener of a room whose listeners share one Jigasi leg: the id of that leg (listed too). */
+  sharedLeg?: string;
+  /** The shared leg itself (label LISTENER_DISPLAY_NAME): how many listeners it carries. */
+  listeners?: number;
 }
 
 /** What came of an administrator's mute or unmute: done, or why not. */

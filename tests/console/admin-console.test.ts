@@ -163,6 +163,17 @@ describe('before the committee meeting', () => {
     expect((await service.directory.listAudit(1))[0]).toMatchObject({ sub: 'user:sitzungsdienst', action: 'room.create', target: ROOM });
   });
 
+  it("sets the room's listeners to share one connection, and back", async () => {
+    const shared = page.getByLabel(/Zuhörende \(Zuhörer-PINs\) gemeinsam verbinden/);
+    for (const [check, listeners] of [[true, 'shared'], [false, 'separate']] as const) {
+      await (check ? shared.check() : shared.uncheck());
+      await page.getByRole('button', { name: 'Einstellungen speichern' }).click();
+      await page.getByText('Einstellungen gespeichert.').waitFor();
+      expect((await service.directory.getRoom(ROOM)).room).toMatchObject({ listeners, startMuted: true });
+      await expect(shared.isChecked()).resolves.toBe(check);
+    }
+  });
+
   it('says next to the field why a room name does not work', async () => {
     await page.goto(`${service.url}/admin/#/rooms`);
     await page.getByLabel('Raumname').fill('rat/../../x');

@@ -116,6 +116,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     prompts: new PromptSet('/prompts', config.language, () => true),
     settings: { displayName: config.listenerDisplayName, jigasiRoomHeader: config.jigasiRoomHeader, jigasiPasswordHeader: config.jigasiPasswordHeader },
     metrics,
+    registry,
     logger,
     timing: { ...LISTENING_TIMING, graceMs: 300, joinWithinMs: 500, destroyWithinMs: 300 },
   });

@@ -71,6 +71,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await until(() => legDialog(h).endings === 1, 'the leg to end after the grace period');
     await until(() => leg!.endings === 1 && gatewayTimersAlive().length === 0, 'the leg torn down, and every timer of the calls and the leg ended');
     expect(h.listening.views()).toEqual([]);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     expect(await h.metrics.registry.metrics()).toMatch(/dialin_shared_legs 0/);
     await h.close();
@@ -115,6 +116,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     }
     expect(h.srf.uasDialogs.map((dialog) => dialog.byesSent)).toEqual([1, 1, 1]);
     await until(() => legEndpoints(h)[0]!.endings === 1, "the leg's channel to end");
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     expect(h.listening.views()).toEqual([]);
     await h.close();
@@ -136,6 +138,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     expect(h.srf.invitesSent).toHaveLength(3);
     legDialog(h, 2).receiveBye();
     await next.done;
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     await h.close();
   });
@@ -146,7 +149,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     const calls = Array.from({ length: 50 }, () => h.invite());
     await until(() => h.media.endpoints.filter((endpoint) => endpoint.holdsEntry).length === 50, '50 PIN prompts', 10_000);
     for (const endpoint of h.media.endpoints.filter((candidate) => candidate.holdsEntry)) endpoint.pressKeys(`${pin.pin}#`);
-    await until(() => h.registry.list().filter((call) => call.state === 'bridged').length === 50, '50 listeners in the conference', 10_000);
+    await until(() => h.registry.list().filter((call) => call.sharedLeg !== undefined && call.state === 'bridged').length === 50, '50 listeners in the conference', 10_000);
 
     expect(h.srf.invitesSent).toHaveLength(1);
     expect(h.media.conferences.get(legEndpoints(h)[0]!.conference!)?.size).toBe(51);
@@ -154,6 +157,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
 
     legDialog(h).receiveBye();
     await Promise.all(calls.map(async (call) => call.done));
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     await h.close();
   }, 30_000);
@@ -174,6 +178,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     h.srf.uasDialogs[1]!.receiveBye();
     await staying.done;
     await until(() => legDialog(h).endings === 1, 'the leg to end');
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
 
     // Alone, hanging up before Jigasi answered: the INVITE is cancelled, nothing is left.
@@ -184,6 +189,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await sleep(500);
     expect(h.srf.invitesSent[1]!.outcome === 487 || h.srf.invitesSent[1]!.dialog?.endings === 1).toBe(true);
     expect(h.listening.views()).toEqual([]);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     await h.close();
   });
@@ -202,6 +208,30 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     expect(legDialog(h).endings).toBe(0);
     legDialog(h).receiveBye();
     await other.done;
+    await h.close();
+  });
+
+  it('lists each listener (masked) with its leg, and the leg with its count; an administrator hanging up the leg ends it for every listener', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    const legId = h.listening.views()[0]!.id;
+    expect(h.registry.list()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: listeners[0]!.id, caller: '…34', role: 'listener', sharedLeg: legId, state: 'bridged' }),
+        expect.objectContaining({ id: listeners[1]!.id, caller: '…34', role: 'listener', sharedLeg: legId, state: 'bridged' }),
+        expect.objectContaining({ id: legId, label: 'Telefon-Zuhörer', role: 'listener', room: 'rat', listeners: 2, muted: true, state: 'bridged' }),
+      ]),
+    );
+    expect(await h.registry.setMuted(legId, false)).toBe('listener');
+
+    expect(h.registry.hangUp(legId)).toBe(true);
+    await Promise.all(listeners.map(async (listener) => listener.done));
+    for (const listener of listeners) expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/conference-ended.wav ${PROMPTS}/goodbye.wav`);
+    expect(legDialog(h).byesSent).toBe(1);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
     await h.close();
   });
 
@@ -227,6 +257,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await Promise.all(listeners.map(async (listener) => listener.done));
     for (const listener of listeners) expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/lobby-rejected.wav ${PROMPTS}/goodbye.wav`);
     await until(() => jigasi.endings === 1 && gatewayTimersAlive().length === 0, 'the leg torn down, and every timer (the lobby reminder too) ended');
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     await h.close();
   });
@@ -253,6 +284,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     legDialog(h, 0).receiveBye();
     legDialog(h, 1).receiveBye();
     await Promise.all([listener.done, speaker.done]);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
     await h.close();
   });

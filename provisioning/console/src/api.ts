@@ -54,6 +54,7 @@ export interface Room {
   hasPassword: boolean;
   startMuted: boolean;
   dialInPublic: boolean;
+  listeners: 'separate' | 'shared';
   pinCount?: number;
 }
 
@@ -80,6 +81,10 @@ export interface LiveCall {
   state: string;
   muted: boolean;
   startedAt: string;
+  /** A listener on the room's shared leg: that leg's id. */
+  sharedLeg?: string;
+  /** The shared leg itself: how many listeners it carries. */
+  listeners?: number;
 }
 
 export interface AuditEntry {

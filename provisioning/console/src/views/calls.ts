@@ -26,7 +26,7 @@ export function callsView(context: ConsoleContext): View {
   function render(calls: LiveCall[]): void {
     count.textContent = countText('calls.count', calls.length);
     // Only a change of calls rebuilds the table, so a focused button keeps its focus while nothing changes.
-    const signature = JSON.stringify(calls.map((call) => [call.id, call.state, call.muted]));
+    const signature = JSON.stringify(calls.map((call) => [call.id, call.state, call.muted, call.listeners]));
     if (signature === shownIds) return;
     const focusedId = document.activeElement?.getAttribute('data-action');
     shownIds = signature;
@@ -49,12 +49,13 @@ export function callsView(context: ConsoleContext): View {
 
   function row(call: LiveCall): HTMLElement {
     const who = callerOf(call);
-    const inConference = call.state === 'bridged';
+    const isSharedLeg = call.listeners !== undefined;
+    const inConference = call.state === 'bridged' && !isSharedLeg;
     return h(
       'tr',
       {},
       h('td', {}, call.room ?? '–'),
-      h('th', { scope: 'row' }, who, call.direction === 'out' ? ` (${t('calls.out')})` : ''),
+      h('th', { scope: 'row' }, who, call.direction === 'out' ? ` (${t('calls.out')})` : '', call.listeners !== undefined ? ` (${t('calls.sharedLeg', { count: call.listeners })})` : ''),
       h('td', {}, call.role === null ? '–' : call.role === 'listener' ? t('pins.listener') : t('pins.speaker')),
       h('td', {}, stateText(call)),
       h('td', {}, call.muted ? t('yes') : t('no')),

@@ -99,6 +99,7 @@ export function roomView(context: ConsoleContext, roomName: string): View {
     const removePassword = checkbox(t('rooms.removePassword'), 'removePassword', false);
     const startMuted = checkbox(t('rooms.startMuted'), 'startMuted', current.startMuted);
     const dialInPublic = checkbox(t('rooms.public'), 'dialInPublic', current.dialInPublic);
+    const sharedListeners = checkbox(t('rooms.sharedListeners'), 'sharedListeners', current.listeners === 'shared');
     const saved = notice();
     async function save(): Promise<void> {
       saved.clear();
@@ -106,7 +107,7 @@ export function roomView(context: ConsoleContext, roomName: string): View {
       password.showError(null);
       const passwordChange = removePassword.control.checked ? { password: null } : password.control.value ? { password: password.control.value } : {};
       try {
-        await api('PUT', roomPath(roomName), { title: title.control.value.trim() || null, ...passwordChange, startMuted: startMuted.control.checked, dialInPublic: dialInPublic.control.checked });
+        await api('PUT', roomPath(roomName), { title: title.control.value.trim() || null, ...passwordChange, startMuted: startMuted.control.checked, dialInPublic: dialInPublic.control.checked, listeners: sharedListeners.control.checked ? 'shared' : 'separate' });
         password.control.value = '';
         saved.say(t('room.saved'));
         await load();
@@ -135,6 +136,7 @@ export function roomView(context: ConsoleContext, roomName: string): View {
       current.hasPassword && removePassword.element,
       startMuted.element,
       dialInPublic.element,
+      sharedListeners.element,
       h('div', { class: 'buttons' }, h('button', { type: 'submit' }, t('room.save')), h('button', { type: 'button', class: 'danger', onclick: () => start(remove) }, t('room.delete'))),
       saved.element,
     );
