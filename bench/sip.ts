@@ -4,23 +4,26 @@
  * FreeSWITCH of the end-to-end suite. Prints figures; asserts nothing.
  * BENCH_RATES [2,5,10] calls/s, BENCH_INJECT_SECONDS [20] per rate, BENCH_AUDIO_SECONDS [21]
  * of audio per call (longer calls hold more of them bridged at once), BENCH_LOG_LEVEL [warn]
- * of the gateway, whose log is kept with sipp's in the work directory.
+ * of the gateway, whose log is kept with sipp's in the work directory. With BENCH_LISTENERS
+ * (e.g. "100,300") it runs the listener ladder instead (bench/listeners.ts).
  */
 import '../tools/testbed/dotenv';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeAudioPcap, writeDtmfPcap } from '../tools/testbed/rtp-pcap';
 import { callerScenario, jigasiScenario } from '../tools/testbed/scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, preflight, runSipp, sleep, startGateway, type Gateway, type SippRun } from '../tools/testbed/stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, preflight, runSipp, sleep, startGateway, type Gateway, type SippRun } from '../tools/testbed/stack';
+import { gatewayCalls, localFreeswitchPid, processFigures } from './figures';
+import { listenerLadder } from './listeners';
 
 const RATES = (process.env.BENCH_RATES ?? '2,5,10').split(',').map(Number);
 const INJECT_SECONDS = Number(process.env.BENCH_INJECT_SECONDS ?? 20);
 const AUDIO_SECONDS = Number(process.env.BENCH_AUDIO_SECONDS ?? 21);
+const LISTENER_COUNTS = (process.env.BENCH_LISTENERS ?? '').split(',').filter(Boolean).map(Number);
 const IDLE_SECONDS = 10;
 const SETTLE_ATTEMPTS = 80;
 const STARTUP_SETTLE_MS = 15_000;
-const CLOCK_TICKS = 100;
 
 /** Busy share of all cores since the last call: what says whether the machine itself is the limit. */
 function machineBusy(): () => number {
@@ -34,26 +37,6 @@ function machineBusy(): () => number {
     const end = sample();
     return 1 - (end.idle - start.idle) / Math.max(1, end.total - start.total);
   };
-}
-
-/** FreeSWITCH's process when it runs on this machine (the e2e test bed), for its CPU figure. */
-function localFreeswitchPid(): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'freeswitch') return Number(entry);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return undefined;
-}
-
-function processFigures(pid: number): { cpuSeconds: number; rssKb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / CLOCK_TICKS;
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { cpuSeconds, rssKb };
 }
 
 /** Cumulative bucket counts of the #→INVITE histogram, by upper bound in seconds. */
@@ -103,21 +86,6 @@ function tally(labels: string[]): string {
   return countLabels(labels).map(([label, count]) => `${count} ${label}`).join(', ');
 }
 
-/** The gateway's calls. On a saturated machine one poll can fail (a reset connection); only a third in a row ends the bench. */
-async function gatewayCalls(gateway: Gateway): Promise<Array<{ state: string }>> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await liveCalls(gateway);
-    } catch (error) {
-      if (gateway.process.exitCode !== null) {
-        throw new Error(`the gateway exited with ${gateway.process.exitCode}; its last output:\n${gateway.log.join('').slice(-4000)}`, { cause: error });
-      }
-      if (attempt === 3) throw new Error(`polling the gateway's calls failed ${attempt} times`, { cause: error });
-      await sleep(200);
-    }
-  }
-}
-
 async function bridgedCalls(gateway: Gateway): Promise<number> {
   return (await gatewayCalls(gateway)).filter((call) => call.state === 'bridged').length;
 }
@@ -135,6 +103,11 @@ async function main(): Promise<void> {
   const sipps: SippRun[] = [];
   process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model}; node ${process.version}; ${INJECT_SECONDS} s of calls per rate, ${AUDIO_SECONDS} s of audio each\n`);
   try {
+    if (LISTENER_COUNTS.length > 0) {
+      await sleep(STARTUP_SETTLE_MS);
+      await listenerLadder(gateway, work, sipps, LISTENER_COUNTS);
+      return;
+    }
     const pin = ((await (await api(gateway, 'POST', '/api/v1/rooms/bench/pins', { label: 'Bench' })).json()) as { pin: string }).pin;
     const pinPcap = join(work, 'pin.pcap');
     writeDtmfPcap(pinPcap, `${pin}#`);

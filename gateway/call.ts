@@ -467,8 +467,10 @@ export class Call implements RegisteredCall {
 
   /** A listener of a room whose listeners share one Jigasi leg (shared-listening.ts). */
   private async listenOnSharedLeg(seat: Seat, callerEndpoint: MediaEndpoint): Promise<CallOutcome> {
-    // The endpoint made for an own Jigasi leg while the caller typed is not needed.
-    this.scope.run('ending an unneeded endpoint', async () => this.scope.destroy(await this.scope.guard(this.jigasiEndpointCreation!)));
+    // The endpoint made for an own Jigasi leg while the caller typed is not needed; had it
+    // failed, that is no reason to end a listener's call.
+    const unneeded = this.jigasiEndpointCreation!;
+    this.scope.run('ending an unneeded endpoint', async () => this.scope.destroy(await unneeded.catch(() => undefined)));
     callerEndpoint.play(this.deps.prompts.playlist('connecting', RINGBACK)).catch(() => undefined);
     const lease = this.mediaLease!;
     const listening = await this.deps.listening.join({

@@ -286,10 +286,13 @@ export function leanEndpoints(mediaServer: Pick<Mrf.MediaServer, 'createEndpoint
       const receiveKeys = () => endpoint.conn.sendRecv('event json DTMF', () => undefined);
       // fsmrf's join waits for the conference's add-member report, a conference::maintenance
       // event that is off on these endpoints; it goes out before the conference application.
+      // Off again once joined: the conference reports every member's every change on it.
       const join = endpoint.join.bind(endpoint);
       endpoint.join = async (conference: string, joinOptions: object) => {
         endpoint.conn.sendRecv('event json CUSTOM conference::maintenance', () => undefined);
-        return join(conference, joinOptions);
+        const joined = await join(conference, joinOptions);
+        endpoint.conn.sendRecv('nixevent CUSTOM conference::maintenance', () => undefined);
+        return joined;
       };
       // The event socket answers an API command only after the commands before it (a sendmsg
       // reply means the application is queued on the channel); uuid_exists is the cheapest.

@@ -235,6 +235,22 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await h.close();
   });
 
+  it("a listener whose own Jigasi-side endpoint failed while typing still listens: that endpoint is not needed", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    // The caller's endpoint, then the Jigasi-side one made while the caller types, and its second try.
+    h.media.createFailures = [undefined, new Error('Connection timeout'), new Error('Connection timeout')];
+    const listener = await dialIn(h, pin.pin);
+    await until(() => stateOf(h, listener.id) === 'bridged', 'the listener in the conference');
+    expect(h.logs.text).toMatch(/the Jigasi leg's endpoint failed; making it once more/);
+    legDialog(h).receiveBye();
+    await listener.done;
+    expect(await h.record(listener.id)).toMatchObject({ outcome: 'completed' });
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
   it('speaks for its listeners to Jigasi: every INFO answered, heartbeat echoed, the lobby heard by every listener, a rejection ends them all', async () => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await sharedRoom(h);

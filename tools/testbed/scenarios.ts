@@ -177,6 +177,8 @@ export type JigasiBehaviour =
        * 'silent-on-unmute' takes the mute and the unmute request (200) and never sends a muteResponse.
        */
       info?: 'moderator-mute' | 'expect-mute-request' | 'ask-password' | 'silent-on-unmute';
+      /** RTP the room sends once answered (a pcap of PCMA audio), as a conference would. */
+      audioPcap?: string;
     }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
@@ -326,6 +328,7 @@ ${OK_TO_LAST_REQUEST}`;
     </action>
   </recv>
 ${ringThenAnswer(behaviour.answerAfterMs ?? 3000)}
+${behaviour.audioPcap ? mediaStep({ pcap: behaviour.audioPcap }) : ''}
 ${infoExchange}
 ${hangUp}
 </scenario>

@@ -1,0 +1,130 @@
+/**
+ * The listener ladder of npm run bench:sip (BENCH_LISTENERS, e.g. "100,300"): N listeners of one
+ * room call at BENCH_LISTENER_RATE [10] calls/s and stay, once with the room's listeners
+ * "shared" (one Jigasi leg, a FreeSWITCH conference) and once "separate" (a leg each). Jigasi
+ * (sipp) plays a tone into every leg it answers; once all N are in, FreeSWITCH's CPU is measured
+ * over BENCH_LISTENER_HOLD_SECONDS [20] and the RTP FreeSWITCH sends the listeners is captured
+ * (tcpdump on lo) to count how many legs carry the room's sound. Then Jigasi hangs up, which
+ * ends every listener. Prints figures; asserts nothing.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAudioPcap, writeDtmfPcap } from '../tools/testbed/rtp-pcap';
+import { callerScenario, jigasiScenario } from '../tools/testbed/scenarios';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, runSipp, sleep, type Gateway, type SippRun } from '../tools/testbed/stack';
+import { gatewayCalls, localFreeswitchPid, processFigures } from './figures';
+
+const RATE = Number(process.env.BENCH_LISTENER_RATE ?? 10);
+const HOLD_SECONDS = Number(process.env.BENCH_LISTENER_HOLD_SECONDS ?? 20);
+const CALLER_NUMBER = '+494136550000';
+const CALLER_MEDIA_PORT = 40000;
+/** PCMA's silence (A-law of 0 and its sign twin): what a listener hears while the room is quiet. */
+const SILENT = new Set([0xd5, 0x55]);
+
+type Mode = 'shared' | 'separate';
+
+/** RTP FreeSWITCH sent the listeners' sipp for `seconds`: per FreeSWITCH port, whether any packet carried sound. */
+async function listenerLegsWithSound(work: string, seconds: number): Promise<{ legs: number; withSound: number } | string> {
+  const file = join(work, `listeners-${Date.now()}.pcap`);
+  const filter = `udp and src portrange 20000-21999 and dst portrange ${CALLER_MEDIA_PORT}-${CALLER_MEDIA_PORT + 9999}`;
+  const capture = spawn('tcpdump', ['-i', 'lo', '-w', file, '-s', '256', filter], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => capture.on('exit', resolve).on('error', () => resolve(-1)));
+  await sleep(seconds * 1000);
+  capture.kill('SIGINT');
+  if ((await exited) === -1) return 'tcpdump not available';
+  const data = readFileSync(file);
+  const legs = new Map<number, boolean>();
+  for (let offset = 24; offset + 16 <= data.length; ) {
+    const captured = data.readUInt32LE(offset + 8);
+    const packet = data.subarray(offset + 16, offset + 16 + captured);
+    offset += 16 + captured;
+    // Ethernet (lo), IPv4, UDP, RTP.
+    const ip = 14;
+    const udp = ip + (packet[ip]! & 0x0f) * 4;
+    const sourcePort = packet.readUInt16BE(udp);
+    const payload = packet.subarray(udp + 8 + 12);
+    const sound = payload.some((byte) => !SILENT.has(byte));
+    legs.set(sourcePort, (legs.get(sourcePort) ?? false) || sound);
+  }
+  return { legs: legs.size, withSound: [...legs.values()].filter(Boolean).length };
+}
+
+async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], listeners: number, mode: Mode): Promise<string> {
+  const room = `hoerer-${mode}-${listeners}`;
+  await api(gateway, 'PUT', `/api/v1/rooms/${room}`, { listeners: mode });
+  const pin = ((await (await api(gateway, 'POST', `/api/v1/rooms/${room}/pins`, { role: 'listener' })).json()) as { pin: string }).pin;
+  const pinPcap = join(work, `pin-${room}.pcap`);
+  writeDtmfPcap(pinPcap, `${pin}#`);
+  const injectSeconds = listeners / RATE;
+  const holdMs = (injectSeconds + HOLD_SECONDS + 20) * 1000;
+  const tone = join(work, `room-${room}.pcap`);
+  writeAudioPcap(tone, holdMs);
+  const gatewayPid = gateway.process.pid!;
+  const freeswitchPid = localFreeswitchPid();
+  const startedAt = Date.now();
+  const gatewayBefore = processFigures(gatewayPid);
+
+  const jigasi = runSipp(
+    work,
+    `jigasi-${room}`,
+    jigasiScenario({ kind: 'answer', room: `${room}@${MUC}`, displayName: mode === 'shared' ? 'Telefon-Zuhörer' : `Telefon ...${CALLER_NUMBER.slice(-2)}`, holdMs, answerAfterMs: 200, info: 'expect-mute-request', audioPcap: tone }, SIP_ADDRESS),
+    ['-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-mp', '30000', '-m', String(mode === 'shared' ? 1 : listeners)],
+  );
+  sipps.push(jigasi);
+  await sleep(300);
+  const caller = runSipp(work, `listeners-${room}`, callerScenario({ callerNumber: CALLER_NUMBER, steps: [{ pause: 500 }, { pcap: pinPcap }], expect: 'bye' }), [
+    SIP_ADDRESS, '-i', '127.0.0.1', '-p', '5071', '-mp', String(CALLER_MEDIA_PORT), '-r', String(RATE), '-m', String(listeners), '-l', String(listeners),
+    '-timeout', String(Math.ceil(holdMs / 1000) + 60),
+  ]);
+  sipps.push(caller);
+
+  let held = 0;
+  let peakGatewayRssKb = gatewayBefore.rssKb;
+  const joinDeadline = performance.now() + (injectSeconds + 30) * 1000;
+  while (held < listeners && performance.now() < joinDeadline) {
+    await sleep(1000);
+    // Every bridged call but the shared leg itself.
+    held = (await gatewayCalls(gateway)).filter((call) => call.listeners === undefined && call.state === 'bridged').length;
+    peakGatewayRssKb = Math.max(peakGatewayRssKb, processFigures(gatewayPid).rssKb);
+  }
+  const freeswitchBefore = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
+  const windowStarted = performance.now();
+  const sound = await listenerLegsWithSound(work, 3);
+  await sleep(Math.max(0, HOLD_SECONDS * 1000 - (performance.now() - windowStarted)));
+  const windowSeconds = (performance.now() - windowStarted) / 1000;
+  const freeswitchAfter = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
+  peakGatewayRssKb = Math.max(peakGatewayRssKb, processFigures(gatewayPid).rssKb);
+
+  await Promise.race([caller.exit, sleep(holdMs + 90_000)]);
+  caller.kill();
+  jigasi.kill();
+  let channels = -1;
+  for (let attempt = 0; attempt < 60 && channels !== 0; attempt++) {
+    await sleep(500);
+    channels = await freeswitchChannelCount();
+  }
+  const gatewayAfter = processFigures(gatewayPid);
+  const outcomes = (await callOutcomes(gateway, startedAt)).filter((outcome) => outcome !== null);
+  const completed = outcomes.filter((outcome) => outcome === 'completed').length;
+  const freeswitchCpuMsPerListenerSecond =
+    freeswitchBefore && freeswitchAfter ? ((freeswitchAfter.cpuSeconds - freeswitchBefore.cpuSeconds) * 1000) / (held * windowSeconds) : undefined;
+  const soundText = typeof sound === 'string' ? sound : `${sound.withSound} of ${sound.legs} listener legs carried the room's sound`;
+  return (
+    `${String(listeners).padStart(4)} listeners, ${mode.padEnd(8)}: ${held} held at once, ${completed}/${listeners} completed (${listeners - completed} failed), ${channels} channels left; ` +
+    `${soundText}; FreeSWITCH ${freeswitchCpuMsPerListenerSecond === undefined ? 'n/a' : `${freeswitchCpuMsPerListenerSecond.toFixed(2)} ms CPU per listener-second`}` +
+    `${freeswitchAfter ? `, RSS ${(freeswitchAfter.rssKb / 1024).toFixed(0)} MB` : ''}; ` +
+    `Node ${(((gatewayAfter.cpuSeconds - gatewayBefore.cpuSeconds) * 1000) / listeners).toFixed(1)} ms CPU per call, RSS ${(peakGatewayRssKb / 1024).toFixed(0)} MB peak\n`
+  );
+}
+
+/** Each count of listeners, shared then separate, one line each. */
+export async function listenerLadder(gateway: Gateway, work: string, sipps: SippRun[], counts: number[]): Promise<void> {
+  process.stdout.write(`listener ladder: ${RATE} calls/s, held ${HOLD_SECONDS} s once all are in\n`);
+  for (const listeners of counts) {
+    for (const mode of ['shared', 'separate'] as const) {
+      process.stdout.write(await listenerRun(gateway, work, sipps, listeners, mode));
+      await sleep(3000);
+    }
+  }
+}
