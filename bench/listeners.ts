@@ -80,14 +80,23 @@ async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], lis
   sipps.push(caller);
 
   let held = 0;
+  let peakHeld = 0;
   let peakGatewayRssKb = gatewayBefore.rssKb;
+  let calling = true;
+  const stopSampling = () => (calling = false);
+  caller.exit.then(stopSampling, stopSampling);
+  /** Listeners in the room now: every bridged call but the shared leg itself. */
+  const sample = async () => {
+    held = (await gatewayCalls(gateway)).filter((call) => call.listeners === undefined && call.state === 'bridged').length;
+    peakHeld = Math.max(peakHeld, held);
+    peakGatewayRssKb = Math.max(peakGatewayRssKb, processFigures(gatewayPid).rssKb);
+  };
   const joinDeadline = performance.now() + (injectSeconds + 30) * 1000;
   while (held < listeners && performance.now() < joinDeadline) {
     await sleep(1000);
-    // Every bridged call but the shared leg itself.
-    held = (await gatewayCalls(gateway)).filter((call) => call.listeners === undefined && call.state === 'bridged').length;
-    peakGatewayRssKb = Math.max(peakGatewayRssKb, processFigures(gatewayPid).rssKb);
+    await sample();
   }
+  const heldInWindow = held;
   const freeswitchBefore = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
   const windowStarted = performance.now();
   const sound = await listenerLegsWithSound(work, 3);
@@ -96,7 +105,11 @@ async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], lis
   const freeswitchAfter = freeswitchPid === undefined ? undefined : processFigures(freeswitchPid);
   peakGatewayRssKb = Math.max(peakGatewayRssKb, processFigures(gatewayPid).rssKb);
 
-  await Promise.race([caller.exit, sleep(holdMs + 90_000)]);
+  const endDeadline = performance.now() + holdMs + 90_000;
+  while (calling && performance.now() < endDeadline) {
+    await sample();
+    await sleep(1000);
+  }
   caller.kill();
   jigasi.kill();
   let channels = -1;
@@ -108,10 +121,10 @@ async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], lis
   const outcomes = (await callOutcomes(gateway, startedAt)).filter((outcome) => outcome !== null);
   const completed = outcomes.filter((outcome) => outcome === 'completed').length;
   const freeswitchCpuMsPerListenerSecond =
-    freeswitchBefore && freeswitchAfter ? ((freeswitchAfter.cpuSeconds - freeswitchBefore.cpuSeconds) * 1000) / (held * windowSeconds) : undefined;
+    freeswitchBefore && freeswitchAfter && heldInWindow > 0 ? ((freeswitchAfter.cpuSeconds - freeswitchBefore.cpuSeconds) * 1000) / (heldInWindow * windowSeconds) : undefined;
   const soundText = typeof sound === 'string' ? sound : `${sound.withSound} of ${sound.legs} listener legs carried the room's sound`;
   return (
-    `${String(listeners).padStart(4)} listeners, ${mode.padEnd(8)}: ${held} held at once, ${completed}/${listeners} completed (${listeners - completed} failed), ${channels} channels left; ` +
+    `${String(listeners).padStart(4)} listeners, ${mode.padEnd(8)}: at most ${peakHeld} in the room at once, ${completed}/${listeners} completed (${listeners - completed} failed), ${channels} channels left; ` +
     `${soundText}; FreeSWITCH ${freeswitchCpuMsPerListenerSecond === undefined ? 'n/a' : `${freeswitchCpuMsPerListenerSecond.toFixed(2)} ms CPU per listener-second`}` +
     `${freeswitchAfter ? `, RSS ${(freeswitchAfter.rssKb / 1024).toFixed(0)} MB` : ''}; ` +
     `Node ${(((gatewayAfter.cpuSeconds - gatewayBefore.cpuSeconds) * 1000) / listeners).toFixed(1)} ms CPU per call, RSS ${(peakGatewayRssKb / 1024).toFixed(0)} MB peak\n`

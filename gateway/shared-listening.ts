@@ -41,7 +41,11 @@ export type ListeningEnd = ConferenceEnd | 'unreachable';
 export interface ListeningTiming {
   /** How long the leg outlives its last listener. */
   graceMs: number;
-  /** How long FreeSWITCH may take to report a member added to the conference. */
+  /**
+   * How long FreeSWITCH may take to report a member added to the conference. Only a join that
+   * failed never reports; a busy FreeSWITCH (300 listeners joining at 10 a second on two cores)
+   * took more than 5 s for some, who lost their call at a shorter deadline.
+   */
   joinWithinMs: number;
   /** The lobby prompt repeats with this pause while a moderator has not decided. */
   lobbyRepeatMs: number;
@@ -49,7 +53,7 @@ export interface ListeningTiming {
   destroyWithinMs: number;
 }
 
-export const LISTENING_TIMING: ListeningTiming = { graceMs: 10_000, joinWithinMs: 5_000, lobbyRepeatMs: 12_000, destroyWithinMs: 5_000 };
+export const LISTENING_TIMING: ListeningTiming = { graceMs: 10_000, joinWithinMs: 15_000, lobbyRepeatMs: 12_000, destroyWithinMs: 5_000 };
 
 export const LISTENER_PROFILE = 'dialin-listeners';
 
