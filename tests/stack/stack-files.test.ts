@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
 import { tempDir } from '../support/service';
+import { LISTENER_PROFILE } from '../../gateway/shared-listening';
 
 /** The files an operator deploys: they must be complete and agree with each other. */
 
@@ -72,8 +73,19 @@ describe('freeswitch-config/', () => {
   it('loads only the modules the gateway uses, including the codecs', () => {
     const modules = readXml('autoload_configs/modules.conf.xml').configuration.modules.load.map((load: { module: string }) => load.module);
     expect(modules.sort()).toEqual(
-      ['mod_commands', 'mod_console', 'mod_dialplan_xml', 'mod_dptools', 'mod_event_socket', 'mod_native_file', 'mod_opus', 'mod_sndfile', 'mod_sofia', 'mod_spandsp', 'mod_tone_stream'].sort(),
+      ['mod_commands', 'mod_conference', 'mod_console', 'mod_dialplan_xml', 'mod_dptools', 'mod_event_socket', 'mod_native_file', 'mod_opus', 'mod_sndfile', 'mod_sofia', 'mod_spandsp', 'mod_tone_stream'].sort(),
     );
+  });
+
+  it("has the shared listeners' conference profile the gateway joins, announcing nothing and leaving keys to the gateway", () => {
+    const { configuration } = readXml('autoload_configs/conference.conf.xml');
+    const profiles = [configuration.profiles.profile].flat() as Array<{ name: string; param: Array<{ name: string; value: string }> }>;
+    const profile = profiles.find((candidate) => candidate.name === LISTENER_PROFILE);
+    expect(profile).toBeDefined();
+    const params = Object.fromEntries([profile!.param].flat().map((param) => [param.name, param.value]));
+    expect(params).toMatchObject({ 'caller-controls': 'none', 'comfort-noise': 'false' });
+    // No sound of the conference's own: no tones, no "you are muted", no member count.
+    expect(Object.keys(params).filter((name) => /sound|announce|tts|prefix/.test(name))).toEqual([]);
   });
 
   it('keeps FreeSWITCH from logging the digits callers type', () => {
