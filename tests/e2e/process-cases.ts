@@ -53,12 +53,15 @@ function cases(): Case[] {
       caller: ({ pin, work }) => ({ callerNumber: drainedCaller, steps: [...pcapSteps(work, [`${pin}#`]), { pause: 20_000 }, { bye: true }], expect: 'none' }),
       during: async (_gateway, work) => {
         const [first, second] = processes!;
+        // Which process took the call: the one whose log says so. The API of either lists it (PostgreSQL)
+        // before that line may have come through the log pipe, so wait for the line.
+        const before = [conferencesIn(first), conferencesIn(second)];
         let call;
-        for (let attempt = 0; !(call = (await liveCalls(first)).find((live) => live.state === 'bridged')); attempt++) {
+        for (let attempt = 0; !(call = (await liveCalls(first)).find((live) => live.state === 'bridged')) || conferencesIn(first) + conferencesIn(second) === before[0]! + before[1]!; attempt++) {
           if (attempt > 100) throw new Error('the call never reached the conference');
           await sleep(200);
         }
-        const carrying = conferencesIn(first) > conferencesIn(second) ? first : second;
+        const carrying = conferencesIn(first) > before[0]! ? first : second;
         const other = carrying === first ? second : first;
         const exited = new Promise((resolve) => carrying.process.once('exit', resolve));
         carrying.process.kill('SIGTERM');
