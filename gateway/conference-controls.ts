@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CallEnded, type CallScope } from './call-scope';
+import type { CallScope } from './call-scope';
 import { InCallKeys } from './in-call-keys';
 import {
   HEARTBEAT_BODY,
@@ -17,6 +17,7 @@ import {
 import { keypadEntry, type OpenPin } from './pin-entry';
 import type { MuteOutcome } from '../provisioning/live-calls';
 import type { PromptId, PromptSet } from './prompts';
+import { playToCaller, sendToJigasi } from './conference-messages';
 import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest, type SipResponse } from './sip';
 
 /**
@@ -291,30 +292,10 @@ export class ConferenceControls {
   }
 
   private sendToJigasi(body: string): void {
-    const { jigasi, scope, log } = this.parts;
-    if (!scope.isLive(jigasi)) return;
-    scope.run('sending an INFO to Jigasi', async () => {
-      try {
-        const response = await scope.guard(jigasi.request({ method: 'INFO', headers: { 'Content-Type': 'application/json' }, body }));
-        if (response.status >= 300) log.warn({ status: response.status }, 'Jigasi refused an INFO');
-      } catch (error) {
-        if (error instanceof CallEnded) throw error;
-        // Jigasi hung up meanwhile: its BYE ends the conference, the INFO no longer matters.
-        if (scope.isLive(jigasi)) log.warn({ err: error }, 'INFO to Jigasi failed');
-      }
-    });
+    sendToJigasi(this.parts.jigasi, this.parts.scope, this.parts.log, body);
   }
 
-  /** A prompt only the caller hears, mixed into the conference audio without leaving the bridge. */
   private announce(id: PromptId): void {
-    const { caller, scope, prompts, log } = this.parts;
-    scope.run('playing an in-conference prompt', async () => {
-      try {
-        await scope.guard(caller.command('uuid_displace', `${caller.uuid} start ${prompts.file(id)} 0 mux`));
-      } catch (error) {
-        if (!(error instanceof FreeswitchRefused)) throw error;
-        log.warn({ reply: error.reply, prompt: id }, 'FreeSWITCH did not play an in-conference prompt');
-      }
-    });
+    playToCaller(this.parts.caller, this.parts.scope, this.parts.prompts, this.parts.log, id);
   }
 }

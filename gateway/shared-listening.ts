@@ -21,7 +21,8 @@ import {
 import { inviteJigasi, type JigasiPool } from './jigasi';
 import type { PendingInvite } from './pending-invite';
 import type { PromptId, PromptSet } from './prompts';
-import { FreeswitchRefused, type MediaEndpoint, type MediaServer, type SipDialog, type SipRequest, type SipResponse, type SipServer } from './sip';
+import { playToCaller, sendToJigasi } from './conference-messages';
+import type { MediaEndpoint, MediaServer, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
 
 /**
  * Listeners of a room with `listeners: "shared"` (SPEC §6) share one Jigasi leg: a FreeSWITCH
@@ -385,17 +386,7 @@ class SharedLeg implements RegisteredCall {
   }
 
   private sendToJigasi(body: string): void {
-    const dialog = this.dialog;
-    if (!dialog || !this.scope.isLive(dialog)) return;
-    this.scope.run('sending an INFO to Jigasi for the shared leg', async () => {
-      try {
-        const response = await this.scope.guard(dialog.request({ method: 'INFO', headers: { 'Content-Type': 'application/json' }, body }));
-        if (response.status >= 300) this.log.warn({ status: response.status }, 'Jigasi refused an INFO');
-      } catch (error) {
-        if (error instanceof CallEnded) throw error;
-        if (this.scope.isLive(dialog)) this.log.warn({ err: error }, 'INFO to Jigasi failed');
-      }
-    });
+    if (this.dialog) sendToJigasi(this.dialog, this.scope, this.log, body);
   }
 
   private announceToAll(id: PromptId): void {
@@ -405,15 +396,7 @@ class SharedLeg implements RegisteredCall {
 
   /** A prompt one listener hears, mixed into what the conference sends them. */
   announceTo(listener: Listener, id: PromptId, scope: CallScope): void {
-    const { caller } = listener;
-    scope.run('playing a prompt to a listener', async () => {
-      try {
-        await scope.guard(caller.command('uuid_displace', `${caller.uuid} start ${this.deps.prompts.file(id)} 0 mux`));
-      } catch (error) {
-        if (!(error instanceof FreeswitchRefused)) throw error;
-        this.log.warn({ reply: error.reply, prompt: id }, 'FreeSWITCH did not play a prompt to a listener');
-      }
-    });
+    playToCaller(listener.caller, scope, this.deps.prompts, this.log, id);
   }
 }
 

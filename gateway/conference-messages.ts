@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import { CallEnded, type CallScope } from './call-scope';
+import type { PromptId, PromptSet } from './prompts';
+import { FreeswitchRefused, type MediaEndpoint, type SipDialog } from './sip';
+
+/**
+ * What the gateway says on a conference leg, for a caller's own leg (conference-controls.ts) and
+ * for the leg listeners share (shared-listening.ts): a JSON INFO to Jigasi, and a prompt mixed
+ * into what one caller hears. Both run as work of `scope`, whose end stops them.
+ */
+
+/** Sends a JSON INFO to Jigasi without waiting for it; a Jigasi gone meanwhile makes it moot. */
+export function sendToJigasi(jigasi: SipDialog, scope: CallScope, log: Logger, body: string): void {
+  if (!scope.isLive(jigasi)) return;
+  scope.run('sending an INFO to Jigasi', async () => {
+    try {
+      const response = await scope.guard(jigasi.request({ method: 'INFO', headers: { 'Content-Type': 'application/json' }, body }));
+      if (response.status >= 300) log.warn({ status: response.status }, 'Jigasi refused an INFO');
+    } catch (error) {
+      if (error instanceof CallEnded) throw error;
+      // Jigasi hung up meanwhile: its BYE ends the conference, the INFO no longer matters.
+      if (scope.isLive(jigasi)) log.warn({ err: error }, 'INFO to Jigasi failed');
+    }
+  });
+}
+
+/** A prompt only this caller hears, mixed into the conference audio without leaving the bridge or conference. */
+export function playToCaller(caller: MediaEndpoint, scope: CallScope, prompts: PromptSet, log: Logger, id: PromptId): void {
+  scope.run('playing an in-conference prompt', async () => {
+    try {
+      await scope.guard(caller.command('uuid_displace', `${caller.uuid} start ${prompts.file(id)} 0 mux`));
+    } catch (error) {
+      if (!(error instanceof FreeswitchRefused)) throw error;
+      log.warn({ reply: error.reply, prompt: id }, 'FreeSWITCH did not play an in-conference prompt');
+    }
+  });
+}
