@@ -240,9 +240,14 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     const pin = await sharedRoom(h);
     // The caller's endpoint, then the Jigasi-side one made while the caller types, and its second try.
     h.media.createFailures = [undefined, new Error('Connection timeout'), new Error('Connection timeout')];
-    const listener = await dialIn(h, pin.pin);
+    const { call, done } = h.invite();
+    await until(() => h.media.endpoints[0]?.holdsEntry === true, 'the PIN prompt');
+    await until(() => /the Jigasi leg's endpoint failed; making it once more/.test(h.logs.text), 'the first failure');
+    // The second try fails a few ticks later; only then the PIN, so that the leg's endpoint is the next one made.
+    await sleep(50);
+    h.media.endpoints[0]!.pressKeys(`${pin.pin}#`);
+    const listener = { id: call.id, done };
     await until(() => stateOf(h, listener.id) === 'bridged', 'the listener in the conference');
-    expect(h.logs.text).toMatch(/the Jigasi leg's endpoint failed; making it once more/);
     legDialog(h).receiveBye();
     await listener.done;
     expect(await h.record(listener.id)).toMatchObject({ outcome: 'completed' });
