@@ -236,6 +236,7 @@ export class Call implements RegisteredCall {
         sourceAddress: req.source_address,
         fromTrunk: this.trunk !== undefined,
         userAgent: req.get('User-Agent'),
+        hasContact: req.has('Contact'),
         activeCalls: this.deps.registry.size,
         mediaAvailable: this.deps.media.available(),
       },

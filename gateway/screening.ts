@@ -5,7 +5,7 @@ import { plainAddress } from '../core/ip-address';
 /** What happens to an INVITE before any media is touched (SPEC §4 steps 1–2). */
 export type ScreeningVerdict =
   | { admit: true }
-  | { admit: false; status: 403 | 486 | 503; reason: 'untrusted-source' | 'scanner' | 'busy' | 'media-unavailable' };
+  | { admit: false; status: 400 | 403 | 486 | 503; reason: 'untrusted-source' | 'scanner' | 'no-contact' | 'busy' | 'media-unavailable' };
 
 /** User agents of SIP scanners: they get no call, and no hint that a service is here. */
 const SCANNER_USER_AGENT = /friendly-scanner|sipvicious|sipcli|sip-cli|sipsak|sundayddr|iWar|sip-scan|VaxSIPUserAgent|pplsip|smap/i;
@@ -27,6 +27,11 @@ export interface ScreeningInput {
   /** The INVITE came from the registrar or proxy of a trunk the gateway registers with: trusted. */
   fromTrunk: boolean;
   userAgent: string | undefined;
+  /**
+   * RFC 3261 requires a Contact in an INVITE; drachtio-srf's createUAS refuses to answer one
+   * without it, which would only show after the caller had typed the PIN to early media.
+   */
+  hasContact: boolean;
   activeCalls: number;
   mediaAvailable: boolean;
 }
@@ -34,6 +39,7 @@ export interface ScreeningInput {
 export function screen(input: ScreeningInput, sources: TrustedSources, maxCalls: number): ScreeningVerdict {
   if (!input.fromTrunk && !isTrustedSource(sources, input.sourceAddress)) return { admit: false, status: 403, reason: 'untrusted-source' };
   if (isScanner(input.userAgent)) return { admit: false, status: 403, reason: 'scanner' };
+  if (!input.hasContact) return { admit: false, status: 400, reason: 'no-contact' };
   if (input.activeCalls >= maxCalls) return { admit: false, status: 486, reason: 'busy' };
   if (!input.mediaAvailable) return { admit: false, status: 503, reason: 'media-unavailable' };
   return { admit: true };

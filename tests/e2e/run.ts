@@ -179,6 +179,11 @@ function cases(): Case[] {
       caller: () => ({ callerNumber: nextCaller(), steps: [], expect: 'none', refusedWith: 403 }),
     },
     {
+      name: 'an INVITE without a Contact header gets 400',
+      jigasi: [],
+      caller: () => ({ callerNumber: nextCaller(), steps: [], expect: 'none', refusedWith: 400, withoutContact: true }),
+    },
+    {
       name: 'FreeSWITCH killed with 5 calls bridged: everyone gets BYE, within 15 s no call is listed, every record has its outcome; FreeSWITCH restarted',
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
       jigasi: [jigasiAnswers(maskedName(crashCaller))],

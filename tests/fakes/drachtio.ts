@@ -14,6 +14,7 @@ import type {
  * Fakes of drachtio-srf's Srf, Request, Response and Dialog, behaving as the real ones do
  * (lib/srf.js, request.js, response.js, dialog.js of drachtio-srf 5):
  * - a Request emits "cancel" once when the caller CANCELs; createUAS then rejects with 487;
+ * - createUAS rejects a request without a Contact header;
  * - Dialog#destroy sends BYE, resolves when the BYE is answered (`byeAnsweredAfterMs`; drachtio-
  *   server answers it itself with 408 after 32 s when the far end is silent) and emits nothing; a
  *   BYE from the far end emits "destroy" and removes every listener;
@@ -64,13 +65,14 @@ export class FakeRequest extends EventEmitter implements SipRequest {
 
   constructor(
     readonly method: string,
-    headers: Record<string, string>,
+    /** An undefined value leaves the header out. */
+    headers: Record<string, string | undefined>,
     readonly body = '',
     readonly source_address = '192.0.2.10',
     readonly uri = 'sip:+494136123456@gateway.example.org',
   ) {
     super();
-    this.headers = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+    this.headers = new Map(Object.entries(headers).flatMap(([name, value]) => (value === undefined ? [] : [[name.toLowerCase(), value]])));
   }
 
   get(header: string): string | undefined {
@@ -243,6 +245,8 @@ export class FakeSrf implements SipServer {
 
   async createUAS(req: SipRequest, res: SipResponse, options: { localSdp: string }): Promise<SipDialog> {
     const request = req as FakeRequest;
+    // drachtio-srf 5.0.29 lib/srf.js:311–312: no answer without the caller's Contact.
+    if (!req.has('Contact')) throw new Error('createUAS: Request is missing Contact header');
     return new Promise<SipDialog>((resolve, reject) => {
       let settled = false;
       request.on('cancel', () => {

@@ -617,6 +617,7 @@ describe('screening before any media', () => {
     ['an untrusted source', { SIP_TRUSTED_SOURCES: '198.51.100.0/24' }, {}, 403],
     ['a scanner user agent', {}, { userAgent: 'friendly-scanner' }, 403],
     ['sipvicious', {}, { userAgent: 'sipvicious 0.3' }, 403],
+    ['an INVITE without a Contact (drachtio-srf could not answer it)', {}, { headers: { Contact: undefined } }, 400],
   ] as const)('refuses %s with %i and creates nothing', async (_name, env, invite, status) => {
     const h = await harness(env);
     const { call, res, done } = h.invite(invite);

@@ -127,7 +127,7 @@ describe('how a call that was hung up from outside ended', () => {
 
 describe('screening', () => {
   const config = loadConfig(testEnv({ SIP_TRUSTED_SOURCES: '192.0.2.0/24,2001:db8::/32' }));
-  const input = { sourceAddress: '192.0.2.7', fromTrunk: false, userAgent: 'SBC', activeCalls: 0, mediaAvailable: true };
+  const input = { sourceAddress: '192.0.2.7', fromTrunk: false, userAgent: 'SBC', hasContact: true, activeCalls: 0, mediaAvailable: true };
 
   it('admits a trusted source, also as an IPv4-mapped IPv6 address', () => {
     expect(screen(input, config.sipTrustedSources, 10)).toEqual({ admit: true });
@@ -139,6 +139,8 @@ describe('screening', () => {
     [{ sourceAddress: '203.0.113.9' }, 403, 'untrusted-source'],
     [{ sourceAddress: 'not-an-ip' }, 403, 'untrusted-source'],
     [{ userAgent: 'friendly-scanner' }, 403, 'scanner'],
+    [{ hasContact: false }, 400, 'no-contact'],
+    [{ userAgent: 'friendly-scanner', hasContact: false }, 403, 'scanner'],
     [{ activeCalls: 10 }, 486, 'busy'],
     [{ mediaAvailable: false }, 503, 'media-unavailable'],
   ])('%j → %i %s', (change, status, reason) => {

@@ -200,7 +200,7 @@ describe('a dial-out Jitsi Meet asks for ("invite by phone": Jigasi INVITEs a nu
 
   // Jitsi Meet sends digits only, international without "+" (jitsi-meet's invite functions).
   function jigasiAsks(number = 'sip:494136555777@gateway.example.org', room = 'gemeinderat@conference.meet.example.org') {
-    const req = new FakeRequest('INVITE', { From: '<sip:jigasi@jigasi1.example.org>;tag=j1', 'Jitsi-Conference-Room': room, 'Content-Type': 'application/sdp' }, JIGASI_SDP, '192.0.2.50', number);
+    const req = new FakeRequest('INVITE', { From: '<sip:jigasi@jigasi1.example.org>;tag=j1', Contact: '<sip:jigasi@192.0.2.50:5060>', 'Jitsi-Conference-Room': room, 'Content-Type': 'application/sdp' }, JIGASI_SDP, '192.0.2.50', number);
     const res = new FakeResponse();
     return { req, res, invite: { req, res } };
   }

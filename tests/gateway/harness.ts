@@ -39,7 +39,7 @@ export interface Harness {
   /** Addresses of registered trunks' registrars and proxies, as gateway/trunks.ts learns them. */
   trunkAddresses: Map<string, TrunkConfig>;
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
-  invite(options?: { from?: string; userAgent?: string; source?: string; headers?: Record<string, string>; uri?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
+  invite(options?: { from?: string; userAgent?: string; source?: string; headers?: Record<string, string | undefined>; uri?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
   record(id: string): Promise<CallRecord | undefined>;
   /** What the gateway hands each Call (gateway.ts), wired to these fakes. */
   callDependencies(): CallDependencies;
@@ -142,6 +142,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
         {
           From: options.from ?? `"Caller" <sip:${CALLER.replace(/ /g, '')}@trunk.example.org>;tag=abc`,
           To: '<sip:+494136123456@gateway.example.org>',
+          Contact: '<sip:trunk@192.0.2.10:5060>',
           'User-Agent': options.userAgent ?? 'Trunk SBC 1.0',
           'Content-Type': 'application/sdp',
           ...options.headers,

@@ -57,6 +57,8 @@ export interface CallerPlan {
   refusedWith?: number;
   /** A header line the refusal must carry, e.g. "Retry-After: 60". */
   refusalHeader?: string;
+  /** The INVITE leaves out its Contact header (a broken or hostile client). */
+  withoutContact?: true;
 }
 
 const from = (number: string) => `"Trunk" <sip:${number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
@@ -68,8 +70,8 @@ Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: ${from(plan.callerNumber)}
 To: <sip:+494136123456@[remote_ip]:[remote_port]>
 Call-ID: [call_id]
-CSeq: 1 INVITE
-Contact: <sip:${plan.callerNumber}@[local_ip]:[local_port]>
+CSeq: 1 INVITE${plan.withoutContact ? '' : `
+Contact: <sip:${plan.callerNumber}@[local_ip]:[local_port]>`}
 Max-Forwards: 70
 User-Agent: e2e-trunk
 Content-Type: application/sdp
