@@ -458,7 +458,16 @@ export class Call implements RegisteredCall {
       return undefined;
     }
     const { dialog, controls } = answered;
-    await this.scope.guard(jigasiEndpoint.modify(dialog.remote.sdp));
+    try {
+      await this.scope.guard(jigasiEndpoint.modify(dialog.remote.sdp));
+    } catch (error) {
+      if (error instanceof CallEnded) throw error;
+      // No audio could flow (no common codec, an SDP FreeSWITCH cannot read): to the caller, Jigasi is not reachable.
+      this.log.error({ err: error }, "FreeSWITCH refused Jigasi's answer (SDP)");
+      await this.scope.destroy(dialog);
+      await this.scope.guard(callerEndpoint.stopPlaying());
+      return undefined;
+    }
     await this.scope.guard(callerEndpoint.stopPlaying());
     await controls.beforeBridge();
     await this.scope.guard(callerEndpoint.bridge(jigasiEndpoint));

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { FakeSipError } from './drachtio';
 import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type PlayCollectResult } from '../../gateway/sip';
 
 /**
@@ -27,6 +28,7 @@ import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, ty
  * - destroy() waits for FreeSWITCH's BYE (`byeDelayMs`; never while `byeWithheld`, as from a
  *   FreeSWITCH that was killed, until the connection ends) and emits nothing; a hang-up from
  *   FreeSWITCH, or its connection ending before destroy(), emits "destroy";
+ * - modify() is a re-INVITE to FreeSWITCH, which may refuse it (`modifyAnswer`);
  * - after modify(), `local` is stale: the adapter's lean modify does not refresh it, so the
  *   fake throws, as the adapter does, when anything reads it;
  * - bridgeOnly is only recorded: the real endpoint starts with application ends unreported and
@@ -84,6 +86,8 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   byeWithheld = false;
   /** Holds FreeSWITCH's answer to modify()'s re-INVITE until it settles. */
   modifyGate?: Promise<void>;
+  /** FreeSWITCH answers modify()'s re-INVITE with this status (e.g. 488 for an SDP it cannot take). */
+  modifyAnswer = 200;
   /** FreeSWITCH's SDP as the endpoint was made, for tests to compare with what the gateway sent. */
   readonly sdpAtCreation: string;
   private readonly refusals = new Map<string, string>();
@@ -274,6 +278,8 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.modified.push(sdp);
     await (this.modifyGate ?? tick());
     if (this.dead) throw new Error('invalid request to modify a completed dialog');
+    // drachtio-srf 5.0.29 lib/dialog.js:362: a re-INVITE answered with a failure rejects with a SipError.
+    if (this.modifyAnswer !== 200) throw new FakeSipError(this.modifyAnswer, 'Not Acceptable Here');
     this.staleLocal = true;
     return {};
   }

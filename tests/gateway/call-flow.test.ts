@@ -386,6 +386,24 @@ describe('the Jigasi leg', () => {
     await h.close();
   });
 
+  it("FreeSWITCH refuses Jigasi's SDP: the caller hears \"cannot reach the conference\", Jigasi gets its BYE", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    const jigasiSide = await jigasiSideEndpoint(h);
+    jigasiSide.modifyAnswer = 488;
+    caller.pressKeys(`${pin.pin}#`);
+    await done;
+    expect(caller.bridgedWith).toBeUndefined();
+    expect(playedIds(caller)).toMatch(/connecting\.wav.*unreachable\.wav.*goodbye\.wav/);
+    expect(h.srf.invitesSent[0]!.dialog!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed' });
+    expect((await h.metrics.unexpectedErrors.get()).values.reduce((sum, { value }) => sum + value, 0)).toBe(0);
+    await h.close();
+  });
+
   it('plays the connecting prompt and ringback while Jigasi rings, and stops them on answer', async () => {
     const h = await harness({}, { [JIGASI_1]: [{ status: 200, answerAfterMs: 30 }] });
     const pin = await roomWithPin(h);
