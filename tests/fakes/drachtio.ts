@@ -12,15 +12,22 @@ import type {
 
 /**
  * Fakes of drachtio-srf's Srf, Request, Response and Dialog, behaving as the real ones do
- * (lib/srf.js, request.js, response.js, dialog.js of drachtio-srf 5):
- * - a Request emits "cancel" once when the caller CANCELs; createUAS then rejects with 487;
- * - createUAS rejects a request without a Contact header;
+ * (files and lines of drachtio-srf 5.0.29, the version package-lock.json pins):
+ * - a Request emits "cancel" once when the caller CANCELs; createUAS then rejects with 487
+ *   (lib/srf.js:245);
+ * - createUAS rejects a request without a Contact header (lib/srf.js:311–312);
  * - Dialog#destroy sends BYE, resolves when the BYE is answered (`byeAnsweredAfterMs`; drachtio-
- *   server answers it itself with 408 after 32 s when the far end is silent) and emits nothing; a
- *   BYE from the far end emits "destroy" and removes every listener;
+ *   server answers it itself with 408 after 32 s when the far end is silent) and emits nothing
+ *   (lib/dialog.js:184–215); a BYE from the far end emits "destroy" and removes every listener
+ *   (lib/dialog.js:492–496);
  * - Dialog#request resolves with the far end's answer whatever its status (`requestStatus`), and
- *   rejects once the dialog is gone, as drachtio-server no longer knows it (ENODIALOG);
- * - createUAC rejects with a SipError {status, reason} and with 487 after Request#cancel;
+ *   rejects once the dialog is gone, as drachtio-server no longer knows it (ENODIALOG;
+ *   lib/dialog.js:404–420 passes the agent's error on);
+ * - Dialog#modify rejects on a completed dialog (lib/dialog.js:285) and with a SipError on a
+ *   failed answer (lib/dialog.js:362);
+ * - an INFO with no "info" listener is answered 200 by drachtio-srf itself (lib/dialog.js:587);
+ * - createUAC rejects with a SipError {status, reason} (lib/srf.js:662) and with 487 after
+ *   Request#cancel;
  * - everything resolves asynchronously, as answers come over the network.
  * They never replace the end-to-end suite against a real drachtio-server.
  */
@@ -192,8 +199,8 @@ export class FakeDialog extends EventEmitter implements SipDialog {
 
   /**
    * The far end sends INFO; resolves with the answer. With no "info" listener drachtio-srf
-   * answers 200 itself (drachtio-srf 5 lib/dialog.js, handle(), case INFO: "if (0 === this.listeners(eventName).length) res.send(200)"): `answeredByApp`
-   * tells a test whether the gateway's own handler answered.
+   * answers 200 itself (see above): `answeredByApp` tells a test whether the gateway's own
+   * handler answered.
    */
   async receiveInfo(contentType: string, body: string): Promise<FakeResponse> {
     const req = new FakeRequest('INFO', { 'Content-Type': contentType }, body);

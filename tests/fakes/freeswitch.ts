@@ -3,9 +3,9 @@ import { FakeSipError } from './drachtio';
 import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, type MediaEndpoint, type MediaServer, type PlayCollectOptions, type PlayCollectResult } from '../../gateway/sip';
 
 /**
- * Fakes of drachtio-fsmrf's MediaServer and Endpoint (lib/mediaserver.js, lib/endpoint.js of
- * drachtio-fsmrf 4.1) as the gateway's adapter (gateway/connections.ts) presents them, with the
- * FreeSWITCH behaviour the call flow relies on:
+ * Fakes of drachtio-fsmrf's MediaServer and Endpoint as the gateway's adapter
+ * (gateway/connections.ts) presents them, with the FreeSWITCH behaviour the call flow relies on
+ * (lines cited are of lib/endpoint.js of drachtio-fsmrf 4.1.2, the version package.json pins):
  * - a channel drops the keys that arrive while no play_and_get_digits holds it (FreeSWITCH's
  *   park loop dequeues and discards them); playCollect holds it once FreeSWITCH has read it,
  *   which commandsTaken() waits for;
@@ -19,14 +19,17 @@ import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, ty
  * - a key raises a "dtmf" event only once receiveKeys() subscribed to FreeSWITCH's DTMF events;
  * - uuid_audio start read mute / stop mutes and unmutes what the caller says, uuid_displace
  *   mixes a file into what the caller hears, both without touching a bridge;
- * - FreeSWITCH can refuse a command (`refuse`): command() rejects with FreeswitchRefused, and
- *   bridge/unbridge reject with the "-ERR …" reply as fsmrf does;
+ * - FreeSWITCH can refuse a command (`refuse`): Endpoint#api resolves with the "-ERR …" body
+ *   (:1383–1395), which the adapter turns into a FreeswitchRefused rejection; bridge and unbridge
+ *   reject with the body as the error's message (:643–649, :675–681);
  * - once FreeSWITCH hung the channel up, commands are refused ("-ERR No such channel!"), the
  *   bridge and modify fail, and play and playCollect never settle (the real ESL callback never
  *   fires), which is why the gateway races them against the call's end; once the event-socket
- *   connection is gone every command rejects with fsmrf's "endpoint no longer active";
+ *   connection is gone every command rejects with fsmrf's "endpoint no longer active" (:1390,
+ *   :1426);
  * - destroy() waits for FreeSWITCH's BYE (`byeDelayMs`; never while `byeWithheld`, as from a
- *   FreeSWITCH that was killed, until the connection ends) and emits nothing; a hang-up from
+ *   FreeSWITCH that was killed, until the connection ends) and emits nothing (:1482–1510: it
+ *   executes hangup and resolves on the dialog's "destroy"); a hang-up from
  *   FreeSWITCH, or its connection ending before destroy(), emits "destroy";
  * - modify() is a re-INVITE to FreeSWITCH, which may refuse it (`modifyAnswer`);
  * - after modify(), `local` is stale: the adapter's lean modify does not refresh it, so the
@@ -36,7 +39,8 @@ import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, ty
  * - join runs the conference application: the member is added to the media server's conference
  *   of that name (made by the first member, gone with the last) and the promise resolves with
  *   its member id; on a dead channel, or when FreeSWITCH refuses the application
- *   (`refuse('conference')`), no add-member report comes and it never settles, as fsmrf's.
+ *   (`refuse('conference')`), no add-member report comes and it never settles, as fsmrf's
+ *   (:570–612 resolves only from the add-member event).
  * Time is compressed: FreeSWITCH's millisecond timeouts pass `timeScale` times faster.
  */
 
