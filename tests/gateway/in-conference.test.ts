@@ -243,6 +243,18 @@ describe("Jigasi's INFO messages", () => {
     await hangUp(c);
   });
 
+  it('a moderator mute FreeSWITCH refuses: Jigasi hears it failed, the caller hears nothing and is not shown muted', async () => {
+    const c = await inConference();
+    c.caller.refuse('uuid_audio', '-ERR Cannot locate session!');
+    await c.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":true},"id":"mod-3"}');
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteResponse');
+    expect(infosTo(c.jigasi)[0]).toEqual({ type: 'muteResponse', status: 'FAILED', data: { audio: true }, id: 'mod-3' });
+    expect(c.caller.readMuted).toBe(false);
+    expect(muted(c)).toBe(false);
+    expect(c.caller.displaced).toEqual([]);
+    await hangUp(c);
+  });
+
   it('handles a mute request while an in-call prompt plays', async () => {
     const c = await inConference();
     await c.jigasi.receiveInfo('application/json', '{"i":0,"t":3}');
