@@ -80,7 +80,11 @@ export interface ListeningDependencies {
   registry: CallRegistry;
   logger: Logger;
   timing?: ListeningTiming;
+  /** The clock of the in-call keys' star window and of the leg's start. */
+  now?: () => number;
 }
+
+type ResolvedDependencies = ListeningDependencies & { timing: ListeningTiming; now: () => number };
 
 /** What a listener brings: the room, and the channel and FreeSWITCH it is on. */
 export interface ListenerRequest {
@@ -152,7 +156,7 @@ class Listener implements Listening {
   /** *1 help; *6 says the line is listen-only. */
   onKey(key: string): void {
     if (this.over) return;
-    const command = this.keys.press(key, Date.now());
+    const command = this.keys.press(key, this.leg.now());
     if (command === 'help') this.leg.announceTo(this, 'help', this.scope);
     if (command === 'toggle-mute') this.leg.announceTo(this, 'listen-only', this.scope);
   }
@@ -161,7 +165,7 @@ class Listener implements Listening {
 class SharedLeg implements RegisteredCall {
   readonly id = randomUUID();
   readonly conference = `dialin-listeners-${this.id}`;
-  readonly startedAt = Date.now();
+  readonly startedAt: number;
   readonly ready: Promise<void>;
   private state: 'connecting' | 'in-conference' | 'over' = 'connecting';
   private readonly scope: CallScope;
@@ -178,10 +182,11 @@ class SharedLeg implements RegisteredCall {
   constructor(
     readonly key: string,
     private readonly request: ListenerRequest,
-    private readonly deps: ListeningDependencies & { timing: ListeningTiming },
+    private readonly deps: ResolvedDependencies,
     private readonly log: Logger,
     private readonly onOver: (leg: SharedLeg) => void,
   ) {
+    this.startedAt = deps.now();
     this.scope = new CallScope(log, () => this.end('ended'), deps.timing.destroyWithinMs);
     deps.registry.add(this);
     this.ready = this.bringUp();
@@ -191,6 +196,10 @@ class SharedLeg implements RegisteredCall {
 
   get room(): string {
     return this.request.room;
+  }
+
+  now(): number {
+    return this.deps.now();
   }
 
   /** As GET /api/v1/calls lists it: the room's phone listeners as the room sees them. */
@@ -415,10 +424,10 @@ async function withDeadline<T>(operation: Promise<T>, ms: number, what: string):
 
 export class SharedListening {
   private readonly legs = new Map<string, SharedLeg>();
-  private readonly deps: ListeningDependencies & { timing: ListeningTiming };
+  private readonly deps: ResolvedDependencies;
 
   constructor(deps: ListeningDependencies) {
-    this.deps = { ...deps, timing: deps.timing ?? LISTENING_TIMING };
+    this.deps = { ...deps, timing: deps.timing ?? LISTENING_TIMING, now: deps.now ?? Date.now };
   }
 
   /**

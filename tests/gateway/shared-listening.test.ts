@@ -298,8 +298,13 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     expect(speaker.caller.bridgedWith).toBeDefined();
     expect(speaker.caller.joins).toEqual([]);
 
+    // A 6 more than 3 s after the star is no command.
+    listener.caller.pressKeys('*');
+    h.clockAheadMs += 3_001;
+    listener.caller.pressKeys('6');
     listener.caller.pressKeys('*6');
     await until(() => listener.caller.displaced.includes(`${PROMPTS}/listen-only.wav`), 'the listen-only prompt');
+    expect(listener.caller.displaced.filter((file) => file.endsWith('/listen-only.wav'))).toHaveLength(1);
     expect(listener.caller.readMuted).toBe(true);
 
     legDialog(h, 0).receiveBye();
