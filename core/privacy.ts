@@ -3,14 +3,13 @@
  * Logs, call records, the API and the Jitsi display name all go through these helpers.
  */
 
-const ANONYMOUS = /^(anonymous|unknown|restricted|unavailable|private)$/i;
-
-/** Digits of a caller number, or undefined for anonymous/withheld callers. */
+/**
+ * Digits of a caller number, or undefined for anonymous/withheld callers: "anonymous",
+ * "restricted", "unknown" and the like carry no digit.
+ */
 export function callerDigits(callerNumber: string | undefined | null): string | undefined {
   if (callerNumber === undefined || callerNumber === null) return undefined;
-  const trimmed = callerNumber.trim();
-  if (trimmed === '' || ANONYMOUS.test(trimmed)) return undefined;
-  const digits = trimmed.replace(/[^\d]/g, '');
+  const digits = callerNumber.replace(/[^\d]/g, '');
   return digits === '' ? undefined : digits;
 }
 

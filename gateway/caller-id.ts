@@ -8,7 +8,7 @@ const PHONE_WORD: Record<Language, string> = { de: 'Telefon', en: 'Phone' };
 function numberInHeader(value: string | undefined): string | undefined {
   if (!value) return undefined;
   for (const entry of value.split(/,(?=\s*(?:"[^"]*"\s*)?<|\s*(?:sips?|tel):)/i)) {
-    const uri = /<([^>]*)>/.exec(entry)?.[1] ?? entry.trim().split(';')[0]!;
+    const uri = /<([^>]*)>/.exec(entry)?.[1] ?? entry.split(';')[0]!;
     const user = /^(?:sips?:([^@;>]+)@|tel:([^;>]+))/i.exec(uri.trim());
     const raw = user?.[1] ?? user?.[2];
     if (raw === undefined) continue;

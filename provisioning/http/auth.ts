@@ -13,7 +13,7 @@ function grants(scopes: string[], needed: Scope): boolean {
 
 function scopesOf(payload: JwtPayload): string[] {
   const claim: unknown = payload.scope ?? payload.scp;
-  if (typeof claim === 'string') return claim.split(' ').filter(Boolean);
+  if (typeof claim === 'string') return claim.split(' ');
   if (Array.isArray(claim)) return claim.filter((item): item is string => typeof item === 'string');
   return [];
 }

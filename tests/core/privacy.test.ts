@@ -9,6 +9,9 @@ describe('caller numbers', () => {
     ['Restricted', 'anonymous'],
     ['', 'anonymous'],
     [undefined, 'anonymous'],
+    [null, 'anonymous'],
+    ['Unavailable', 'anonymous'],
+    ['Max Mustermann', 'anonymous'],
   ])('%s is shown as %s', (number, masked) => {
     expect(maskCallerNumber(number)).toBe(masked);
   });

@@ -57,6 +57,11 @@ describe("the caller's name in the Jitsi room", () => {
     ['P-Asserted-Identity before From', { From: '<sip:+4999999999@spoofed.example>;tag=1', 'P-Asserted-Identity': '<sip:+494136555134@trunk.example.org>' }, '+494136555134'],
     ['a tel: identity', { From: '<sip:anonymous@anonymous.invalid>;tag=1', 'P-Asserted-Identity': '"Meyer" <tel:+49-4136-555134>' }, '+494136555134'],
     ['two identities, the first without a number', { From: '<sip:x@y>', 'P-Asserted-Identity': '<sip:anonymous@invalid>, <tel:+494136555134>' }, '+494136555134'],
+    ['a list without a space', { From: '<sip:x@y>', 'P-Asserted-Identity': '<sip:anonymous@invalid>,<tel:+494136555134>' }, '+494136555134'],
+    ['a list with a display name close to the URI', { From: '<sip:x@y>', 'P-Asserted-Identity': '<sip:anonymous@invalid>, "Zentrale"<tel:+494136555134>' }, '+494136555134'],
+    ['a list with a display name', { From: '<sip:x@y>', 'P-Asserted-Identity': '<sip:anonymous@invalid>, "Zentrale" <tel:+494136555134>' }, '+494136555134'],
+    ['a list of bare URIs', { From: '<sip:x@y>', 'P-Asserted-Identity': 'sip:anonymous@invalid, sip:+494136555134@trunk.example.org' }, '+494136555134'],
+    ['a list of bare URIs without a space', { From: '<sip:x@y>', 'P-Asserted-Identity': 'sip:anonymous@invalid,tel:+494136555134' }, '+494136555134'],
     ['a PBX extension, kept as it is', { From: '<sip:4711@pbx.example.org>;tag=1' }, '4711'],
   ])('reads the caller from %s, in E.164', (_case, values, expected) => {
     expect(callerNumberOf(headers(values), '49')).toBe(expected);
@@ -65,6 +70,8 @@ describe("the caller's name in the Jitsi room", () => {
   it('gives no number for a withheld or nameless caller', () => {
     expect(callerNumberOf(headers({ From: '"+49 999" <sip:anonymous@anonymous.invalid>;tag=1' }), '49')).toBeUndefined();
     expect(callerNumberOf(headers({}), '49')).toBeUndefined();
+    // Only sip:, sips: and tel: URIs carry a caller's number.
+    expect(callerNumberOf(headers({ From: '<urn:tel:+494136555134>;tag=1' }), '49')).toBeUndefined();
   });
 });
 

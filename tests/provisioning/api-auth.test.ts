@@ -35,7 +35,9 @@ describe('admin API authentication (HS256 configured)', () => {
       401,
     ],
     ['the read scope on a write route', () => hsToken('dialin:read', withIssuer), 403],
-    ['no scope at all', () => hsToken('', withIssuer), 403],
+    ['an empty scope', () => hsToken('', withIssuer), 403],
+    ['no scope claim at all', () => jwt.sign({}, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, ...withIssuer }), 403],
+    ['a scope claim that is a number', () => jwt.sign({ scope: 7 }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, ...withIssuer }), 403],
   ];
 
   it.each(cases)('refuses %s', async (_name, token, status) => {
@@ -68,6 +70,7 @@ describe('admin API authentication (HS256 configured)', () => {
     ['an expired token', () => hsToken('dialin:read', { ...withIssuer, expiresIn: -60 }), 'the token has expired'],
     ['the wrong issuer', () => hsToken('dialin:read', { issuer: 'https://evil.example.org' }), 'the token\'s issuer (iss) is not "https://id.example.org" (JWT_ISSUER)'],
     ['a token living past JWT_MAX_TTL', () => hsToken('dialin:read', { ...withIssuer, expiresIn: 91 * 86_400 }), 'the token lives longer than this service allows (JWT_MAX_TTL, 90 days)'],
+    ['a token signed with another secret', () => hsToken('dialin:read', withIssuer, 'another-secret-that-is-long-enough-xyz'), 'the token is not valid for this service'],
     ['a token with junk after it', () => `${hsToken('dialin:read', withIssuer)} extra`, 'an Authorization: Bearer <token> header is required'],
   ])('says what is wrong with %s', async (_case, token, message) => {
     const response = await service.request('/api/v1/rooms', { token: token() });
@@ -90,6 +93,9 @@ describe('admin API authentication (HS256 configured)', () => {
     const token = jwt.sign({ scope: 'dialin:admin' }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, ...withIssuer });
     expect((await service.request('/api/v1/rooms/ohne-sub', jsonInit('PUT', {}, token))).status).toBe(201);
     expect((await service.directory.listAudit(1))[0]).toMatchObject({ sub: 'unknown', target: 'ohne-sub' });
+    const emptySubject = jwt.sign({ scope: 'dialin:admin', sub: '' }, TEST_SECRET, { algorithm: 'HS256', audience: 'dialin-api', expiresIn: 600, ...withIssuer });
+    expect((await service.request('/api/v1/rooms/leeres-sub', jsonInit('PUT', {}, emptySubject))).status).toBe(201);
+    expect((await service.directory.listAudit(1))[0]).toMatchObject({ sub: 'unknown', target: 'leeres-sub' });
   });
 
   it('decides by the Bearer token when a request also carries a session cookie', async () => {
