@@ -76,6 +76,8 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   unbridges = 0;
   /** Whether FreeSWITCH drops what the caller says (uuid_audio … read mute). */
   readMuted = false;
+  /** Whether the channel is a conference member that cannot speak (joined with the mute flag). */
+  mutedInConference = false;
   /** Files mixed into what the caller hears (uuid_displace). */
   readonly displaced: string[] = [];
   /** Calls of stopPlaying(). */
@@ -302,7 +304,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.stopPlayback?.();
     const confUuid = this.media.addMember(conference, this);
     this.conference = conference;
-    this.readMuted = options.flags?.mute === true;
+    this.mutedInConference = options.flags?.mute === true;
     return { memberId: ++memberCounter, confUuid };
   }
 

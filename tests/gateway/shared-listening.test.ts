@@ -305,7 +305,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     listener.caller.pressKeys('*6');
     await until(() => listener.caller.displaced.includes(`${PROMPTS}/listen-only.wav`), 'the listen-only prompt');
     expect(listener.caller.displaced.filter((file) => file.endsWith('/listen-only.wav'))).toHaveLength(1);
-    expect(listener.caller.readMuted).toBe(true);
+    expect(listener.caller.mutedInConference).toBe(true);
 
     legDialog(h, 0).receiveBye();
     legDialog(h, 1).receiveBye();
