@@ -4,9 +4,6 @@ import type { CallScope } from './call-scope';
 import { InCallKeys } from './in-call-keys';
 import {
   HEARTBEAT_BODY,
-  LOBBY_ALLOWED,
-  LOBBY_JOINED,
-  LOBBY_LEFT,
   LOBBY_REJECTED,
   ROOM_ACCESS_REQUEST,
   muteRequestBody,
@@ -17,7 +14,7 @@ import {
 import { keypadEntry, type OpenPin } from './pin-entry';
 import type { MuteOutcome } from '../provisioning/live-calls';
 import type { PromptId, PromptSet } from './prompts';
-import { playToCaller, sendToJigasi } from './conference-messages';
+import { LobbyPrompts, playToCaller, sendToJigasi } from './conference-messages';
 import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest, type SipResponse } from './sip';
 
 /**
@@ -65,13 +62,14 @@ export class ConferenceControls {
   private toggling = false;
   private readonly keys = new InCallKeys();
   private readonly muteRequests = new Map<string, (ok: boolean) => void>();
-  private lobbyReminder?: NodeJS.Timeout;
+  private readonly lobby: LobbyPrompts;
   private messagesToJigasi = 0;
   private askingForPassword = false;
   private passwordAsks = 0;
 
   constructor(private readonly parts: ConferenceParts) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
+    this.lobby = new LobbyPrompts(parts.scope, parts.timing.lobbyRepeatMs, (id) => this.announce(id));
     parts.scope.on(parts.jigasi, 'info', (req: SipRequest, res: SipResponse) => this.onJigasiInfo(req, res));
   }
 
@@ -122,7 +120,7 @@ export class ConferenceControls {
   private finish(end: ConferenceEnd): void {
     if (this.over) return;
     this.over = true;
-    this.parts.scope.clear(this.lobbyReminder);
+    this.lobby.stop();
     this.endWith(end);
   }
 
@@ -233,21 +231,10 @@ export class ConferenceControls {
 
   /** Lobby and room access (SPEC §4 step 8, jigasi SipInfoJsonProtocol). */
   private onJigasiNotification(type: number): void {
-    const { scope, timing, pin } = this.parts;
+    const { scope, pin } = this.parts;
     this.parts.log.debug({ type }, 'notification from Jigasi');
+    if (this.lobby.handle(type)) return;
     switch (type) {
-      case LOBBY_JOINED:
-        this.announce('lobby-waiting');
-        scope.clear(this.lobbyReminder);
-        this.lobbyReminder = scope.every(timing.lobbyRepeatMs, () => this.announce('lobby-waiting'));
-        return;
-      case LOBBY_LEFT:
-        scope.clear(this.lobbyReminder);
-        return;
-      case LOBBY_ALLOWED:
-        scope.clear(this.lobbyReminder);
-        this.announce('lobby-admitted');
-        return;
       case LOBBY_REJECTED:
         this.finish('rejected');
         return;

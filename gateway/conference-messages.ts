@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { CallEnded, type CallScope } from './call-scope';
+import { LOBBY_ALLOWED, LOBBY_JOINED, LOBBY_LEFT } from './jigasi-info';
 import type { PromptId, PromptSet } from './prompts';
 import { FreeswitchRefused, type MediaEndpoint, type SipDialog } from './sip';
 
 /**
  * What the gateway says on a conference leg, for a caller's own leg (conference-controls.ts) and
- * for the leg listeners share (shared-listening.ts): a JSON INFO to Jigasi, and a prompt mixed
- * into what one caller hears. Both run as work of `scope`, whose end stops them.
+ * for the leg listeners share (shared-listening.ts): a JSON INFO to Jigasi, a prompt mixed into
+ * what one caller hears, the lobby's prompts. All run as work of `scope`, whose end stops them.
  */
 
 /** Sends a JSON INFO to Jigasi without waiting for it; a Jigasi gone meanwhile makes it moot. */
@@ -34,4 +35,42 @@ export function playToCaller(caller: MediaEndpoint, scope: CallScope, prompts: P
       log.warn({ reply: error.reply, prompt: id }, 'FreeSWITCH did not play an in-conference prompt');
     }
   });
+}
+
+/**
+ * The lobby as callers hear it (Jigasi's lobby notifications): "please wait" when the leg enters
+ * it and again every `repeatMs` until a moderator decides, "admitted" when let in.
+ */
+export class LobbyPrompts {
+  private reminder?: NodeJS.Timeout;
+
+  constructor(
+    private readonly scope: CallScope,
+    private readonly repeatMs: number,
+    private readonly announce: (id: PromptId) => void,
+  ) {}
+
+  /** Takes the lobby's joined, left and allowed notifications; false for any other type. */
+  handle(type: number): boolean {
+    switch (type) {
+      case LOBBY_JOINED:
+        this.announce('lobby-waiting');
+        this.stop();
+        this.reminder = this.scope.every(this.repeatMs, () => this.announce('lobby-waiting'));
+        return true;
+      case LOBBY_LEFT:
+        this.stop();
+        return true;
+      case LOBBY_ALLOWED:
+        this.stop();
+        this.announce('lobby-admitted');
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  stop(): void {
+    this.scope.clear(this.reminder);
+  }
 }

@@ -8,9 +8,6 @@ import type { ConferenceEnd } from './conference-controls';
 import { InCallKeys } from './in-call-keys';
 import {
   HEARTBEAT_BODY,
-  LOBBY_ALLOWED,
-  LOBBY_JOINED,
-  LOBBY_LEFT,
   LOBBY_REJECTED,
   ROOM_ACCESS_REQUEST,
   muteRequestBody,
@@ -21,7 +18,7 @@ import {
 import { inviteJigasi, type JigasiPool } from './jigasi';
 import type { PendingInvite } from './pending-invite';
 import type { PromptId, PromptSet } from './prompts';
-import { playToCaller, sendToJigasi } from './conference-messages';
+import { LobbyPrompts, playToCaller, sendToJigasi } from './conference-messages';
 import type { MediaEndpoint, MediaServer, SipDialog, SipRequest, SipResponse, SipServer } from './sip';
 
 /**
@@ -175,7 +172,7 @@ class SharedLeg implements RegisteredCall {
   private pending?: PendingInvite;
   private release?: () => void;
   private graceTimer?: NodeJS.Timeout;
-  private lobbyReminder?: NodeJS.Timeout;
+  private readonly lobby: LobbyPrompts;
   private messagesToJigasi = 0;
   private passwordSent = false;
 
@@ -188,6 +185,7 @@ class SharedLeg implements RegisteredCall {
   ) {
     this.startedAt = deps.now();
     this.scope = new CallScope(log, () => this.end('ended'), deps.timing.destroyWithinMs);
+    this.lobby = new LobbyPrompts(this.scope, deps.timing.lobbyRepeatMs, (id) => this.announceToAll(id));
     deps.registry.add(this);
     this.ready = this.bringUp();
     // Each listener waits for `ready` itself; a failure is reported to them there.
@@ -367,19 +365,8 @@ class SharedLeg implements RegisteredCall {
   }
 
   private onJigasiNotification(type: number): void {
+    if (this.lobby.handle(type)) return;
     switch (type) {
-      case LOBBY_JOINED:
-        this.announceToAll('lobby-waiting');
-        this.scope.clear(this.lobbyReminder);
-        this.lobbyReminder = this.scope.every(this.deps.timing.lobbyRepeatMs, () => this.announceToAll('lobby-waiting'));
-        return;
-      case LOBBY_LEFT:
-        this.scope.clear(this.lobbyReminder);
-        return;
-      case LOBBY_ALLOWED:
-        this.scope.clear(this.lobbyReminder);
-        this.announceToAll('lobby-admitted');
-        return;
       case LOBBY_REJECTED:
         this.end('rejected');
         return;
