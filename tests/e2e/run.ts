@@ -27,7 +27,7 @@ import type { E2eGroup } from './group';
 function cases(): Case[] {
   const lockedOutCaller = nextCaller();
   const [infoCaller, failoverCaller, kickedCaller, stoppedCaller] = [nextCaller(), nextCaller(), nextCaller(), nextCaller()];
-  const [silentJigasiCaller, crashCaller, mapperCaller] = [nextCaller(), nextCaller(), nextCaller()];
+  const [silentJigasiCaller, crashCaller, mapperCaller, codecCaller] = [nextCaller(), nextCaller(), nextCaller(), nextCaller()];
   return [
     {
       name: '*6, *6 again with Jigasi silent, hang-up a second later: the gateway lives on, nothing unexpected counted',
@@ -110,6 +110,13 @@ function cases(): Case[] {
       prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
       jigasi: [{ kind: 'refuse', status: 503 }, { kind: 'refuse', status: 503 }],
       caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
+      outcome: 'jigasi-failed',
+    },
+    {
+      name: 'Jigasi answers with no codec FreeSWITCH has: "cannot reach the conference", Jigasi gets BYE',
+      prepare: async (gateway) => ({ pin: await createPin(gateway, {}) }),
+      jigasi: [{ ...jigasiAnswers(maskedName(codecCaller)), noCommonCodec: true }],
+      caller: ({ pin, work }) => ({ callerNumber: codecCaller, steps: pcapSteps(work, [`${pin}#`]), expect: 'bye' }),
       outcome: 'jigasi-failed',
     },
     {

@@ -145,6 +145,8 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   byeAnsweredAfterMs = 0;
   /** The status the far end answers our requests (INFO) with. */
   requestStatus = 200;
+  /** The far end's SDP in its 200 OK to a re-INVITE (Dialog#modify resolves with it). */
+  modifyAnswerSdp?: string;
   readonly requests: Array<{ method: string; headers?: Record<string, string>; body?: string }> = [];
 
   constructor(
@@ -187,7 +189,7 @@ export class FakeDialog extends EventEmitter implements SipDialog {
     this.modifies.push(sdp);
     await tick();
     if (this.endings > 0) throw new Error('invalid request to modify a completed dialog');
-    return `v=0 answer-to(${sdp})`;
+    return this.modifyAnswerSdp ?? `v=0 answer-to(${sdp})`;
   }
 
   /** The far end hangs up: drachtio answers the BYE and emits "destroy". */

@@ -31,7 +31,7 @@ import { FreeswitchRefused, type ConferenceJoinOptions, type EndpointOptions, ty
  *   FreeSWITCH that was killed, until the connection ends) and emits nothing (:1482–1510: it
  *   executes hangup and resolves on the dialog's "destroy"); a hang-up from
  *   FreeSWITCH, or its connection ending before destroy(), emits "destroy";
- * - modify() is a re-INVITE to FreeSWITCH, which may refuse it (`modifyAnswer`);
+ * - modify() is a re-INVITE to FreeSWITCH, which may fail it or turn the audio off (`modifyAnswer`);
  * - after modify(), `local` is stale: the adapter's lean modify does not refresh it, so the
  *   fake throws, as the adapter does, when anything reads it;
  * - bridgeOnly is only recorded: the real endpoint starts with application ends unreported and
@@ -92,8 +92,11 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
   byeWithheld = false;
   /** Holds FreeSWITCH's answer to modify()'s re-INVITE until it settles. */
   modifyGate?: Promise<void>;
-  /** FreeSWITCH answers modify()'s re-INVITE with this status (e.g. 488 for an SDP it cannot take). */
-  modifyAnswer = 200;
+  /**
+   * FreeSWITCH's answer to modify()'s re-INVITE: 200 with the audio on, a failure status, or
+   * 'audio-off' — 200 OK with m=audio 0, its answer to an offer without a codec it has.
+   */
+  modifyAnswer: 200 | 488 | 'audio-off' = 200;
   /** FreeSWITCH's SDP as the endpoint was made, for tests to compare with what the gateway sent. */
   readonly sdpAtCreation: string;
   private readonly refusals = new Map<string, string>();
@@ -285,7 +288,9 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     await (this.modifyGate ?? tick());
     if (this.dead) throw new Error('invalid request to modify a completed dialog');
     // drachtio-srf 5.0.29 lib/dialog.js:362: a re-INVITE answered with a failure rejects with a SipError.
-    if (this.modifyAnswer !== 200) throw new FakeSipError(this.modifyAnswer, 'Not Acceptable Here');
+    if (this.modifyAnswer === 488) throw new FakeSipError(488, 'Not Acceptable Here');
+    // The adapter (gateway/connections.ts) reads the answer's SDP.
+    if (this.modifyAnswer === 'audio-off') throw new FreeswitchRefused('the re-INVITE', 'm=audio 0 (none of the offered codecs)');
     this.staleLocal = true;
     return {};
   }

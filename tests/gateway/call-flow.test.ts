@@ -386,13 +386,13 @@ describe('the Jigasi leg', () => {
     await h.close();
   });
 
-  it("FreeSWITCH refuses Jigasi's SDP: the caller hears \"cannot reach the conference\", Jigasi gets its BYE", async () => {
+  it.each([488, 'audio-off'] as const)("FreeSWITCH refuses Jigasi's SDP (%s): the caller hears \"cannot reach the conference\", Jigasi gets its BYE", async (answer) => {
     const h = await harness({}, { [JIGASI_1]: [answered] });
     const pin = await roomWithPin(h);
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     const jigasiSide = await jigasiSideEndpoint(h);
-    jigasiSide.modifyAnswer = 488;
+    jigasiSide.modifyAnswer = answer;
     caller.pressKeys(`${pin.pin}#`);
     await done;
     expect(caller.bridgedWith).toBeUndefined();

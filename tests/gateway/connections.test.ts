@@ -115,6 +115,14 @@ describe("the gateway's view of a FreeSWITCH endpoint", () => {
     expect(() => endpoint.local.sdp).toThrow('endpoint.local is not refreshed after modify()');
     expect(() => (endpoint as unknown as { remote: unknown }).remote).toThrow('endpoint.remote is not refreshed after modify()');
   });
+
+  it("fails modify when FreeSWITCH turns the audio off in its answer (Jigasi's SDP has no codec it knows)", async () => {
+    const leg = await freeswitchLeg();
+    const endpoint = await lean(leg);
+    // What FreeSWITCH 1.10.12 answered on the real stack to an offer of only an unknown codec.
+    leg.dialog.modifyAnswerSdp = 'v=0\r\no=FreeSWITCH 1 2 IN IP4 127.0.0.1\r\ns=FreeSWITCH\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 8 0 9 102 101 103\r\n';
+    await expect(endpoint.modify('v=0 jigasi-answer')).rejects.toThrow(new FreeswitchRefused('the re-INVITE', 'm=audio 0 (none of the offered codecs)'));
+  });
 });
 
 describe('the connection to drachtio-server', () => {

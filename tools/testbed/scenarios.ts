@@ -181,6 +181,8 @@ export type JigasiBehaviour =
       info?: 'moderator-mute' | 'expect-mute-request' | 'ask-password' | 'silent-on-unmute';
       /** RTP the room sends once answered (a pcap of PCMA audio), as a conference would. */
       audioPcap?: string;
+      /** The answer offers only a codec FreeSWITCH does not have (a misconfigured Jigasi). */
+      noCommonCodec?: true;
     }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
@@ -197,8 +199,18 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** An INVITE's answer as a phone gives it: 180, then after `ringMs` 200 OK with our SDP, then the ACK. */
-function ringThenAnswer(ringMs: number): string {
+/** An SDP whose only codec no FreeSWITCH knows. */
+const SDP_WITHOUT_COMMON_CODEC = `v=0
+o=e2e 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 98
+a=rtpmap:98 X-NO-SUCH-CODEC/8000
+a=sendrecv`;
+
+/** An INVITE's answer as a phone gives it: 180, then after `ringMs` 200 OK with `sdp`, then the ACK. */
+function ringThenAnswer(ringMs: number, sdp = SDP): string {
   return `  <send>
 ${message(`SIP/2.0 180 Ringing
 ${RESPONSE_HEADERS}
@@ -211,7 +223,7 @@ ${RESPONSE_HEADERS}
 Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}`)}
+${sdp}`)}
   </send>
   <recv request="ACK"/>`;
 }
@@ -329,7 +341,7 @@ ${OK_TO_LAST_REQUEST}`;
       ${checks}
     </action>
   </recv>
-${ringThenAnswer(behaviour.answerAfterMs ?? 3000)}
+${ringThenAnswer(behaviour.answerAfterMs ?? 3000, behaviour.noCommonCodec ? SDP_WITHOUT_COMMON_CODEC : SDP)}
 ${behaviour.audioPcap ? mediaStep({ pcap: behaviour.audioPcap }) : ''}
 ${infoExchange}
 ${hangUp}
