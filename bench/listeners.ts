@@ -17,6 +17,11 @@ import { gatewayCalls, localFreeswitchPid, processFigures } from './figures';
 
 const RATE = Number(process.env.BENCH_LISTENER_RATE ?? 10);
 const HOLD_SECONDS = Number(process.env.BENCH_LISTENER_HOLD_SECONDS ?? 20);
+/** Which modes each count runs, e.g. "shared" to try a change to shared listening alone. */
+const MODES = (process.env.BENCH_LISTENER_MODES ?? 'shared,separate').split(',').map((mode) => {
+  if (mode !== 'shared' && mode !== 'separate') throw new Error(`BENCH_LISTENER_MODES: "${mode}" is neither shared nor separate`);
+  return mode;
+});
 const CALLER_NUMBER = '+494136550000';
 const CALLER_MEDIA_PORT = 40000;
 /** PCMA's silence (A-law of 0 and its sign twin): what a listener hears while the room is quiet. */
@@ -131,11 +136,11 @@ async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], lis
   );
 }
 
-/** Each count of listeners, shared then separate, one line each. */
+/** Each count of listeners, shared then separate (BENCH_LISTENER_MODES), one line each. */
 export async function listenerLadder(gateway: Gateway, work: string, sipps: SippRun[], counts: number[]): Promise<void> {
   process.stdout.write(`listener ladder: ${RATE} calls/s, held ${HOLD_SECONDS} s once all are in\n`);
   for (const listeners of counts) {
-    for (const mode of ['shared', 'separate'] as const) {
+    for (const mode of MODES) {
       process.stdout.write(await listenerRun(gateway, work, sipps, listeners, mode));
       await sleep(3000);
     }
