@@ -45,7 +45,7 @@ const TRANSITIONS: Record<CallState, CallState[]> = {
 };
 
 /** A human presses at most a few keys a second; more SIP INFO digits than this are a flood. */
-const INFO_DIGITS_PER_SECOND = 10;
+export const INFO_DIGITS_PER_SECOND = 10;
 /** European ringback (425 Hz, 1 s on, 4 s off) while Jigasi sets the conference up. */
 const RINGBACK = 'tone_stream://%(1000,4000,425);loops=-1';
 

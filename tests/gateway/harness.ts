@@ -36,8 +36,8 @@ export interface Harness {
   metrics: ReturnType<typeof createMetrics>;
   settings: CallSettings;
   timing: CallTiming;
-  /** The calls' and shared legs' clock runs this far ahead of the wall clock (the in-call keys' star window). */
-  clockAheadMs: number;
+  /** The calls' and shared legs' clock (the in-call keys' star window, the SIP INFO digit rate); a test may stop or move it. */
+  now: () => number;
   /** Addresses of registered trunks' registrars and proxies, as gateway/trunks.ts learns them. */
   trunkAddresses: Map<string, TrunkConfig>;
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
@@ -121,7 +121,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     registry,
     logger,
     timing: { ...LISTENING_TIMING, graceMs: 300, joinWithinMs: 500, destroyWithinMs: 300 },
-    now: () => Date.now() + h.clockAheadMs,
+    now: () => h.now(),
   });
   const h: Harness = {
     srf,
@@ -136,7 +136,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
     metrics,
     settings,
     trunkAddresses: new Map(),
-    clockAheadMs: 0,
+    now: Date.now,
     // Teardown gives up on a silent far end after 5 s in production, a slowed PIN entry waits
     // 2–60 s; tests need not wait that long.
     timing: { ...CALL_TIMING, destroyWithinMs: 300, slowedPauseScale: 0.05 },
@@ -176,7 +176,7 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
         logger,
         trunkAt: (address: string) => h.trunkAddresses.get(address),
         timing: h.timing,
-        now: () => Date.now() + h.clockAheadMs,
+        now: () => h.now(),
         listening,
       };
     },
