@@ -1,20 +1,33 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+
+/**
+ * FreeSWITCH 1.10.12's answer to an outbound socket's "connect", recorded on the end-to-end test
+ * bed (tcpdump on lo during a call): the channel's data, then Content-Type command/reply with an
+ * URL-encoded Reply-Text at the end of the headers, in one segment.
+ */
+const CONNECT_REPLY = readFileSync(join(__dirname, 'recorded', 'freeswitch-1.10.12-connect-reply.txt'), 'utf8');
+const RECORDED_UUID = /^Unique-ID: (.+)$/m.exec(CONNECT_REPLY)![1]!;
+/** What the same FreeSWITCH sent when the channel hung up after the app's hangup command. */
+const DISCONNECT_BODY = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n';
 
 /**
  * A fake FreeSWITCH at the far end of one outbound event socket, speaking the event-socket
  * protocol on a real loopback TCP connection, so that drachtio-modesl's Connection and
  * drachtio-fsmrf's Endpoint run unchanged on top of it (tests of gateway/connections.ts).
- * What it does, as FreeSWITCH 1.10 does:
- * - answers "connect" with the channel data (command/reply with Event-Name CHANNEL_DATA);
+ * What it does, as the recorded FreeSWITCH 1.10.12 did:
+ * - answers "connect" with the recorded channel data;
  * - answers every other command with "+OK" in order, and "api …" with an api/response whose
  *   body is `apiReplies[name]` (else "+OK"), or "-ERR No such channel!" once the channel is gone;
- * - on "sendmsg … execute-app-name: hangup" hangs the channel up: BYE to drachtio (`onBye`),
- *   then closes the socket;
+ *   the headers and the body leave as two writes, as FreeSWITCH sent them in two segments;
+ * - on "sendmsg … execute-app-name: hangup" hangs the channel up: BYE to drachtio (`onBye`), the
+ *   recorded text/disconnect-notice, then closes the socket;
  * - `kill()` is SIGKILL: the socket just goes, nothing else is sent.
  */
 export class FakeFreeswitchChannel {
-  readonly uuid = '5f0d7a2e-3c55-4d8b-9b1e-0000000000aa';
+  readonly uuid = RECORDED_UUID;
   /** The first line of every command received, in order. */
   readonly commands: string[] = [];
   /** Replies to API commands by name, e.g. { uuid_audio: '-ERR no reply' }. */
@@ -24,6 +37,7 @@ export class FakeFreeswitchChannel {
   /** FreeSWITCH takes the hangup command but has not hung up yet (a busy or dying FreeSWITCH). */
   hangupPending = false;
   private received = '';
+  private written: Promise<void> = Promise.resolve();
   private hungUp = false;
 
   private constructor(private readonly socket: Socket) {
@@ -73,25 +87,13 @@ export class FakeFreeswitchChannel {
     const [first = ''] = command.split('\n');
     this.commands.push(first);
     if (first === 'connect') {
-      this.send(
-        [
-          'Content-Type: command/reply',
-          'Reply-Text: +OK',
-          'Socket-Mode: async',
-          'Control: full',
-          'Event-Name: CHANNEL_DATA',
-          `Unique-ID: ${this.uuid}`,
-          `Channel-Unique-ID: ${this.uuid}`,
-          `variable_rtp_local_sdp_str: ${encodeURIComponent('v=0\r\no=FreeSWITCH 1 1 IN IP4 127.0.0.1\r\n')}`,
-          `variable_switch_r_sdp: ${encodeURIComponent('v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\n')}`,
-        ].join('\n') + '\n\n',
-      );
+      this.send(CONNECT_REPLY);
       return;
     }
     if (first.startsWith('api ')) {
       const name = first.slice(4).split(' ')[0]!;
       const body = this.hungUp ? '-ERR No such channel!\n' : (this.apiReplies[name] ?? '+OK Success\n');
-      this.send(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body)}\n\n${body}`);
+      this.send(`Content-Type: api/response\nContent-Length: ${Buffer.byteLength(body)}\n\n`, body);
       return;
     }
     this.send('Content-Type: command/reply\nReply-Text: +OK\n\n');
@@ -99,12 +101,21 @@ export class FakeFreeswitchChannel {
       this.hungUp = true;
       setImmediate(() => {
         this.onBye();
-        this.socket.end();
+        this.send(`Content-Type: text/disconnect-notice\nControlled-Session-UUID: ${this.uuid}\nContent-Disposition: disconnect\nContent-Length: ${Buffer.byteLength(DISCONNECT_BODY)}\n\n`, DISCONNECT_BODY);
+        this.written = this.written.then(() => {
+          this.socket.end();
+        });
       });
     }
   }
 
-  private send(text: string): void {
-    if (!this.socket.destroyed) this.socket.write(text);
+  /** Writes in order, each part a write of its own a tick after the one before (a TCP segment of its own on lo). */
+  private send(...parts: string[]): void {
+    for (const part of parts) {
+      this.written = this.written.then(async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!this.socket.destroyed) this.socket.write(part);
+      });
+    }
   }
 }
