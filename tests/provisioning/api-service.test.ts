@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { MuteOutcome } from '../../provisioning/live-calls';
 import { RecordingCall } from '../support/recording-call';
-import { adminToken, jsonInit, readJson, readToken, startTestService, tempDir, until, type TestService } from '../support/service';
+import { SECONDS_BY_DESIGN_MS, adminToken, jsonInit, readJson, readToken, startTestService, tempDir, until, type TestService } from '../support/service';
 
 describe('calls, health and privacy of the running service', () => {
   const dir = tempDir();
@@ -200,5 +200,5 @@ describe('the trunks of the running service', () => {
     service.readiness.startDraining();
     const draining = await service.request('/readyz');
     expect([draining.status, await readJson(draining)]).toEqual([503, { status: 'draining' }]);
-  });
+  }, SECONDS_BY_DESIGN_MS);
 });

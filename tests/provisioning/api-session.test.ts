@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { runCli } from '../../app/cli';
 import { Accounts, SESSION_LIMITS, hashPassword } from '../../provisioning/accounts';
 import { SqliteStore } from '../../provisioning/store/sqlite';
-import { readJson, readToken, startTestService, tempDir, testEnv, type TestService } from '../support/service';
+import { SECONDS_BY_DESIGN_MS, readJson, readToken, startTestService, tempDir, testEnv, type TestService } from '../support/service';
 
 /** The admin console's sign-in (SPEC §6): accounts made with `dialin user`, a session cookie, roles, CSRF. */
 
@@ -125,7 +125,7 @@ describe('signing in to the admin console', () => {
     expect(locked.status).toBe(429);
     expect(locked.headers.get('set-cookie')).toBeNull();
     expect((await signIn('presse')).status).toBe(204);
-  });
+  }, SECONDS_BY_DESIGN_MS);
 
   it('ends the session on sign-out, and all sessions of an account when its password changes', async () => {
     const first = cookieOf(await signIn('kaemmerei'));

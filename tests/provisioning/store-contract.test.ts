@@ -4,7 +4,7 @@ import { POSTGRES_MIGRATIONS } from '../../provisioning/store/postgres-migration
 import { SqliteStore } from '../../provisioning/store/sqlite';
 import { MapperRoomsExhaustedError, PinTakenError, type NewPin, type Store } from '../../provisioning/store/store';
 import { postgresMissing, startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
-import { tempDir } from '../support/service';
+import { SECONDS_BY_DESIGN_MS, tempDir } from '../support/service';
 
 /**
  * What every Store must do, run against SQLite (a file per test) and against a real PostgreSQL
@@ -59,7 +59,7 @@ describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
     const takeover = await store.insertPin(pin('d', '59371824', 'chor'), 5_000);
     expect(takeover).toMatchObject({ roomCreated: true, pin: { id: 'd', room: 'chor' } });
     expect(await store.getPin('c')).toBeUndefined();
-  });
+  }, SECONDS_BY_DESIGN_MS);
 
   it('purges unused mapper PINs and the rooms they made, but not admin PINs or used ones', async () => {
     const store = await open();

@@ -84,6 +84,12 @@ export async function readJson(response: Response): Promise<any> {
 }
 
 /** Waits until `condition` holds, polling the event loop; fails after `timeoutMs`. */
+/**
+ * The limit of a test that takes seconds by design, so that the mutation runs' short default
+ * (jest.mutation.config.js, which turns a hanging call into a quick failure) does not cut it.
+ */
+export const SECONDS_BY_DESIGN_MS = 20_000;
+
 export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const started = Date.now();
   while (!condition()) {
