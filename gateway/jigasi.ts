@@ -18,17 +18,9 @@ export class JigasiPool {
     for (const uri of uris) this.active.set(uri, 0);
   }
 
-  /** Fewest active calls first, ties in configured order; instances marked down go last. */
+  /** Fewest active calls first, ties in configured order (the sort is stable); instances marked down go last. */
   order(): string[] {
-    return [...this.uris]
-      .map((uri, index) => ({ uri, index }))
-      .sort(
-        (a, b) =>
-          Number(this.down.has(a.uri)) - Number(this.down.has(b.uri)) ||
-          this.active.get(a.uri)! - this.active.get(b.uri)! ||
-          a.index - b.index,
-      )
-      .map(({ uri }) => uri);
+    return [...this.uris].sort((a, b) => Number(this.down.has(a)) - Number(this.down.has(b)) || this.active.get(a)! - this.active.get(b)!);
   }
 
   isDown(uri: string): boolean {
@@ -124,7 +116,6 @@ export async function inviteJigasi(
 ): Promise<{ dialog: SipDialog; uri: string; release: () => void }> {
   const attempts: Array<{ uri: string; outcome: string }> = [];
   for (const uri of pool.order()) {
-    if (isAbandoned()) throw new InviteAbandoned();
     const release = pool.hold(uri);
     try {
       const dialog = await inviteOne(srf, uri, invite, register);

@@ -374,14 +374,20 @@ describe('the Jigasi leg', () => {
     await h.close();
   });
 
-  it('sends the caller "cannot reach the conference" and goodbye when every Jigasi fails', async () => {
-    const h = await harness({}, { [JIGASI_1]: [{ status: 503 }], [JIGASI_2]: [{ status: 480 }] });
+  it('sends the caller "cannot reach the conference" and goodbye when every Jigasi fails, and logs what each answered', async () => {
+    // 487 is what our own CANCEL brings when a Jigasi does not answer in time.
+    const h = await harness({}, { [JIGASI_1]: [{ status: 503 }], [JIGASI_2]: [{ status: 487 }] });
     const pin = await roomWithPin(h);
     const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
     await done;
     expect(playedIds(caller)).toMatch(/connecting\.wav.*unreachable\.wav.*goodbye\.wav/);
+    const logged = h.logs.lines.map((line) => JSON.parse(line) as { msg: string; attempts?: unknown }).find((line) => line.msg === 'no Jigasi reachable');
+    expect(logged?.attempts).toEqual([
+      { uri: JIGASI_1, outcome: '503' },
+      { uri: JIGASI_2, outcome: 'timeout' },
+    ]);
     expectCleanTeardown(h);
     expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed', room: 'gemeinderat' });
     await h.close();

@@ -177,6 +177,19 @@ describe('choosing a Jigasi', () => {
     pool.hold('sip:a');
     expect(pool.order()).toEqual(['sip:b', 'sip:a', 'sip:c']);
   });
+
+  it('releases a call once however often its release is called, and still counts the calls held', () => {
+    const pool = new JigasiPool(['sip:b', 'sip:a']);
+    const first = pool.hold('sip:a');
+    pool.hold('sip:a');
+    pool.hold('sip:b');
+    first();
+    first();
+    // One call each: the configured order decides.
+    expect(pool.order()).toEqual(['sip:b', 'sip:a']);
+    pool.hold('sip:b');
+    expect(pool.order()).toEqual(['sip:a', 'sip:b']);
+  });
 });
 
 describe('prompt files', () => {
