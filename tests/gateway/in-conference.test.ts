@@ -281,6 +281,7 @@ describe("Jigasi's INFO messages", () => {
     for (const body of bodies) expect(await c.jigasi.receiveInfo('application/json', body)).toMatchObject({ finalStatus: 200, answeredByApp: true });
     const many = await Promise.all(Array.from({ length: 100 }, async () => c.jigasi.receiveInfo('application/json', '{"i":1,"t":15,"d":true}')));
     expect(many.every((response) => response.finalStatus === 200 && response.answeredByApp)).toBe(true);
+    expect(c.jigasi.requests).toEqual([]);
     expect(c.caller.readMuted).toBe(false);
     expect(c.h.registry.list()[0]!.state).toBe('bridged');
     await hangUp(c);
@@ -294,5 +295,93 @@ describe("Jigasi's INFO messages", () => {
     expect(c.jigasi.requests).toEqual([]);
     expectCleanTeardown(c.h);
     await c.h.close();
+  });
+});
+
+describe('what the conference leg does once, or not at all', () => {
+  const prompts = (c: InConference) => c.caller.displaced.map((file) => file.replace('/prompts/de/', ''));
+
+  it('an administrator muting a muted caller changes nothing; unmuting an unmuted one neither', async () => {
+    const c = await inConference();
+    expect(await c.h.registry.setMuted(c.callId, false)).toBe('unmuted');
+    expect(await c.h.registry.setMuted(c.callId, true)).toBe('muted');
+    expect(await c.h.registry.setMuted(c.callId, true)).toBe('muted');
+    await until(() => infosTo(c.jigasi).length === 1, 'the muteRequest');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(prompts(c)).toEqual(['moderator-muted.wav']);
+    expect(infosTo(c.jigasi)).toEqual([expect.objectContaining({ type: 'muteRequest', data: { audio: true } })]);
+    await hangUp(c);
+  });
+
+  it("an administrator's unmute goes ahead when Jigasi never answers the request", async () => {
+    const c = await inConference(undefined, undefined, { muteResponseMs: 100 });
+    await c.h.registry.setMuted(c.callId, true);
+    expect(await c.h.registry.setMuted(c.callId, false)).toBe('unmuted');
+    expect(infosTo(c.jigasi).map((info) => info.data)).toEqual([{ audio: true }, { audio: false }]);
+    expect(c.caller.readMuted).toBe(false);
+    await hangUp(c);
+  });
+
+  it('a moderator may mute a listener (already muted) and unmute a speaker, who hears no "muted" then', async () => {
+    const listener = await inConference('listener');
+    await listener.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":true},"id":"m1"}');
+    await until(() => infosTo(listener.jigasi).some((info) => info.id === 'm1'), 'the answer for the listener');
+    expect(infosTo(listener.jigasi).find((info) => info.id === 'm1')).toMatchObject({ type: 'muteResponse', status: 'OK' });
+    await hangUp(listener);
+
+    const speaker = await inConference();
+    await speaker.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":true},"id":"m2"}');
+    await until(() => speaker.caller.readMuted, 'the mute');
+    await speaker.jigasi.receiveInfo('application/json', '{"type":"muteRequest","data":{"audio":false},"id":"m3"}');
+    await until(() => infosTo(speaker.jigasi).some((info) => info.id === 'm3'), 'the answer to the unmute');
+    expect(infosTo(speaker.jigasi).find((info) => info.id === 'm3')).toMatchObject({ type: 'muteResponse', status: 'OK', data: { audio: false } });
+    expect(speaker.caller.readMuted).toBe(false);
+    expect(prompts(speaker)).toEqual(['moderator-muted.wav']);
+    await hangUp(speaker);
+  });
+
+  it('a muteResponse nobody asked for is ignored', async () => {
+    const c = await inConference();
+    expect(await c.jigasi.receiveInfo('application/json', muteResponseBody('never-sent', true, true))).toMatchObject({ finalStatus: 200, answeredByApp: true });
+    expect(c.h.registry.list()[0]!.state).toBe('bridged');
+    expect((await c.h.metrics.unexpectedErrors.get()).values.reduce((sum, { value }) => sum + value, 0)).toBe(0);
+    await hangUp(c);
+  });
+
+  it('the lobby reminder stops when the caller leaves the lobby', async () => {
+    const c = await inConference(undefined, undefined, { lobbyRepeatMs: 30 });
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":3}');
+    await until(() => prompts(c).length >= 2, 'the reminder');
+    await c.jigasi.receiveInfo('application/json', '{"i":1,"t":5}');
+    const heard = prompts(c).length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(prompts(c)).toHaveLength(heard);
+    expect(new Set(prompts(c))).toEqual(new Set(['lobby-waiting.wav']));
+    await hangUp(c);
+  });
+
+  it('after a rejection, the lobby and keys are over: no reminder, no help over the farewell', async () => {
+    const c = await inConference(undefined, undefined, { lobbyRepeatMs: 30 });
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":7}');
+    await c.jigasi.receiveInfo('application/json', '{"i":1,"t":3}');
+    c.caller.pressKeys('*1');
+    await c.done;
+    expect(prompts(c)).toEqual([]);
+    expect(c.caller.played.flat().join(' ')).toMatch(/lobby-rejected\.wav.*goodbye\.wav$/);
+    expectCleanTeardown(c.h);
+    await c.h.close();
+  });
+
+  it('asks the caller for the room password once when Jigasi asks twice at once, and sends no empty password', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":4}');
+    await c.jigasi.receiveInfo('application/json', '{"i":1,"t":4}');
+    await until(() => c.caller.collects.length === 2, 'the password prompt');
+    c.caller.pressKeys('#');
+    await until(() => c.caller.bridgedWith !== undefined, 'the caller back in the conference');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.caller.collects).toHaveLength(2);
+    expect(c.jigasi.requests).toEqual([]);
+    await hangUp(c);
   });
 });
