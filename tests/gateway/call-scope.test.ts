@@ -23,6 +23,7 @@ describe("a call's scope", () => {
     const before = fired.length;
     s.cancel('caller-hung-up');
     s.after(1, () => fired.push('late'));
+    expect(s.every(1, () => fired.push('late repeat'))).toBeUndefined();
     await sleep(40);
 
     expect(before).toBeGreaterThan(0);
@@ -94,6 +95,16 @@ describe("a call's scope", () => {
     expect(byes).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
     expect(logs.text).toMatch(/no answer from the far end; going on without it/);
+  });
+
+  it('goes on when a destroy fails because the far end had already ended it: no error, nothing reported', async () => {
+    const { scope: s, logs, failures } = scope(50);
+    const ended = { destroy: async () => Promise.reject(new Error('invalid request to a completed dialog')) };
+    await s.destroy(ended);
+    expect(failures).toEqual([]);
+    expect(logs.lines.map((line) => JSON.parse(line) as { level: number; msg: string })).toEqual([
+      expect.objectContaining({ level: 20, msg: 'teardown: the far end had already ended it' }),
+    ]);
   });
 
   it('destroys what arrives after the call was cancelled instead of adopting it', async () => {
