@@ -32,7 +32,8 @@ import { callThroughTrunk } from './trunk-call';
  */
 
 const TRANSITIONS: Record<CallState, CallState[]> = {
-  screening: ['answering', 'calling', 'ended'],
+  // `ending`: the call record could not be written (a full disk); the call still ends cleanly.
+  screening: ['answering', 'calling', 'ending', 'ended'],
   answering: ['collecting', 'ending'],
   collecting: ['connecting', 'ending'],
   calling: ['ringing', 'waiting-for-key', 'ending'],

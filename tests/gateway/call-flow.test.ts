@@ -1,6 +1,6 @@
 import type { TrunkConfig } from '../../core/config';
 import type { FakeEndpoint } from '../fakes/freeswitch';
-import { CALLER, JIGASI_1, JIGASI_2, expectCleanTeardown, harness, until, type Harness } from './harness';
+import { CALLER, JIGASI_1, JIGASI_2, errorsLogged, expectCleanTeardown, harness, until, type Harness } from './harness';
 import { INFO_DIGITS_PER_SECOND } from '../../gateway/call';
 
 /** What a caller experiences (SPEC §4), against fakes shaped like drachtio-srf and drachtio-fsmrf. */
@@ -57,7 +57,7 @@ describe('a caller with a valid PIN', () => {
     await done;
     expect(invite!.dialog!.byesSent).toBe(1);
     expectCleanTeardown(h);
-    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed', room: 'gemeinderat', pinId: pin.id, caller: '…34', endedAt: expect.any(Number) });
+    expect(await h.record(call.id)).toMatchObject({ direction: 'in', outcome: 'completed', room: 'gemeinderat', pinId: pin.id, caller: '…34', endedAt: expect.any(Number) });
     expect(h.logs.text).not.toContain(pin.pin);
     expect(h.logs.text).not.toContain('555134');
     expect(h.logs.text).not.toContain('2468');
@@ -65,6 +65,22 @@ describe('a caller with a valid PIN', () => {
     expect(metrics).toMatch(/dialin_calls_ended_total\{outcome="completed"\} 1/);
     expect(metrics).toMatch(/dialin_calls_active 0/);
     expect(metrics).toMatch(/dialin_pin_to_jigasi_invite_seconds_count 1/);
+    // In seconds, as its name says: on the fakes the INVITE leaves well within a second of the #.
+    expect(metrics).toMatch(/dialin_pin_to_jigasi_invite_seconds_bucket\{le="1"\} 1/);
+    await h.close();
+  });
+
+  it("is recorded with the start and end the gateway's clock gives, and the log says how long the call took", async () => {
+    const h = await harness({ PIN_ATTEMPTS: '1' });
+    const start = Date.UTC(2026, 10, 30, 18, 0, 0);
+    h.now = () => start;
+    const { call, done } = h.invite();
+    await callerEndpoint(h);
+    h.now = () => start + 95_000;
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expect(await h.record(call.id)).toMatchObject({ startedAt: start, endedAt: start + 95_000 });
+    expect(h.logs.text).toMatch(/"seconds":95,"msg":"call ended"/);
     await h.close();
   });
 
@@ -438,6 +454,9 @@ describe('ending a call from any side', () => {
     expect(h.registry.size).toBe(0);
     release();
     await until(() => h.media.endpoints[0]?.destroyCalls === 1, 'the late endpoint to be destroyed');
+    // The hang-up is no failed endpoint: none is made once more.
+    expect(h.media.endpoints).toHaveLength(1);
+    expect(h.logs.text).not.toMatch(/endpoint failed/);
     expect(res.sent.some(({ status }) => status === 200)).toBe(false);
     expect(h.srf.uasDialogs).toEqual([]);
     expectCleanTeardown(h);
@@ -470,6 +489,7 @@ describe('ending a call from any side', () => {
     await done;
     expect(h.srf.invitesSent[0]!.request.cancelsSent).toBe(1);
     expect(h.srf.invitesSent).toHaveLength(1);
+    expect(errorsLogged(h)).toEqual([]);
     expectCleanTeardown(h);
     expect(await h.record(call.id)).toMatchObject({ outcome: 'cancelled' });
     await h.close();
@@ -506,6 +526,8 @@ describe('ending a call from any side', () => {
     await done;
     expect(caller.bridgedWith).toBeUndefined();
     expect(playedIds(caller)).not.toMatch(/conference-ended/);
+    // Jigasi's BYE is no refusal of its SDP by FreeSWITCH.
+    expect(errorsLogged(h)).toEqual([]);
     expectCleanTeardown(h);
     expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed' });
     await h.close();
@@ -524,6 +546,41 @@ describe('ending a call from any side', () => {
     expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
     expectCleanTeardown(h);
     expect(await h.record(call.id)).toMatchObject({ outcome: 'kicked' });
+    await h.close();
+  });
+
+  it("FreeSWITCH drops the Jigasi leg's channel in the conference: the caller hears the conference has ended, Jigasi gets its BYE", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    h.media.endpoints[1]!.hangUpFromFreeswitch();
+    await done;
+    expect(playedIds(caller)).toMatch(/conference-ended\.wav.*goodbye\.wav/);
+    expect(h.srf.invitesSent[0]!.dialog!.byesSent).toBe(1);
+    expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+
+  it('the call-record store fails as a call arrives: 480 to the caller, the error logged and counted, the next call goes on', async () => {
+    const h = await harness({ PIN_ATTEMPTS: '1' });
+    const insert = jest.spyOn(h.store, 'insertCallRecord').mockRejectedValueOnce(new Error('SQLITE_FULL: database or disk is full'));
+    const first = h.invite();
+    await first.done;
+    expect(first.res.sent.map(({ status }) => status)).toEqual([480]);
+    expect(errorsLogged(h)).toEqual([expect.stringMatching(/SQLITE_FULL.*"msg":"call failed"/)]);
+    expect(await h.metrics.registry.metrics()).toMatch(/dialin_unexpected_errors_total\{boundary="call"\} 1/);
+    expectCleanTeardown(h);
+
+    insert.mockRestore();
+    const second = h.invite();
+    await second.done;
+    expect(second.res.sent[0]?.status).toBe(200);
+    expect(await h.record(second.call.id)).toMatchObject({ outcome: 'answered-no-pin' });
     await h.close();
   });
 
@@ -639,17 +696,18 @@ describe('ending a call from any side', () => {
 
 describe('screening before any media', () => {
   it.each([
-    ['an untrusted source', { SIP_TRUSTED_SOURCES: '198.51.100.0/24' }, {}, 403],
-    ['a scanner user agent', {}, { userAgent: 'friendly-scanner' }, 403],
-    ['sipvicious', {}, { userAgent: 'sipvicious 0.3' }, 403],
-    ['an INVITE without a Contact (drachtio-srf could not answer it)', {}, { headers: { Contact: undefined } }, 400],
-  ] as const)('refuses %s with %i and creates nothing', async (_name, env, invite, status) => {
+    ['an untrusted source', { SIP_TRUSTED_SOURCES: '198.51.100.0/24' }, {}, 403, 'untrusted-source'],
+    ['a scanner user agent', {}, { userAgent: 'friendly-scanner' }, 403, 'scanner'],
+    ['sipvicious', {}, { userAgent: 'sipvicious 0.3' }, 403, 'scanner'],
+    ['an INVITE without a Contact (drachtio-srf could not answer it)', {}, { headers: { Contact: undefined } }, 400, 'no-contact'],
+  ] as const)('refuses %s with %i, counted by its reason, and creates nothing', async (_name, env, invite, status, reason) => {
     const h = await harness(env);
     const { call, res, done } = h.invite(invite);
     await done;
     expect(res.finalStatus).toBe(status);
     expect(h.media.endpoints).toEqual([]);
     expect(await h.record(call.id)).toBeUndefined();
+    expect(await h.metrics.registry.metrics()).toMatch(new RegExp(`dialin_calls_refused_total\\{reason="${reason}"\\} 1`));
     await h.close();
   });
 

@@ -224,6 +224,11 @@ process.on('unhandledRejection', (reason) => unhandledRejections.push(reason));
 beforeEach(() => (unhandledRejections.length = 0));
 
 /** Every dialog and endpoint of the test ended exactly once, no call is left in the registry, no rejection went unhandled. */
+/** Log lines an operator is alerted by (error and fatal): a caller's hang-up, at any moment, is none of them. */
+export function errorsLogged(h: Harness): string[] {
+  return h.logs.lines.filter((line) => /"level":(50|60)/.test(line));
+}
+
 export function expectCleanTeardown(h: Harness): void {
   expect(unhandledRejections).toEqual([]);
   for (const endpoint of h.media.endpoints) expect({ endpoint: endpoint.uuid, endings: endpoint.endings }).toEqual({ endpoint: endpoint.uuid, endings: 1 });
