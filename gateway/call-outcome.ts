@@ -9,7 +9,11 @@ export type CallOutcome =
   | 'locked-out'
   | 'not-open'
   | 'jigasi-failed'
-  /** FreeSWITCH could not give the call its media before the conference (e.g. no endpoint). */
+  /**
+   * FreeSWITCH could not give the call its media before the conference (e.g. no endpoint), or
+   * the gateway failed the call unexpectedly then (logged as "call failed" and counted in
+   * dialin_unexpected_errors_total).
+   */
   | 'media-failed'
   | 'completed'
   | 'cancelled'

@@ -230,6 +230,12 @@ export interface UacScript {
   /** The answer crosses our CANCEL on the wire: it arrives anyway, as in real SIP races. */
   answerCrossesCancel?: boolean;
   remoteSdp?: string;
+  /**
+   * drachtio-server refuses to send the INVITE at all (a request URI it cannot route, a lost
+   * connection): drachtio-srf 5.0.29 lib/drachtio-agent.js:333–341 rejects with a plain Error
+   * carrying `code` EDRACHTIO and no SIP status.
+   */
+  notSent?: boolean;
 }
 
 export interface SentInvite {
@@ -299,6 +305,10 @@ export class FakeSrf implements SipServer {
           reject(new FakeSipError(status, status === 487 ? 'Request Terminated' : 'Failed'));
         }
       };
+      if (script.notSent) {
+        setImmediate(() => reject(Object.assign(new Error('request failed'), { code: 'EDRACHTIO' })));
+        return;
+      }
       request.on('fake:cancel-sent', () => setImmediate(() => finish(script.answerCrossesCancel ? script.status : 487)));
       setImmediate(() => {
         progress.cbRequest?.(null, request);

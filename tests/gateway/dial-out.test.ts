@@ -119,11 +119,12 @@ describe('a dial-out', () => {
     expect(trunkCallUri({ ...TRUNK, ...trunk, registrars: [...trunk.registrars] }, '+494136555777')).toBe(uri);
   });
 
-  it('shows the callee ringing while the phone rings', async () => {
-    const { h, dialOuts, place } = await bed({ status: 200, provisional: [180], ringForever: true });
+  it('shows the callee ringing while the phone rings (180, then 183), and its record names the room from the start', async () => {
+    const { h, dialOuts, place } = await bed({ status: 200, provisional: [180, 183], ringForever: true });
     const id = await place();
     await until(() => h.registry.list()[0]?.state === 'ringing', 'the 180');
     expect(await stateOf(dialOuts, id)).toBe('ringing');
+    expect(await h.record(id)).toMatchObject({ direction: 'out', room: 'gemeinderat', caller: '…77', outcome: null });
     expect(dialOuts.hangUp(id)).toBe(true);
     await until(() => h.registry.size === 0, 'the end');
     expect(h.srf.invitesSent[0]!.request.cancelsSent).toBe(1);
@@ -167,6 +168,16 @@ describe('a dial-out', () => {
     const id = await place();
     await recordEnds(h, id, 'not-answered');
     expect(h.registry.size).toBe(0);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('is a failure, logged and counted, not "not answered", when drachtio-server refuses to send the INVITE', async () => {
+    const { h, place } = await bed({ status: 200, notSent: true });
+    const id = await place();
+    await recordEnds(h, id, 'media-failed');
+    expect(h.logs.text).toMatch(/"code":"EDRACHTIO".*"msg":"call failed"/);
+    expect(await h.metrics.registry.metrics()).toMatch(/dialin_unexpected_errors_total\{boundary="call"\} 1/);
     expectCleanTeardown(h);
     await h.close();
   });
