@@ -273,7 +273,7 @@ export class Call implements RegisteredCall {
     const { callerEndpoint, seat, readyAt } = opened;
 
     this.transition('connecting');
-    if (seat.role === 'listener' && seat.listeners === 'shared' && this.origin.kind === 'dial-in') return this.listenOnSharedLeg(seat, callerEndpoint);
+    if (seat.role === 'listener' && seat.listeners === 'shared') return this.listenOnSharedLeg(seat, callerEndpoint);
     const controls = await this.connectToJigasi(seat, callerEndpoint, readyAt);
     if (!controls) {
       await this.announce('unreachable', 'goodbye');
