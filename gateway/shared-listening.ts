@@ -175,16 +175,18 @@ class SharedLeg implements RegisteredCall {
   private readonly lobby: LobbyPrompts;
   private messagesToJigasi = 0;
   private passwordSent = false;
+  /** Its lines carry the id GET /api/v1/calls shows for the leg. */
+  private readonly log: Logger;
 
   constructor(
     readonly key: string,
     private readonly request: ListenerRequest,
     private readonly deps: ResolvedDependencies,
-    private readonly log: Logger,
     private readonly onOver: (leg: SharedLeg) => void,
   ) {
+    this.log = deps.logger.child({ sharedLeg: this.id, room: request.room, freeswitch: request.media.name });
     this.startedAt = deps.now();
-    this.scope = new CallScope(log, () => this.end('ended'), deps.timing.destroyWithinMs);
+    this.scope = new CallScope(this.log, () => this.end('ended'), deps.timing.destroyWithinMs);
     this.lobby = new LobbyPrompts(this.scope, deps.timing.lobbyRepeatMs, (id) => this.announceToAll(id));
     deps.registry.add(this);
     this.ready = this.bringUp();
@@ -426,7 +428,7 @@ export class SharedListening {
     const key = `${request.room}\u0000${request.media.name}`;
     let leg = this.legs.get(key);
     if (!leg || leg.over) {
-      leg = new SharedLeg(key, request, this.deps, this.deps.logger.child({ sharedLeg: randomUUID(), room: request.room, freeswitch: request.media.name }), (over) => {
+      leg = new SharedLeg(key, request, this.deps, (over) => {
         if (this.legs.get(over.key) === over) this.legs.delete(over.key);
       });
       this.legs.set(key, leg);

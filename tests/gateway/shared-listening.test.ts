@@ -227,6 +227,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
       ]),
     );
     expect(await h.registry.setMuted(legId, false)).toBe('listener');
+    // An operator finds the leg's story in the log by the id the API shows.
+    expect(h.logs.text).toMatch(new RegExp(`"sharedLeg":"${legId}".*"msg":"the shared leg is in the conference"`));
 
     expect(h.registry.hangUp(legId)).toBe(true);
     await Promise.all(listeners.map(async (listener) => listener.done));
