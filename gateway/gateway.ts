@@ -129,8 +129,8 @@ export function startGateway({ config, resolver, store, registry, trunks, dialOu
       dialOuts.attach(undefined);
       jigasiAddresses.stop();
       stopHealthChecks();
+      // Shared legs are in the registry: they end with the calls.
       await registry.endAll(CALLS_END_WITHIN_MS);
-      listening.close();
       await trunks.stop();
       for (const freeswitch of freeswitches) freeswitch.close();
       drachtio.close();

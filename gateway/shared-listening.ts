@@ -273,8 +273,8 @@ class SharedLeg implements RegisteredCall {
 
   private close(end: ListeningEnd): void {
     this.state = 'over';
+    // Each listener's call leaves the leg (Listening#leave) as it ends.
     for (const listener of this.listeners) listener.finish(end);
-    for (const listener of [...this.listeners]) this.remove(listener);
     this.onOver(this);
     this.scope.cancel('finished');
     this.pending?.cancel();
@@ -299,6 +299,8 @@ class SharedLeg implements RegisteredCall {
           this.end('ended');
         });
       });
+      // Checked as Jigasi's answer arrives, not after the guard: once the leg is over the guard
+      // has given up waiting, and a 200 OK that crossed our CANCEL would keep its dialog for good.
       const answer = await this.scope.guard(
         inviteJigasi(
           srf,
@@ -314,15 +316,16 @@ class SharedLeg implements RegisteredCall {
           this.log,
           (pending) => (this.pending = pending),
           () => this.over,
-        ),
+        ).then((answered) => {
+          if (this.over) {
+            answered.release();
+            this.scope.run('ending a Jigasi dialog that answered too late', async () => this.scope.destroy(answered.dialog));
+            throw new CallEnded('finished');
+          }
+          return answered;
+        }),
       );
       this.pending = undefined;
-      if (this.over) {
-        // Jigasi answered as the last listener left: the 200 crossed our CANCEL.
-        answer.release();
-        await this.scope.destroy(answer.dialog);
-        throw new CallEnded('finished');
-      }
       this.dialog = answer.dialog;
       this.release = answer.release;
       this.scope.on(answer.dialog, 'destroy', () => {
@@ -427,10 +430,9 @@ export class SharedListening {
   async join(request: ListenerRequest): Promise<Listening> {
     const key = `${request.room}\u0000${request.media.name}`;
     let leg = this.legs.get(key);
-    if (!leg || leg.over) {
-      leg = new SharedLeg(key, request, this.deps, (over) => {
-        if (this.legs.get(over.key) === over) this.legs.delete(over.key);
-      });
+    // A leg leaves this map the moment it is over (its onOver), so a leg found here is never over.
+    if (!leg) {
+      leg = new SharedLeg(key, request, this.deps, (over) => this.legs.delete(over.key));
       this.legs.set(key, leg);
     }
     const { caller, scope } = request;
@@ -455,10 +457,5 @@ export class SharedListening {
 
   views(): SharedLegView[] {
     return [...this.legs.values()].map((leg) => leg.summary());
-  }
-
-  /** The service stops: every leg ends now (its listeners' calls are ended by then). */
-  close(): void {
-    for (const leg of [...this.legs.values()]) leg.end('ended');
   }
 }

@@ -1,6 +1,6 @@
 import type { FakeDialog } from '../fakes/drachtio';
 import type { FakeEndpoint } from '../fakes/freeswitch';
-import { JIGASI_1, JIGASI_2, expectCleanTeardown, gatewayTimersAlive, harness, infosTo, until, type Harness } from './harness';
+import { JIGASI_1, JIGASI_2, errorsLogged, expectCleanTeardown, gatewayTimersAlive, harness, infosTo, until, type Harness } from './harness';
 
 /**
  * Listeners of a room with listeners "shared" on one Jigasi leg (gateway/shared-listening.ts),
@@ -32,6 +32,13 @@ const legEndpoints = (h: Harness) => h.media.endpoints.filter((endpoint) => endp
 const legDialog = (h: Harness, index = 0): FakeDialog => h.srf.invitesSent[index]!.dialog!;
 const lastPlayed = (endpoint: FakeEndpoint) => endpoint.played.at(-1)?.join(' ');
 const sleep = async (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const gauges = async (h: Harness) => {
+  const text = await h.metrics.registry.metrics();
+  return { listeners: /dialin_shared_listeners\{room="rat"\} (\d+)/.exec(text)?.[1], legs: /dialin_shared_legs (\d+)/.exec(text)?.[1] };
+};
+/** Every listener of `listeners` in the conference. */
+const allBridged = async (h: Harness, listeners: Array<{ id: string }>) =>
+  until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), `${listeners.length} listeners in the conference`);
 
 describe('listeners of a room whose listeners share one Jigasi leg', () => {
   it('the first listener brings up one leg, the second joins it: one INVITE with LISTENER_DISPLAY_NAME and the stored password, listeners muted in the conference', async () => {
@@ -130,6 +137,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     for (const listener of failed) {
       expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/unreachable.wav ${PROMPTS}/goodbye.wav`);
       expect(await h.record(listener.id)).toMatchObject({ outcome: 'jigasi-failed' });
+      expect(listener.caller.joins).toEqual([]);
     }
     expect(h.srf.invitesSent.map((invite) => invite.outcome)).toEqual([503, 503]);
 
@@ -190,6 +198,9 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await until(() => h.srf.invitesSent[1]!.outcome !== undefined, 'the INVITE to be cancelled');
     const { outcome, dialog, request } = h.srf.invitesSent[1]!;
     expect({ outcome, dialog, cancelsSent: request.cancelsSent }).toEqual({ outcome: 487, dialog: undefined, cancelsSent: 1 });
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    // The cancelled INVITE is no failed Jigasi: no other one is tried.
+    expect(h.srf.invitesSent).toHaveLength(2);
     expect(h.listening.views()).toEqual([]);
     await until(() => h.registry.size === 0, 'the leg to leave the registry');
     expectCleanTeardown(h);
@@ -202,14 +213,19 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     const kicked = await dialIn(h, pin.pin);
     const other = await dialIn(h, pin.pin);
     await until(() => [kicked, other].every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    // The deadlines of the joins end with the joins.
+    expect(gatewayTimersAlive()).toEqual([]);
     expect(h.registry.hangUp(kicked.id)).toBe(true);
     await kicked.done;
     expect(await h.record(kicked.id)).toMatchObject({ outcome: 'kicked' });
     await sleep(400);
     expect(stateOf(h, other.id)).toBe('bridged');
     expect(legDialog(h).endings).toBe(0);
+    expect(await gauges(h)).toEqual({ listeners: '1', legs: '1' });
     legDialog(h).receiveBye();
     await other.done;
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expect(await gauges(h)).toEqual({ listeners: '0', legs: '0' });
     await h.close();
   });
 
@@ -310,13 +326,213 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     listener.caller.pressKeys('6');
     listener.caller.pressKeys('*6');
     await until(() => listener.caller.displaced.includes(`${PROMPTS}/listen-only.wav`), 'the listen-only prompt');
-    expect(listener.caller.displaced.filter((file) => file.endsWith('/listen-only.wav'))).toHaveLength(1);
+    listener.caller.pressKeys('*1');
+    await until(() => listener.caller.displaced.includes(`${PROMPTS}/help.wav`), 'the help prompt');
+    expect(listener.caller.displaced).toEqual([`${PROMPTS}/listen-only.wav`, `${PROMPTS}/help.wav`]);
     expect(listener.caller.mutedInConference).toBe(true);
 
+    // Keys during the farewell are no commands any more.
     legDialog(h, 0).receiveBye();
+    await until(() => listener.caller.played.flat().includes(`${PROMPTS}/conference-ended.wav`), 'the farewell');
+    listener.caller.pressKeys('*1');
+    await listener.done;
+    expect(listener.caller.displaced).toEqual([`${PROMPTS}/listen-only.wav`, `${PROMPTS}/help.wav`]);
     legDialog(h, 1).receiveBye();
-    await Promise.all([listener.done, speaker.done]);
+    await speaker.done;
     await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('answers Jigasi asking for the room password with the stored one, once; asked again, every listener hears it was wrong', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h, { password: '2468' });
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await allBridged(h, listeners);
+    const jigasi = legDialog(h);
+    await jigasi.receiveInfo('application/json', '{"i":1,"t":4}');
+    await until(() => infosTo(jigasi).some((info) => info.t === 4), 'the password to Jigasi');
+    expect(infosTo(jigasi).filter((info) => info.t === 4)).toEqual([{ i: 1, t: 4, d: { pwd: '2468' } }]);
+    expect(h.logs.text).not.toContain('2468');
+
+    await jigasi.receiveInfo('application/json', '{"i":2,"t":4}');
+    await Promise.all(listeners.map(async (listener) => listener.done));
+    for (const listener of listeners) expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/invalid-room-password.wav ${PROMPTS}/goodbye.wav`);
+    expect(infosTo(jigasi).filter((info) => info.t === 4)).toHaveLength(1);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('a room that asks for a password the gateway does not store ends the leg: listeners hear the password was wrong', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listener = await dialIn(h, pin.pin);
+    await allBridged(h, [listener]);
+    await legDialog(h).receiveInfo('application/json', '{"i":1,"t":4}');
+    await listener.done;
+    expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/invalid-room-password.wav ${PROMPTS}/goodbye.wav`);
+    expect(infosTo(legDialog(h)).filter((info) => info.t === 4)).toEqual([]);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('answers 200 to INFO from Jigasi it cannot read, and to mute responses, and goes on', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listener = await dialIn(h, pin.pin);
+    await allBridged(h, [listener]);
+    const jigasi = legDialog(h);
+    const sentBefore = jigasi.requests.length;
+    for (const [type, body] of [
+      ['application/json', 'not json'],
+      ['text/plain', 'hello'],
+      ['application/json', JSON.stringify({ type: 'muteResponse', id: 'x', status: 'OK', data: { audio: true } })],
+    ]) {
+      expect((await jigasi.receiveInfo(type!, body!)).finalStatus).toBe(200);
+    }
+    await sleep(50);
+    expect(jigasi.requests).toHaveLength(sentBefore);
+    expect(stateOf(h, listener.id)).toBe('bridged');
+    jigasi.receiveBye();
+    await listener.done;
+    expect(await h.record(listener.id)).toMatchObject({ outcome: 'completed' });
+    await h.close();
+  });
+
+  it("FreeSWITCH drops the leg's channel: every listener hears the conference has ended, Jigasi gets its BYE", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await allBridged(h, listeners);
+    legEndpoints(h)[0]!.hangUpFromFreeswitch();
+    await Promise.all(listeners.map(async (listener) => listener.done));
+    for (const listener of listeners) expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/conference-ended.wav ${PROMPTS}/goodbye.wav`);
+    await until(() => legDialog(h).byesSent === 1, 'the BYE to Jigasi');
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    expect(await gauges(h)).toEqual({ listeners: '0', legs: '0' });
+    await h.close();
+  });
+
+  it("the only listener leaves while Jigasi rings, and Jigasi's 200 crosses the CANCEL: the late dialog gets its BYE, no other Jigasi is tried", async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, ringForever: true, answerCrossesCancel: true }], [JIGASI_2]: [answered] });
+    const pin = await sharedRoom(h);
+    const alone = await dialIn(h, pin.pin);
+    await until(() => h.srf.invitesSent.length === 1, 'the INVITE to Jigasi');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await alone.done;
+    await until(() => h.srf.invitesSent[0]!.dialog?.byesSent === 1, "the BYE for Jigasi's late answer");
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expect(h.srf.invitesSent).toHaveLength(1);
+    expect(errorsLogged(h)).toEqual([]);
+    expectCleanTeardown(h);
+    expect(await gauges(h)).toEqual({ listeners: '0', legs: '0' });
+    await h.close();
+  });
+
+  it('an administrator hangs up the leg while Jigasi still rings: its listeners hear the conference has ended', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, ringForever: true }] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await until(() => h.srf.invitesSent.length === 1 && h.listening.views()[0]?.listeners === 2, 'two listeners waiting for the leg');
+    const legId = h.listening.views()[0]!.id;
+    expect(h.registry.list().find((call) => call.id === legId)).toMatchObject({ state: 'connecting' });
+    expect(h.registry.hangUp(legId)).toBe(true);
+    await Promise.all(listeners.map(async (listener) => listener.done));
+    for (const listener of listeners) {
+      expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/conference-ended.wav ${PROMPTS}/goodbye.wav`);
+      expect(await h.record(listener.id)).toMatchObject({ outcome: 'completed' });
+      expect(listener.caller.joins).toEqual([]);
+    }
+    expect(h.srf.invitesSent[0]!.request.cancelsSent).toBe(1);
+    expect(errorsLogged(h)).toEqual([]);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it("is listed as ending while its teardown waits for Jigasi's answer to the BYE", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listener = await dialIn(h, pin.pin);
+    await allBridged(h, [listener]);
+    const legId = h.listening.views()[0]!.id;
+    legDialog(h).byeAnsweredAfterMs = 200;
+    h.registry.hangUp(legId);
+    await until(() => legDialog(h).byesSent === 1, 'the BYE to Jigasi');
+    expect(h.registry.list().find((call) => call.id === legId)).toMatchObject({ state: 'ending' });
+    await listener.done;
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('a FreeSWITCH that never reports the leg in its conference: after the deadline listeners hear "cannot reach the conference"', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, answerAfterMs: 50 }] });
+    const pin = await sharedRoom(h);
+    const listener = await dialIn(h, pin.pin);
+    await until(() => legEndpoints(h).length === 1, "the leg's endpoint");
+    legEndpoints(h)[0]!.refuse('conference');
+    await listener.done;
+    expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/unreachable.wav ${PROMPTS}/goodbye.wav`);
+    expect(await h.record(listener.id)).toMatchObject({ outcome: 'jigasi-failed' });
+    expect(legDialog(h).byesSent).toBe(1);
+    expect(h.logs.text).toMatch(/the shared leg joining its conference took longer than 500 ms/);
+    await until(() => h.registry.size === 0 && gatewayTimersAlive().length === 0, 'the leg torn down, its deadline cleared');
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('a listener FreeSWITCH never reports in the conference ends after the deadline; the leg stays for the others', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const first = await dialIn(h, pin.pin);
+    await allBridged(h, [first]);
+    const before = h.media.endpoints.length;
+    const { call, done } = h.invite();
+    await until(() => h.media.endpoints.slice(before).some((endpoint) => endpoint.holdsEntry), 'the PIN prompt');
+    const stuck = h.media.endpoints.slice(before).find((endpoint) => endpoint.holdsEntry)!;
+    stuck.refuse('conference');
+    stuck.pressKeys(`${pin.pin}#`);
+    await done;
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'media-failed' });
+    expect(stateOf(h, first.id)).toBe('bridged');
+    expect(h.listening.views()).toEqual([expect.objectContaining({ listeners: 1 })]);
+    legDialog(h).receiveBye();
+    await first.done;
+    await until(() => h.registry.size === 0 && gatewayTimersAlive().length === 0, 'everything ended');
+    await h.close();
+  });
+
+  it('after the drain time, every listener hears that the service is ending, and the leg ends for maintenance with them', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await allBridged(h, listeners);
+    await h.registry.endForMaintenance(5_000);
+    expect(h.registry.size).toBe(0);
+    for (const listener of listeners) {
+      expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/service-ending.wav ${PROMPTS}/goodbye.wav`);
+      expect(await h.record(listener.id)).toMatchObject({ outcome: 'service-stopped' });
+    }
+    expect(legDialog(h).byesSent).toBe(1);
+    expect(h.logs.text).toMatch(/"reason":"maintenance".*"msg":"the shared leg ended"/);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('the service stops: every listener and the leg are hung up before it returns', async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
+    await allBridged(h, listeners);
+    await h.registry.endAll(5_000);
+    expect(h.registry.size).toBe(0);
+    expect(legDialog(h).byesSent).toBe(1);
+    expect(h.srf.uasDialogs.map((dialog) => dialog.byesSent)).toEqual([1, 1]);
+    for (const listener of listeners) expect(await h.record(listener.id)).toMatchObject({ outcome: 'service-stopped' });
     expectCleanTeardown(h);
     await h.close();
   });
