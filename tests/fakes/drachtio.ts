@@ -22,7 +22,8 @@ import type {
  *   (lib/dialog.js:492–496);
  * - Dialog#request resolves with the far end's answer whatever its status (`requestStatus`), and
  *   rejects once the dialog is gone, as drachtio-server no longer knows it (ENODIALOG;
- *   lib/dialog.js:404–420 passes the agent's error on);
+ *   lib/dialog.js:404–420 passes the agent's error on), or when drachtio-server could not send
+ *   it (`requestsFail`: a plain Error, code EDRACHTIO, lib/drachtio-agent.js:333–341);
  * - Dialog#modify rejects on a completed dialog (lib/dialog.js:285) and with a SipError on a
  *   failed answer (lib/dialog.js:362);
  * - an INFO with no "info" listener is answered 200 by drachtio-srf itself (lib/dialog.js:587);
@@ -145,6 +146,10 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   byeAnsweredAfterMs = 0;
   /** The status the far end answers our requests (INFO) with. */
   requestStatus = 200;
+  /** drachtio-server cannot send our requests on this (still live) dialog. */
+  requestsFail = false;
+  /** Requests the app tried on a dialog already ended (drachtio-server refuses them). */
+  requestsAfterEnd = 0;
   /** The far end's SDP in its 200 OK to a re-INVITE (Dialog#modify resolves with it). */
   modifyAnswerSdp?: string;
   readonly requests: Array<{ method: string; headers?: Record<string, string>; body?: string }> = [];
@@ -177,8 +182,10 @@ export class FakeDialog extends EventEmitter implements SipDialog {
 
   async request(options: { method: string; headers?: Record<string, string>; body?: string }): Promise<SipResponseMessage> {
     this.requests.push(options);
+    if (this.endings > 0) this.requestsAfterEnd++;
     await tick();
     if (this.endings > 0) throw noSuchDialog();
+    if (this.requestsFail) throw Object.assign(new Error('request failed'), { code: 'EDRACHTIO' });
     return { status: this.requestStatus, get: () => undefined };
   }
 

@@ -427,7 +427,21 @@ describe('the Jigasi leg', () => {
     await h.close();
   });
 
-  it('plays the connecting prompt and ringback while Jigasi rings, and stops them on answer', async () => {
+  it('logs why drachtio-server could not send the INVITE to a Jigasi, and tries the next', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200, notSent: true }], [JIGASI_2]: [answered] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge through the second Jigasi');
+    expect(h.logs.text).toMatch(/"jigasi":"sip:jigasi1.example.org","outcome":"request failed","msg":"Jigasi did not answer; trying the next one"/);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+    it('plays the connecting prompt and ringback while Jigasi rings, and stops them on answer', async () => {
     const h = await harness({}, { [JIGASI_1]: [{ status: 200, answerAfterMs: 30 }] });
     const pin = await roomWithPin(h);
     const { done } = h.invite();

@@ -234,7 +234,7 @@ export function expectCleanTeardown(h: Harness): void {
   for (const endpoint of h.media.endpoints) expect({ endpoint: endpoint.uuid, endings: endpoint.endings }).toEqual({ endpoint: endpoint.uuid, endings: 1 });
   const dialogs = [...h.srf.uasDialogs, ...h.srf.invitesSent.flatMap((invite) => (invite.dialog ? [invite.dialog] : []))];
   for (const dialog of dialogs) {
-    expect({ dialog: dialog.id, endings: dialog.endings, byesAfterEnd: dialog.byesAfterEnd }).toEqual({ dialog: dialog.id, endings: 1, byesAfterEnd: 0 });
+    expect({ dialog: dialog.id, endings: dialog.endings, byesAfterEnd: dialog.byesAfterEnd, requestsAfterEnd: dialog.requestsAfterEnd }).toEqual({ dialog: dialog.id, endings: 1, byesAfterEnd: 0, requestsAfterEnd: 0 });
   }
   expect(h.registry.size).toBe(0);
 }

@@ -1,5 +1,5 @@
 import { HEARTBEAT_BODY, muteResponseBody } from '../../gateway/jigasi-info';
-import { expectCleanTeardown, inConference, infosTo, until, type InConference } from './harness';
+import { errorsLogged, expectCleanTeardown, inConference, infosTo, until, type InConference } from './harness';
 
 /** In the conference (SPEC §4 step 8): *6, *1, listeners, and Jigasi's JSON INFO messages. */
 
@@ -287,7 +287,18 @@ describe("Jigasi's INFO messages", () => {
     await hangUp(c);
   });
 
-  it('an INFO after the BYE is answered by drachtio and changes nothing', async () => {
+  it('an INFO drachtio-server cannot send to Jigasi is a warning, and the call goes on', async () => {
+    const c = await inConference();
+    c.jigasi.requestsFail = true;
+    await c.jigasi.receiveInfo('application/json', '{"t":11}');
+    await until(() => /"level":40.*"code":"EDRACHTIO".*"msg":"INFO to Jigasi failed"/.test(c.h.logs.text), 'the warning');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.h.registry.list()[0]!.state).toBe('bridged');
+    expect(errorsLogged(c.h)).toEqual([]);
+    await hangUp(c);
+  });
+
+    it('an INFO after the BYE is answered by drachtio and changes nothing', async () => {
     const c = await inConference();
     c.jigasi.receiveBye();
     await c.done;
