@@ -233,7 +233,7 @@ export class ConferenceControls {
   private onJigasiNotification(type: number): void {
     const { scope, pin } = this.parts;
     this.parts.log.debug({ type }, 'notification from Jigasi');
-    if (this.lobby.handle(type)) return;
+    this.lobby.handle(type);
     switch (type) {
       case LOBBY_REJECTED:
         this.finish('rejected');

@@ -50,23 +50,20 @@ export class LobbyPrompts {
     private readonly announce: (id: PromptId) => void,
   ) {}
 
-  /** Takes the lobby's joined, left and allowed notifications; false for any other type. */
-  handle(type: number): boolean {
+  /** Takes the lobby's joined, left and allowed notifications; any other type is not the lobby's. */
+  handle(type: number): void {
     switch (type) {
       case LOBBY_JOINED:
         this.announce('lobby-waiting');
         this.stop();
         this.reminder = this.scope.every(this.repeatMs, () => this.announce('lobby-waiting'));
-        return true;
+        return;
       case LOBBY_LEFT:
         this.stop();
-        return true;
+        return;
       case LOBBY_ALLOWED:
         this.stop();
         this.announce('lobby-admitted');
-        return true;
-      default:
-        return false;
     }
   }
 

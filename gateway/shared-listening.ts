@@ -370,7 +370,7 @@ class SharedLeg implements RegisteredCall {
   }
 
   private onJigasiNotification(type: number): void {
-    if (this.lobby.handle(type)) return;
+    this.lobby.handle(type);
     switch (type) {
       case LOBBY_REJECTED:
         this.end('rejected');

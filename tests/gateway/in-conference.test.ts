@@ -52,6 +52,17 @@ describe('a speaker in the conference', () => {
     await hangUp(c);
   });
 
+  it('a prompt FreeSWITCH refuses to mix in (-ERR) is a warning, and the call goes on', async () => {
+    const c = await inConference();
+    c.caller.refuse('uuid_displace', '-ERR Cannot open file');
+    c.caller.pressKeys('*1');
+    await until(() => /"level":40.*"reply":"-ERR Cannot open file".*FreeSWITCH did not play an in-conference prompt/.test(c.h.logs.text), 'the warning');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.h.registry.list()[0]!.state).toBe('bridged');
+    expect(errorsLogged(c.h)).toEqual([]);
+    await hangUp(c);
+  });
+
   it('hears the help with *1; other keys do nothing and never reach Jigasi as requests', async () => {
     const c = await inConference();
     c.caller.pressKeys('1234#9*1');
@@ -285,6 +296,19 @@ describe("Jigasi's INFO messages", () => {
     expect(c.caller.readMuted).toBe(false);
     expect(c.h.registry.list()[0]!.state).toBe('bridged');
     await hangUp(c);
+  });
+
+  it('an INFO whose Jigasi hangs up as it leaves is no warning: the conference is over anyway', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"t":11}');
+    // The echo of the heartbeat is on its way; Jigasi's BYE arrives before drachtio answers it.
+    expect(c.jigasi.requests).toHaveLength(1);
+    c.jigasi.receiveBye();
+    await c.done;
+    expect(c.h.logs.text).not.toMatch(/INFO to Jigasi failed/);
+    expect(await c.h.record(c.callId)).toMatchObject({ outcome: 'completed' });
+    expectCleanTeardown(c.h);
+    await c.h.close();
   });
 
   it('an INFO drachtio-server cannot send to Jigasi is a warning, and the call goes on', async () => {

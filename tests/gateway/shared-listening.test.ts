@@ -416,6 +416,23 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await h.close();
   });
 
+  it("Jigasi's BYE and FreeSWITCH's end of the leg's channel at once: the leg ends once", async () => {
+    const h = await harness({}, { [JIGASI_1]: [answered] });
+    const pin = await sharedRoom(h);
+    const listener = await dialIn(h, pin.pin);
+    await allBridged(h, [listener]);
+    legDialog(h).receiveBye();
+    legEndpoints(h)[0]!.hangUpFromFreeswitch();
+    await listener.done;
+    expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/conference-ended.wav ${PROMPTS}/goodbye.wav`);
+    await until(() => h.registry.size === 0, 'the leg to leave the registry');
+    expect(await gauges(h)).toEqual({ listeners: '0', legs: '0' });
+    expect(h.logs.lines.filter((line) => line.includes('"msg":"the shared leg ended"'))).toHaveLength(1);
+    // Our teardown crossed FreeSWITCH's hang-up of the channel: it ended from both sides, as on the wire.
+    expect(legEndpoints(h)[0]!.endings).toBe(2);
+    await h.close();
+  });
+
   it("the only listener leaves while Jigasi rings, and Jigasi's 200 crosses the CANCEL: the late dialog gets its BYE, no other Jigasi is tried", async () => {
     const h = await harness({}, { [JIGASI_1]: [{ status: 200, ringForever: true, answerCrossesCancel: true }], [JIGASI_2]: [answered] });
     const pin = await sharedRoom(h);
@@ -439,6 +456,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
     await until(() => h.srf.invitesSent.length === 1 && h.listening.views()[0]?.listeners === 2, 'two listeners waiting for the leg');
     const legId = h.listening.views()[0]!.id;
     expect(h.registry.list().find((call) => call.id === legId)).toMatchObject({ state: 'connecting' });
+    expect(h.listening.views()).toEqual([expect.objectContaining({ state: 'connecting', listeners: 2 })]);
     expect(h.registry.hangUp(legId)).toBe(true);
     await Promise.all(listeners.map(async (listener) => listener.done));
     for (const listener of listeners) {
