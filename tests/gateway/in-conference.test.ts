@@ -298,6 +298,19 @@ describe("Jigasi's INFO messages", () => {
     await hangUp(c);
   });
 
+  it('logs a warning with the status when Jigasi refuses an INFO, and none when it takes it', async () => {
+    const c = await inConference();
+    await c.jigasi.receiveInfo('application/json', '{"t":11}');
+    await until(() => c.jigasi.requests.length === 1, 'the heartbeat echoed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(c.h.logs.text).not.toMatch(/Jigasi refused an INFO/);
+    c.jigasi.requestStatus = 481;
+    await c.jigasi.receiveInfo('application/json', '{"t":11}');
+    await until(() => /"level":40.*"status":481.*"msg":"Jigasi refused an INFO"/.test(c.h.logs.text), 'the warning');
+    expect(c.h.registry.list()[0]!.state).toBe('bridged');
+    await hangUp(c);
+  });
+
   it('an INFO whose Jigasi hangs up as it leaves is no warning: the conference is over anyway', async () => {
     const c = await inConference();
     await c.jigasi.receiveInfo('application/json', '{"t":11}');
