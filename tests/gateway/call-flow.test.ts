@@ -1,6 +1,6 @@
 import type { TrunkConfig } from '../../core/config';
 import type { FakeEndpoint } from '../fakes/freeswitch';
-import { CALLER, JIGASI_1, JIGASI_2, errorsLogged, expectCleanTeardown, harness, until, type Harness } from './harness';
+import { CALLER, JIGASI_1, JIGASI_2, errorsLogged, expectCleanTeardown, harness, inConference, until, type Harness } from './harness';
 import { INFO_DIGITS_PER_SECOND } from '../../gateway/call';
 
 /** What a caller experiences (SPEC §4), against fakes shaped like drachtio-srf and drachtio-fsmrf. */
@@ -564,19 +564,14 @@ describe('ending a call from any side', () => {
   });
 
   it("FreeSWITCH drops the Jigasi leg's channel in the conference: the caller hears the conference has ended, Jigasi gets its BYE", async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await roomWithPin(h);
-    const { call, done } = h.invite();
-    const caller = await callerEndpoint(h);
-    caller.pressKeys(`${pin.pin}#`);
-    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    const { h, caller, jigasi, callId, done } = await inConference();
     h.media.endpoints[1]!.hangUpFromFreeswitch();
     await done;
     expect(playedIds(caller)).toMatch(/conference-ended\.wav.*goodbye\.wav/);
-    expect(h.srf.invitesSent[0]!.dialog!.byesSent).toBe(1);
+    expect(jigasi.byesSent).toBe(1);
     expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
     expectCleanTeardown(h);
-    expect(await h.record(call.id)).toMatchObject({ outcome: 'completed' });
+    expect(await h.record(callId)).toMatchObject({ outcome: 'completed' });
     await h.close();
   });
 
