@@ -566,19 +566,20 @@ export class Call implements RegisteredCall {
     if (this.state === 'bridged') (this.controls ?? this.listening)?.onKey(digit);
   }
 
-  /** Plays prompts to the caller and waits for them to finish. */
+  /**
+   * Plays prompts to the caller and waits for them to finish. The story only announces once the
+   * caller's endpoint is there, and an endpoint that goes away hangs the call up: the guard stops it.
+   */
   private async announce(...prompts: PromptId[]): Promise<void> {
-    const endpoint = this.callerEndpoint;
-    if (!endpoint || !this.scope.isLive(endpoint)) return;
-    await this.scope.guard(endpoint.play(this.deps.prompts.playlist(...prompts)));
+    await this.scope.guard(this.callerEndpoint!.play(this.deps.prompts.playlist(...prompts)));
   }
 
-  /** Ends the call from outside; the story stops at its next await. */
+  /**
+   * Ends the call from outside; the story stops at its next await and its teardown cancels what
+   * still rings. Once the call is ending, its scope is cancelled already: nothing more happens.
+   */
   hangUp(reason: HangUpReason): void {
-    if (this.state === 'ending' || this.state === 'ended') return;
-    if (!this.scope.cancel(reason)) return;
-    this.log.info({ reason, state: this.state }, 'hang-up');
-    this.pendingInvite?.cancel();
+    if (this.scope.cancel(reason)) this.log.info({ reason, state: this.state }, 'hang-up');
   }
 
   /** The process stops after draining: a caller in the conference hears why before the BYE; any other call just ends. */

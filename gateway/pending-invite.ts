@@ -6,8 +6,8 @@ export interface PendingInvite {
 }
 
 /**
- * The CANCEL of an outgoing INVITE, sent once however often the call asks (a hang-up, then its
- * teardown, then the ring timeout). Asked before drachtio-srf has handed over the request
+ * The CANCEL of an outgoing INVITE, sent once however often the call asks (its teardown, then the
+ * ring timeout). Asked before drachtio-srf has handed over the request
  * (cbRequest), it leaves as soon as the request is there.
  */
 export function cancellation(): { pending: PendingInvite; requestSent: (req: SipRequest) => void } {

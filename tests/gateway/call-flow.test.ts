@@ -304,6 +304,46 @@ describe('a caller without a valid PIN', () => {
   });
 });
 
+describe('an administrator and a caller still typing the PIN', () => {
+  it('sees the call as incoming, in PIN entry, with no room and not muted; a mute is refused as not in the conference', async () => {
+    const h = await harness();
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    expect(h.registry.list()).toEqual([expect.objectContaining({ id: call.id, direction: 'in', state: 'collecting', room: null, muted: false, caller: '…34' })]);
+    expect(await h.registry.setMuted(call.id, true)).toBe('not-in-conference');
+    expect(caller.commands.filter((command) => command.name === 'uuid_audio')).toEqual([]);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
+describe('the pace of SIP INFO digits', () => {
+  const relayedDigits = (caller: FakeEndpoint) => caller.commands.filter((command) => command.name === 'uuid_recv_dtmf').map((command) => command.args.split(' ')[1]);
+
+  it('takes digits again a full second after the window opened; an INFO without a digit uses up none of it', async () => {
+    const h = await harness();
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    const dialog = h.srf.uasDialogs[0]!;
+    const opened = Date.now();
+    h.now = () => opened;
+    for (let index = 0; index < INFO_DIGITS_PER_SECOND + 5; index++) await dialog.receiveInfo('application/json', '{"type":"muteRequest"}');
+    for (let index = 0; index < INFO_DIGITS_PER_SECOND + 1; index++) await dialog.receiveInfo('application/dtmf', '5');
+    h.now = () => opened + 999;
+    await dialog.receiveInfo('application/dtmf', '6');
+    h.now = () => opened + 1000;
+    await dialog.receiveInfo('application/dtmf', '7');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(relayedDigits(caller)).toEqual([...'5'.repeat(INFO_DIGITS_PER_SECOND), '7']);
+    dialog.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
 describe('guessing with rotating caller numbers (PIN_FAILURES_GLOBAL_PER_HOUR)', () => {
   async function pastTheGlobalBudget() {
     const h = await harness({ PIN_FAILURES_GLOBAL_PER_HOUR: '5' }, { [JIGASI_1]: [answered] });
@@ -555,11 +595,14 @@ describe('ending a call from any side', () => {
     caller.pressKeys(`${pin.pin}#`);
     await until(() => h.srf.invitesSent.length === 1, 'the INVITE to Jigasi');
     expect(h.registry.hangUp(call.id)).toBe(true);
+    h.registry.abandonAll();
     await done;
     expect(h.srf.invitesSent[0]!.request.cancelsSent).toBe(1);
     expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
     expectCleanTeardown(h);
     expect(await h.record(call.id)).toMatchObject({ outcome: 'kicked' });
+    // What the operator reads: who ended the call and where it was; a later reason changes nothing.
+    expect(h.logs.lines.filter((line) => line.includes('"msg":"hang-up"'))).toEqual([expect.stringContaining('"reason":"kicked","state":"connecting"')]);
     await h.close();
   });
 
@@ -589,6 +632,22 @@ describe('ending a call from any side', () => {
     const second = h.invite();
     await second.done;
     expect(second.res.sent[0]?.status).toBe(200);
+    expect(await h.record(second.call.id)).toMatchObject({ outcome: 'answered-no-pin' });
+    await h.close();
+  });
+
+  it('the call record cannot be finished (a full disk): the call still ends cleanly, the error logged, and the next call goes on', async () => {
+    const h = await harness({ PIN_ATTEMPTS: '1' });
+    const finish = jest.spyOn(h.store, 'finishCallRecord').mockRejectedValueOnce(new Error('SQLITE_FULL: database or disk is full'));
+    const first = h.invite();
+    await first.done;
+    expect(errorsLogged(h)).toEqual([expect.stringMatching(/SQLITE_FULL.*"msg":"could not finish the call record"/)]);
+    expect(h.logs.text).toMatch(/"outcome":"answered-no-pin".*"msg":"call ended"/);
+    expectCleanTeardown(h);
+
+    finish.mockRestore();
+    const second = h.invite();
+    await second.done;
     expect(await h.record(second.call.id)).toMatchObject({ outcome: 'answered-no-pin' });
     await h.close();
   });
@@ -685,6 +744,19 @@ describe('ending a call from any side', () => {
     await Promise.all([conference.done, typing.done]);
     expect(await h.record(conference.call.id)).toMatchObject({ outcome: 'service-stopped' });
     expect(await h.record(typing.call.id)).toMatchObject({ outcome: 'service-stopped' });
+    await h.close();
+  });
+
+  it('maintenance after draining: a caller still typing the PIN is hung up without a farewell', async () => {
+    const h = await harness();
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    await h.registry.endForMaintenance(5_000);
+    await done;
+    expect(h.srf.uasDialogs[0]!.byesSent).toBe(1);
+    expect(playedIds(caller)).not.toContain('service-ending');
+    expectCleanTeardown(h);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'service-stopped' });
     await h.close();
   });
 
