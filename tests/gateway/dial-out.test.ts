@@ -261,6 +261,16 @@ describe('a dial-out Jitsi Meet asks for ("invite by phone": Jigasi INVITEs a nu
     await h.close();
   });
 
+  it('answers Jigasi 480, not 603, when the callee is busy: Jitsi Meet shows them as not reached rather than declined', async () => {
+    const { h, dialOuts } = await bed({ status: 486 });
+    const { res, invite } = jigasiAsks();
+    dialOuts.acceptFromJigasi(invite);
+    await until(() => h.registry.size === 0 && res.finalResponseSent, 'the end');
+    expect(res.finalStatus).toBe(480);
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
   it('cancels the ringing callee when the person in Jitsi Meet cancels the invitation', async () => {
     const { h, dialOuts } = await bed({ status: 200, provisional: [180], ringForever: true });
     const { req, res, invite } = jigasiAsks();

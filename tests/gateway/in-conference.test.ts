@@ -79,6 +79,9 @@ describe('a speaker in the conference', () => {
     await dialog.receiveInfo('application/dtmf-relay', 'Signal=*\r\nDuration=160');
     await dialog.receiveInfo('application/dtmf-relay', 'Signal=6\r\nDuration=160');
     await until(() => c.caller.readMuted, 'the mute');
+    // In the conference a SIP INFO key is the conference's alone: passed to FreeSWITCH as well, it
+    // would reach the caller's channel as a second key press.
+    expect(c.caller.commands.filter((command) => command.name === 'uuid_recv_dtmf')).toEqual([]);
     await hangUp(c);
   });
 });
@@ -368,6 +371,19 @@ describe('what the conference leg does once, or not at all', () => {
     expect(infosTo(c.jigasi).map((info) => info.data)).toEqual([{ audio: true }, { audio: false }]);
     expect(c.caller.readMuted).toBe(false);
     await hangUp(c);
+  });
+
+  it('an administrator whose unmute waits for Jigasi while the caller hangs up learns the caller is no longer in the conference', async () => {
+    const c = await inConference();
+    await c.h.registry.setMuted(c.callId, true);
+    const unmute = c.h.registry.setMuted(c.callId, false);
+    await until(() => infosTo(c.jigasi).length === 2, 'the unmute request');
+    c.h.srf.uasDialogs[0]!.receiveBye();
+    expect(await unmute).toBe('not-in-conference');
+    await c.done;
+    expect(errorsLogged(c.h)).toEqual([]);
+    expectCleanTeardown(c.h);
+    await c.h.close();
   });
 
   it('a moderator may mute a listener (already muted) and unmute a speaker, who hears no "muted" then', async () => {
