@@ -21,6 +21,8 @@ describe('SIP INFO DTMF bodies', () => {
     ['application/dtmf-relay', 'xsignal=5\r\n', undefined],
     ['application/dtmf-relay', 'Signal=5 Duration=160', undefined],
     ['application/dtmf-relay', 'Signal=d\r\n', 'D'],
+    ['application/dtmf-relay', 'Signal = 5\r\n', '5'],
+    ['text/plain', '5', undefined],
     ['application/dtmf-relayed', 'Signal=5\r\n', undefined],
     ['application/dtmf-relay', undefined, undefined],
     ['application/dtmf-relay', 'Signal=55\r\n', undefined],
