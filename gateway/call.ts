@@ -430,35 +430,34 @@ export class Call implements RegisteredCall {
 
     const jigasiEndpoint = await this.scope.guard(this.jigasiEndpointCreation!);
     this.deps.metrics.pinToJigasiInvite.observe((performance.now() - readyAt) / 1000);
-    // Adopted even when the call has ended meanwhile: a 200 OK that crossed our CANCEL needs its BYE.
-    const invitation = inviteJigasi(
-      this.deps.srf,
-      this.deps.jigasi,
-      {
-        localSdp: jigasiEndpoint.local.sdp,
-        roomJid: seat.roomJid,
-        password: seat.password,
-        displayName: displayNameFor(seat.label, this.callerNumber, settings.callerIdMode, settings.language),
-        roomHeader: settings.jigasiRoomHeader,
-        passwordHeader: settings.jigasiPasswordHeader,
-      },
-      this.log,
-      (pending) => (this.pendingInvite = pending),
-      () => this.scope.cancelledBy !== undefined,
-    ).then((answer) => {
-      this.pendingInvite = undefined;
-      return { dialog: answer.dialog, controls: this.adoptJigasiDialog(answer.dialog, answer.release, seat, callerEndpoint, jigasiEndpoint) };
-    });
-    let answered: Awaited<typeof invitation>;
+    let controls!: ConferenceControls;
+    let dialog: SipDialog;
     try {
-      answered = await this.scope.guard(invitation);
+      ({ dialog } = await inviteJigasi(
+        this.deps.srf,
+        this.deps.jigasi,
+        {
+          localSdp: jigasiEndpoint.local.sdp,
+          roomJid: seat.roomJid,
+          password: seat.password,
+          displayName: displayNameFor(seat.label, this.callerNumber, settings.callerIdMode, settings.language),
+          roomHeader: settings.jigasiRoomHeader,
+          passwordHeader: settings.jigasiPasswordHeader,
+        },
+        this.scope,
+        this.log,
+        (pending) => (this.pendingInvite = pending),
+        (answer) => {
+          this.pendingInvite = undefined;
+          controls = this.adoptJigasiDialog(answer.dialog, answer.release, seat, callerEndpoint, jigasiEndpoint);
+        },
+      ));
     } catch (error) {
       if (!(error instanceof JigasiUnreachable)) throw error;
       this.log.error({ attempts: error.attempts }, 'no Jigasi reachable');
       await this.scope.guard(callerEndpoint.stopPlaying());
       return undefined;
     }
-    const { dialog, controls } = answered;
     try {
       await this.scope.guard(jigasiEndpoint.modify(dialog.remote.sdp));
     } catch (error) {
@@ -519,15 +518,8 @@ export class Call implements RegisteredCall {
     return controls;
   }
 
-  /** Takes the dialog Jigasi answered with, and the conference's controls with it. */
+  /** Takes the dialog Jigasi answered with (while the call lives: the scope's `own`), and the conference's controls with it. */
   private adoptJigasiDialog(dialog: SipDialog, release: () => void, seat: Seat, callerEndpoint: MediaEndpoint, jigasiEndpoint: MediaEndpoint): ConferenceControls {
-    const cancelledBy = this.scope.cancelledBy;
-    if (cancelledBy !== undefined) {
-      // Jigasi answered just as the call ended: the 200 crossed our CANCEL.
-      release();
-      this.scope.run('ending a Jigasi dialog that answered too late', async () => this.scope.destroy(dialog));
-      throw new CallEnded(cancelledBy);
-    }
     this.releaseJigasi = release;
     this.jigasiDialog = dialog;
     this.scope.on(dialog, 'destroy', () => {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { CallEnded, type CallScope } from './call-scope';
 import { cancellation, type PendingInvite } from './pending-invite';
 import { sipStatusOf, type SipDialog, type SipServer } from './sip';
 
@@ -63,13 +64,6 @@ export class JigasiUnreachable extends Error {
   }
 }
 
-class InviteAbandoned extends Error {
-  constructor() {
-    super('the call ended while Jigasi was being invited');
-    this.name = 'InviteAbandoned';
-  }
-}
-
 function headersFor(invite: JigasiInvite): Record<string, string> {
   // drachtio-srf would copy the From (display name included) into the Contact; a Contact is an
   // address, and the caller's name has no business there (drachtio-server fills in its host).
@@ -102,28 +96,39 @@ async function inviteOne(srf: SipServer, uri: string, invite: JigasiInvite, regi
     .finally(() => clearTimeout(timer));
 }
 
+/** Jigasi's answer: the dialog, the instance that gave it, and the end of its count in the pool. */
+export interface JigasiAnswer {
+  dialog: SipDialog;
+  uri: string;
+  release: () => void;
+}
+
 /**
- * Tries the instances in pool order until one answers. `isAbandoned` is checked between
- * attempts; `register` always holds the attempt in flight so the call can cancel it.
+ * Tries the instances in pool order until one answers, for as long as `scope` (a call's, or a
+ * shared leg's) lives. `register` always holds the attempt in flight so the scope's end can
+ * cancel it. `adopt` takes the answer the moment it arrives; once the scope has ended, a 200 OK
+ * that crossed our CANCEL gets its BYE instead, or the room would keep a participant nobody is
+ * behind.
  */
 export async function inviteJigasi(
   srf: SipServer,
   pool: JigasiPool,
   invite: JigasiInvite,
+  scope: CallScope,
   logger: Logger,
   register: (pending: PendingInvite) => void,
-  isAbandoned: () => boolean,
-): Promise<{ dialog: SipDialog; uri: string; release: () => void }> {
+  adopt: (answer: JigasiAnswer) => void,
+): Promise<JigasiAnswer> {
   const attempts: Array<{ uri: string; outcome: string }> = [];
   for (const uri of pool.order()) {
     const release = pool.hold(uri);
     try {
-      const dialog = await inviteOne(srf, uri, invite, register);
+      const dialog = await scope.own(inviteOne(srf, uri, invite, register), (answered) => adopt({ dialog: answered, uri, release }));
       logger.info({ jigasi: uri }, 'Jigasi answered');
       return { dialog, uri, release };
     } catch (error) {
       release();
-      if (isAbandoned()) throw new InviteAbandoned();
+      if (scope.cancelledBy !== undefined) throw new CallEnded(scope.cancelledBy);
       const status = sipStatusOf(error);
       const outcome = status === 487 ? 'timeout' : status !== undefined ? String(status) : (error as Error).message;
       attempts.push({ uri, outcome });

@@ -299,40 +299,31 @@ class SharedLeg implements RegisteredCall {
           this.end('ended');
         });
       });
-      // Checked as Jigasi's answer arrives, not after the guard: once the leg is over the guard
-      // has given up waiting, and a 200 OK that crossed our CANCEL would keep its dialog for good.
-      const answer = await this.scope.guard(
-        inviteJigasi(
-          srf,
-          jigasi,
-          {
-            localSdp: endpoint.local.sdp,
-            roomJid: this.request.roomJid,
-            password: this.request.password,
-            displayName: settings.displayName,
-            roomHeader: settings.jigasiRoomHeader,
-            passwordHeader: settings.jigasiPasswordHeader,
-          },
-          this.log,
-          (pending) => (this.pending = pending),
-          () => this.over,
-        ).then((answered) => {
-          if (this.over) {
-            answered.release();
-            this.scope.run('ending a Jigasi dialog that answered too late', async () => this.scope.destroy(answered.dialog));
-            throw new CallEnded('finished');
-          }
-          return answered;
-        }),
+      const answer = await inviteJigasi(
+        srf,
+        jigasi,
+        {
+          localSdp: endpoint.local.sdp,
+          roomJid: this.request.roomJid,
+          password: this.request.password,
+          displayName: settings.displayName,
+          roomHeader: settings.jigasiRoomHeader,
+          passwordHeader: settings.jigasiPasswordHeader,
+        },
+        this.scope,
+        this.log,
+        (pending) => (this.pending = pending),
+        ({ dialog, release }) => {
+          this.pending = undefined;
+          this.dialog = dialog;
+          this.release = release;
+          this.scope.on(dialog, 'destroy', () => {
+            this.scope.markGone(dialog);
+            this.end('ended');
+          });
+          this.scope.on(dialog, 'info', (req: SipRequest, res: SipResponse) => this.onJigasiInfo(req, res));
+        },
       );
-      this.pending = undefined;
-      this.dialog = answer.dialog;
-      this.release = answer.release;
-      this.scope.on(answer.dialog, 'destroy', () => {
-        this.scope.markGone(answer.dialog);
-        this.end('ended');
-      });
-      this.scope.on(answer.dialog, 'info', (req: SipRequest, res: SipResponse) => this.onJigasiInfo(req, res));
       await this.scope.guard(endpoint.modify(answer.dialog.remote.sdp));
       await this.scope.guard(withDeadline(endpoint.join(this.conference, { profile: LISTENER_PROFILE }), this.deps.timing.joinWithinMs, 'the shared leg joining its conference'));
       // The room shows the leg muted: it never speaks (its listeners are muted in the conference).
