@@ -36,6 +36,18 @@ const gauges = async (h: Harness) => {
   const text = await h.metrics.registry.metrics();
   return { listeners: /dialin_shared_listeners\{room="rat"\} (\d+)/.exec(text)?.[1], legs: /dialin_shared_legs (\d+)/.exec(text)?.[1] };
 };
+type Listener = Awaited<ReturnType<typeof dialIn>>;
+
+/** A shared room whose Jigasi answers, and `count` listeners dialled in and in its conference. */
+async function listenersIn(count: number) {
+  const h = await harness({}, { [JIGASI_1]: [answered] });
+  const pin = await sharedRoom(h);
+  const listeners: Listener[] = [];
+  for (let index = 0; index < count; index++) listeners.push(await dialIn(h, pin.pin));
+  await allBridged(h, listeners);
+  return { h, pin, listeners };
+}
+
 /** Every listener of `listeners` in the conference. */
 const allBridged = async (h: Harness, listeners: Array<{ id: string }>) =>
   until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), `${listeners.length} listeners in the conference`);
@@ -109,10 +121,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('Jigasi ends the leg (meeting over, kicked by a moderator): every listener hears that the conference has ended and is hung up', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
-    await until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), 'three listeners in the conference');
+    const { h, listeners } = await listenersIn(3);
 
     legDialog(h).receiveBye();
     await Promise.all(listeners.map(async (listener) => listener.done));
@@ -208,11 +217,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('kicking one listener ends only that caller; the leg and the others go on', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const kicked = await dialIn(h, pin.pin);
-    const other = await dialIn(h, pin.pin);
-    await until(() => [kicked, other].every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    const { h, listeners } = await listenersIn(2);
+    const [kicked, other] = listeners as [Listener, Listener];
     // The deadlines of the joins end with the joins.
     expect(gatewayTimersAlive()).toEqual([]);
     expect(h.registry.hangUp(kicked.id)).toBe(true);
@@ -230,10 +236,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('lists each listener (masked) with its leg, and the leg with its count; an administrator hanging up the leg ends it for every listener', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
-    await until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    const { h, listeners } = await listenersIn(2);
     const legId = h.listening.views()[0]!.id;
     expect(h.registry.list()).toEqual(
       expect.arrayContaining([
@@ -277,10 +280,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('speaks for its listeners to Jigasi: every INFO answered, heartbeat echoed, the lobby heard by every listener, a rejection ends them all', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
-    await until(() => listeners.every((listener) => stateOf(h, listener.id) === 'bridged'), 'two listeners');
+    const { h, listeners } = await listenersIn(2);
     const jigasi = legDialog(h);
 
     expect((await jigasi.receiveInfo('application/json', '{"i":0,"t":11}')).finalStatus).toBe(200);
@@ -365,10 +365,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('a room that asks for a password the gateway does not store ends the leg: listeners hear the password was wrong', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listener = await dialIn(h, pin.pin);
-    await allBridged(h, [listener]);
+    const { h, listeners } = await listenersIn(1);
+    const listener = listeners[0]!;
     await legDialog(h).receiveInfo('application/json', '{"i":1,"t":4}');
     await listener.done;
     expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/invalid-room-password.wav ${PROMPTS}/goodbye.wav`);
@@ -379,10 +377,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('answers 200 to INFO from Jigasi it cannot read, and to mute responses, and goes on', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listener = await dialIn(h, pin.pin);
-    await allBridged(h, [listener]);
+    const { h, listeners } = await listenersIn(1);
+    const listener = listeners[0]!;
     const jigasi = legDialog(h);
     const sentBefore = jigasi.requests.length;
     for (const [type, body] of [
@@ -402,10 +398,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it("FreeSWITCH drops the leg's channel: every listener hears the conference has ended, Jigasi gets its BYE", async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
-    await allBridged(h, listeners);
+    const { h, listeners } = await listenersIn(2);
     legEndpoints(h)[0]!.hangUpFromFreeswitch();
     await Promise.all(listeners.map(async (listener) => listener.done));
     for (const listener of listeners) expect(lastPlayed(listener.caller)).toBe(`${PROMPTS}/conference-ended.wav ${PROMPTS}/goodbye.wav`);
@@ -417,10 +410,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it("Jigasi's BYE and FreeSWITCH's end of the leg's channel at once: the leg ends once", async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listener = await dialIn(h, pin.pin);
-    await allBridged(h, [listener]);
+    const { h, listeners } = await listenersIn(1);
+    const listener = listeners[0]!;
     legDialog(h).receiveBye();
     legEndpoints(h)[0]!.hangUpFromFreeswitch();
     await listener.done;
@@ -472,10 +463,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it("is listed as ending while its teardown waits for Jigasi's answer to the BYE", async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listener = await dialIn(h, pin.pin);
-    await allBridged(h, [listener]);
+    const { h, listeners } = await listenersIn(1);
+    const listener = listeners[0]!;
     const legId = h.listening.views()[0]!.id;
     legDialog(h).byeAnsweredAfterMs = 200;
     h.registry.hangUp(legId);
@@ -504,10 +493,8 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('a listener FreeSWITCH never reports in the conference ends after the deadline; the leg stays for the others', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const first = await dialIn(h, pin.pin);
-    await allBridged(h, [first]);
+    const { h, pin, listeners } = await listenersIn(1);
+    const first = listeners[0]!;
     const before = h.media.endpoints.length;
     const { call, done } = h.invite();
     await until(() => h.media.endpoints.slice(before).some((endpoint) => endpoint.holdsEntry), 'the PIN prompt');
@@ -525,10 +512,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('after the drain time, every listener hears that the service is ending, and the leg ends for maintenance with them', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
-    await allBridged(h, listeners);
+    const { h, listeners } = await listenersIn(2);
     await h.registry.endForMaintenance(5_000);
     expect(h.registry.size).toBe(0);
     for (const listener of listeners) {
@@ -542,10 +526,7 @@ describe('listeners of a room whose listeners share one Jigasi leg', () => {
   });
 
   it('the service stops: every listener and the leg are hung up before it returns', async () => {
-    const h = await harness({}, { [JIGASI_1]: [answered] });
-    const pin = await sharedRoom(h);
-    const listeners = [await dialIn(h, pin.pin), await dialIn(h, pin.pin)];
-    await allBridged(h, listeners);
+    const { h, listeners } = await listenersIn(2);
     await h.registry.endAll(5_000);
     expect(h.registry.size).toBe(0);
     expect(legDialog(h).byesSent).toBe(1);
