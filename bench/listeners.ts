@@ -162,8 +162,9 @@ async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], lis
   const gatewayAfter = processFigures(gatewayPid);
   const outcomes = (await callOutcomes(gateway, startedAt)).filter((outcome) => outcome !== null);
   const completed = outcomes.filter((outcome) => outcome === 'completed').length;
+  const freeswitchCpuSeconds = freeswitchBefore && freeswitchAfter ? freeswitchAfter.cpuSeconds - freeswitchBefore.cpuSeconds : undefined;
   const freeswitchCpuMsPerListenerSecond =
-    freeswitchBefore && freeswitchAfter && heldInWindow > 0 ? ((freeswitchAfter.cpuSeconds - freeswitchBefore.cpuSeconds) * 1000) / (heldInWindow * windowSeconds) : undefined;
+    freeswitchCpuSeconds !== undefined && heldInWindow > 0 ? (freeswitchCpuSeconds * 1000) / (heldInWindow * windowSeconds) : undefined;
   const soundText =
     typeof heard === 'string'
       ? heard
@@ -171,7 +172,7 @@ async function listenerRun(gateway: Gateway, work: string, sipps: SippRun[], lis
   return (
     `${String(listeners).padStart(4)} listeners, ${mode.padEnd(8)}: at most ${peakHeld} in the room at once, ${completed}/${listeners} completed (${listeners - completed} failed), ${channels} channels left; ` +
     `${soundText}; FreeSWITCH ${freeswitchCpuMsPerListenerSecond === undefined ? 'n/a' : `${freeswitchCpuMsPerListenerSecond.toFixed(2)} ms CPU per listener-second`}` +
-    `${freeswitchBefore && freeswitchAfter ? `, ${((freeswitchAfter.cpuSeconds - freeswitchBefore.cpuSeconds) / windowSeconds).toFixed(2)} cores` : ''}` +
+    `${freeswitchCpuSeconds !== undefined ? `, ${(freeswitchCpuSeconds / windowSeconds).toFixed(2)} cores` : ''}` +
     `${freeswitchAfter ? `, RSS ${(freeswitchAfter.rssKb / 1024).toFixed(0)} MB` : ''}; sipp ${loadGeneratorsCores}; ` +
     `Node ${(((gatewayAfter.cpuSeconds - gatewayBefore.cpuSeconds) * 1000) / listeners).toFixed(1)} ms CPU per call, RSS ${(peakGatewayRssKb / 1024).toFixed(0)} MB peak\n`
   );
