@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { runCli } from '../../app/cli';
 import { CONSOLE_POLICY } from '../../provisioning/http/console-files';
-import { launchChromium, screenshotDir, seriousAccessibilityFindings } from './browser';
+import { launchChromium } from '../../tools/testbed/chromium';
+import { screenshotDir, seriousAccessibilityFindings } from './browser';
 import { readJson, startTestService, tempDir, testEnv, until, type TestService } from '../support/service';
 import { harness, JIGASI_1, type Harness } from '../gateway/harness';
 
@@ -72,7 +73,9 @@ beforeAll(async () => {
   await addAccount('gesperrt', 'clerk');
   await addAccount('presse', 'viewer');
   service = await startTestService(join(dir.path, 'console.sqlite'), { COOKIE_SECURE: 'false', MUNICIPALITY_NAME: 'Samtgemeinde Musterau' });
-  browser = await launchChromium();
+  const launched = await launchChromium({ args: ['--lang=de-DE'] });
+  browser = launched.browser;
+  console.info(`the admin console tests run in ${launched.description}`);
   shots = screenshotDir(join(dir.path, 'screenshots'));
 });
 
@@ -172,6 +175,16 @@ describe('before the committee meeting', () => {
       expect((await service.directory.getRoom(ROOM)).room).toMatchObject({ listeners, startMuted: true });
       await expect(shared.isChecked()).resolves.toBe(check);
     }
+  });
+
+  it('takes a room name of 100 characters outside the Basic Multilingual Plane whole (the limit counts characters)', async () => {
+    const longName = '\u{20000}'.repeat(100);
+    await page.goto(`${service.url}/admin/#/rooms`);
+    await page.getByLabel('Raumname').fill(longName);
+    expect(await page.getByLabel('Raumname').inputValue()).toBe(longName);
+    await page.getByRole('button', { name: 'Raum anlegen' }).click();
+    await page.waitForURL(/#\/rooms\/%F0%A0%80%80/i);
+    expect((await service.directory.getRoom(longName)).room.name).toBe(longName);
   });
 
   it('says next to the field why a room name does not work', async () => {

@@ -1,20 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { source as axeSource } from 'axe-core';
-import { chromium, type Browser, type Page } from 'playwright-core';
-
-/**
- * Real headless Chromium for the admin console's tests: Debian's `chromium` package (no browser
- * download works here; .ci/run installs it when missing), or CHROMIUM_PATH.
- */
-const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-
-export async function launchChromium(): Promise<Browser> {
-  const executablePath = CANDIDATES.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
-  if (!executablePath) throw new Error('the admin console tests need Chromium: apt-get install chromium (or set CHROMIUM_PATH)');
-  // The sandbox needs user namespaces, which containers and root shells often lack.
-  return chromium.launch({ executablePath, chromiumSandbox: false, args: ['--disable-dev-shm-usage', '--lang=de-DE'] });
-}
+import type { Page } from 'playwright-core';
 
 export interface AxeFinding {
   id: string;

