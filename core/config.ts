@@ -469,7 +469,7 @@ function checkRequired(env: Env): void {
     list(env, 'JIGASI_URIS').length === 0 ? 'JIGASI_URIS' : undefined,
   ].filter((name) => name !== undefined);
   if (missing.length > 0) {
-    throw new ConfigError(missing.join(', '), `required but empty; fill ${missing.length === 1 ? 'it' : 'them'} in .env (see .env.example)`);
+    throw new ConfigError(missing.join(', '), `required but empty; fill ${missing.length === 1 ? 'it' : 'them'} in .env (cp .env.example .env, then every line marked REQUIRED) and start again`);
   }
 }
 

@@ -60,6 +60,6 @@ describe('a service that cannot start', () => {
   it('names every empty REQUIRED variable in one line', () => {
     const { status, stderr } = start({ JWT_SECRET: TEST_SECRET });
     expect(status).toBe(78);
-    expect(stderr).toBe('dialin: configuration error: JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty; fill them in .env (see .env.example)\n');
+    expect(stderr).toBe('dialin: configuration error: JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty; fill them in .env (cp .env.example .env, then every line marked REQUIRED) and start again\n');
   });
 });

@@ -90,7 +90,7 @@ describe('configuration from the environment', () => {
   it('names every REQUIRED line left empty in .env.example at once, when only JWT_SECRET is filled', () => {
     const example = parseEnv(readFileSync(join(__dirname, '../../.env.example'), 'utf8'));
     expect(() => loadConfig({ ...example, JWT_SECRET: 'x'.repeat(32) })).toThrow(
-      'JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty; fill them in .env (see .env.example)',
+      'JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty; fill them in .env (cp .env.example .env, then every line marked REQUIRED) and start again',
     );
     expect(() => loadConfig(example)).toThrow(/^JWT_SECRET \(or JWT_PUBLIC_KEY\), JITSI_MUC_DOMAIN, JIGASI_URIS: required but empty/);
   });
