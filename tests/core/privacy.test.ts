@@ -30,6 +30,12 @@ describe('URLs in logs', () => {
     expect(logged).toContain('x=1');
   });
 
+  it.each(['id', 'pin', 'token', 'password', 'access_token', 'PIN', 'Access_Token'])('hide the value of %s, in any case', (name) => {
+    const logged = redactUrl(`/x?${name}=S3cr3t&room=rat`);
+    expect(logged).not.toContain('S3cr3t');
+    expect(logged).toBe(`/x?${name}=%5Bredacted%5D&room=rat`);
+  });
+
   it('leave URLs without secrets alone', () => {
     expect(redactUrl('/api/v1/rooms/rat')).toBe('/api/v1/rooms/rat');
   });

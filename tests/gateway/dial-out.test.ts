@@ -323,7 +323,12 @@ describe('toll-fraud safeguards', () => {
     ['+49 11833', 'denied'],
     ['+49 19222', 'denied'],
     ['+979 1234 5678', 'denied'],
+    // every international network of the fixed list, each on its own: DIALOUT_ALLOWED cannot open them
+    ['+808 1234 5678', 'denied'],
+    ['+870 773 123 456', 'denied'],
+    ['+881 6 1234 5678', 'denied'],
     ['+882 1234 5678', 'denied'],
+    ['+883 510 0001 2345', 'denied'],
     ['+44 20 7946 0018', 'not-allowed'],
     ['call me', 'not-allowed'],
   ])('refuses %s before any SIP (%s), counted and logged masked', async (number, reason) => {

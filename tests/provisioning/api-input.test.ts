@@ -1,21 +1,24 @@
 import { join } from 'node:path';
 import { adminToken, jsonInit, readJson, startTestService, tempDir, type TestService } from '../support/service';
 
-/** Bad input gets a clear 4xx in the error format and leaves the directory exactly as it was. */
+/**
+ * Bad input gets a clear 4xx in the error format and leaves the directory exactly as it was.
+ * Each test has a service and database of its own, holding one room with one PIN: none depends
+ * on what another did.
+ */
 describe('bad input to the admin API', () => {
   const dir = tempDir();
   let service: TestService;
+  let databases = 0;
   const token = adminToken();
 
-  beforeAll(async () => {
-    service = await startTestService(join(dir.path, 'input.sqlite'));
+  beforeEach(async () => {
+    service = await startTestService(join(dir.path, `input-${++databases}.sqlite`));
     const response = await service.request('/api/v1/rooms/ratssitzung/pins', jsonInit('POST', { label: 'Vorsitz' }));
     expect(response.status).toBe(201);
   });
-  afterAll(async () => {
-    await service.stop();
-    dir.cleanup();
-  });
+  afterEach(async () => service.stop());
+  afterAll(() => dir.cleanup());
 
   async function snapshot() {
     const rooms = await readJson(await service.request('/api/v1/rooms', { token }));

@@ -47,6 +47,27 @@ describe('resolving a PIN typed on the phone', () => {
     await store.close();
   });
 
+  it('opens a PIN at the instant of its validFrom and closes it at the instant of its validUntil, for the phone and for Jitsi Meet\'s reverse lookup', async () => {
+    const { store, directory, resolver } = await open('boundaries.sqlite');
+    const opensAt = clock + HOUR;
+    const closesAt = clock + 2 * HOUR;
+    const pin = await directory.createPin('sitzung', { validFrom: opensAt, validUntil: closesAt }, 'admin');
+    // Jitsi Meet may show it: the reverse lookup answers only public rooms
+    await directory.putRoom('sitzung', { dialInPublic: true }, 'admin');
+    const openAt = async (instant: number) => {
+      clock = instant;
+      const resolution = await resolver.resolve(pin.pin);
+      return resolution.found && resolution.openNow;
+    };
+    expect([await openAt(opensAt - 1), await openAt(opensAt), await openAt(closesAt - 1), await openAt(closesAt)]).toEqual([false, true, true, false]);
+    // the reverse lookup answers a PIN that works now or later, and none from its validUntil on
+    clock = closesAt - 1;
+    expect(await directory.roomOfPin(pin.pin)).toBe('sitzung');
+    clock = closesAt;
+    expect(await directory.roomOfPin(pin.pin)).toBeUndefined();
+    await store.close();
+  });
+
   it('locks a caller out after PIN_FAILURES_PER_HOUR wrong PINs, for an hour', async () => {
     const { store, resolver } = await open('lockout.sqlite');
     const caller = '+49 4136 555123';

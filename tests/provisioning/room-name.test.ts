@@ -12,8 +12,14 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['Ｓｐｏｒｔ-Verein_2', 'sport-verein_2'],
     ['a.b', 'a.b'],
     ['r'.repeat(128), 'r'.repeat(128)],
+    // 128 characters of 4 bytes each (Han, Extension B): counted as characters, not UTF-16 units
+    ['\u{20000}'.repeat(128), '\u{20000}'.repeat(128)],
     ['Рада', 'рада'],
     ['会議かいぎ', '会議かいぎ'],
+    // each group of scripts one language writes together
+    ['会議カイギ', '会議カイギ'],
+    ['會議실', '會議실'],
+    ['中文ㄅㄆ', '中文ㄅㄆ'],
     ['회의실', '회의실'],
     ['ሰላም', 'ሰላም'],
     ['கூட்டம்', 'கூட்டம்'],
@@ -31,6 +37,7 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['party🎉', 'invalid'],
     ['x'.repeat(500), 'invalid'],
     ['x'.repeat(129), 'invalid'],
+    ['\u{20000}'.repeat(129), 'invalid'],
     ['a@b@conference.meet.example.org', 'invalid'],
     ['room with space', 'invalid'],
     ['', 'invalid'],
@@ -45,6 +52,10 @@ describe('room names are normalised as Jitsi Meet does', () => {
     ['\u03c1at', 'invalid'],
     ['東京tokyo', 'invalid'],
     ['ሰላምrat', 'invalid'],
+    ['かいぎ회의', 'invalid'],
+    ['ㄅㄆ회의', 'invalid'],
+    ['բարեւ-ratssaal', 'invalid'],
+    ['שלום-rat', 'invalid'],
   ])('%j is refused as %s', (input, problem) => {
     const result = normaliseRoomName(input, MUC);
     expect(result.ok).toBe(false);
