@@ -3,12 +3,12 @@
  * this group starts beside it on other ports. Calls spread over both; killing one ends only its
  * calls, and new calls go to the other.
  */
-import { findLocalFreeswitch, killHard, SECOND_FREESWITCH, startSecond } from '../../tools/testbed/freeswitch-process';
+import { findLocalFreeswitch, SECOND_FREESWITCH, startSecond, type SecondFreeswitch } from '../../tools/testbed/freeswitch-process';
 import { api, freeswitchApi, freeswitchChannelCount, liveCalls, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import type { E2eGroup } from './group';
 
-let second: ReturnType<typeof startSecond> | undefined;
+let second: SecondFreeswitch | undefined;
 const spreadCaller = nextCaller();
 
 async function bridged(gateway: Gateway, count: number): Promise<void> {
@@ -30,7 +30,7 @@ function cases(): Case[] {
         await bridged(gateway, 4);
         const channels = [await freeswitchChannelCount(), await freeswitchChannelCount(SECOND_FREESWITCH.eslPort)];
         if (channels.join() !== '4,4') throw new Error(`channels per FreeSWITCH ${channels.join(', ')}, expected 4, 4`);
-        killHard(second!);
+        await second!.kill();
         const killedAt = Date.now();
         let left = await liveCalls(gateway);
         while (left.length > 2 && Date.now() - killedAt < 10_000) {
@@ -55,7 +55,7 @@ function cases(): Case[] {
 }
 
 /** A second FreeSWITCH beside the test bed's, answering on its event socket. */
-export async function startSecondBeside(work: string): Promise<ReturnType<typeof startSecond>> {
+export async function startSecondBeside(work: string): Promise<SecondFreeswitch> {
   const first = findLocalFreeswitch();
   if (!first) throw new Error('no FreeSWITCH process on this host to start a second one like it (the group needs the test bed on this machine)');
   const started = startSecond(first, work);
@@ -64,7 +64,10 @@ export async function startSecondBeside(work: string): Promise<ReturnType<typeof
       await freeswitchApi('status', SECOND_FREESWITCH.eslPort);
       return started;
     } catch (error) {
-      if (attempt > 100) throw new Error(`the second FreeSWITCH did not answer within 20 s: ${(error as Error).message}`, { cause: error });
+      if (attempt > 100) {
+        await started.kill();
+        throw new Error(`the second FreeSWITCH did not answer within 20 s: ${(error as Error).message}`, { cause: error });
+      }
       await sleep(200);
     }
   }
@@ -74,16 +77,20 @@ export function mediaGroup(): E2eGroup {
   return {
     async start(work) {
       second = await startSecondBeside(work);
-      const gateway = await startGateway(work, { FREESWITCH_SERVERS: `127.0.0.1:8021,127.0.0.1:${SECOND_FREESWITCH.eslPort}` });
-      // jigasiAnswers expects the room password the call cases use.
-      await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
-      return {
-        gateway,
-        stop: async () => {
-          await stopGateway(gateway);
-          if (second?.process.exitCode === null && second.process.signalCode === null) killHard(second);
-        },
+      let gateway: Gateway | undefined;
+      const stop = async () => {
+        if (gateway) await stopGateway(gateway);
+        await second?.kill();
       };
+      try {
+        gateway = await startGateway(work, { FREESWITCH_SERVERS: `127.0.0.1:8021,127.0.0.1:${SECOND_FREESWITCH.eslPort}` });
+        // jigasiAnswers expects the room password the call cases use.
+        await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      return { gateway, stop };
     },
     cases: cases().map((testCase) => ({ name: testCase.name, run: async (gateway, work) => runCase(gateway, work, testCase) })),
   };

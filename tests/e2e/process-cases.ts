@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { callerScenario } from '../../tools/testbed/scenarios';
 import { startSecondBeside } from './media-cases';
-import { killHard, SECOND_FREESWITCH } from '../../tools/testbed/freeswitch-process';
+import { SECOND_FREESWITCH, type SecondFreeswitch } from '../../tools/testbed/freeswitch-process';
 import { SIP_ADDRESS, api, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
 import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
@@ -78,32 +78,34 @@ function cases(): Case[] {
 }
 
 export function processGroup(): E2eGroup {
-  let postgres: TestPostgres | undefined;
-  let stopSecond: (() => void) | undefined;
   return {
     async start(work) {
-      const freeswitch = await startSecondBeside(work);
-      stopSecond = () => killHard(freeswitch);
-      postgres = await startPostgres();
-      const databaseUrl = await postgres.createDatabase();
-      const shared = { DATABASE_URL: databaseUrl, FREESWITCH_SERVERS: `127.0.0.1:8021,127.0.0.1:${SECOND_FREESWITCH.eslPort}` };
-      const first = await startGateway(work, shared);
-      const second = await startGateway(work, shared);
-      processes = [first, second];
-      // jigasiAnswers expects the room password the call cases use.
-      await api(first, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
-      return {
-        // The cases reach both through `processes`; the survivor of the drain answers for the group.
-        gateway: second,
-        stop: async () => {
-          await Promise.all([stopGateway(first), stopGateway(second)]);
-          // Both logs, for a failed case (the runner prints only the group's gateway).
-          writeFileSync(join(work, 'gateway-1.log'), first.log.join(''));
-          writeFileSync(join(work, 'gateway-2.log'), second.log.join(''));
-          await postgres?.stop();
-          stopSecond?.();
-        },
+      let secondFreeswitch: SecondFreeswitch | undefined;
+      let postgres: TestPostgres | undefined;
+      const gateways: Gateway[] = [];
+      const stop = async () => {
+        await Promise.all(gateways.map(stopGateway));
+        // Both logs, for a failed case (the runner prints only the group's gateway).
+        gateways.forEach((gateway, index) => writeFileSync(join(work, `gateway-${index + 1}.log`), gateway.log.join('')));
+        await postgres?.stop();
+        await secondFreeswitch?.kill();
       };
+      try {
+        secondFreeswitch = await startSecondBeside(work);
+        postgres = await startPostgres();
+        const databaseUrl = await postgres.createDatabase();
+        const shared = { DATABASE_URL: databaseUrl, FREESWITCH_SERVERS: `127.0.0.1:8021,127.0.0.1:${SECOND_FREESWITCH.eslPort}` };
+        gateways.push(await startGateway(work, shared));
+        gateways.push(await startGateway(work, shared));
+        processes = [gateways[0]!, gateways[1]!];
+        // jigasiAnswers expects the room password the call cases use.
+        await api(gateways[0]!, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      // The cases reach both through `processes`; the survivor of the drain answers for the group.
+      return { gateway: gateways[1]!, stop };
     },
     cases: cases().map((testCase) => ({ name: testCase.name, run: async (_gateway, work) => runCase(processes![1].process.exitCode === null ? processes![1] : processes![0], work, testCase) })),
   };

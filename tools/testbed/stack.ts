@@ -67,6 +67,32 @@ export async function freePort(): Promise<number> {
 
 export const sleep = async (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+/** Every gateway and sipp this module started, until it exits. */
+const running = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/**
+ * SIGKILL to every gateway and sipp started here that still runs; how many there were. The e2e
+ * runner calls it after each group, whatever happened in it, so a failed case or a group that
+ * could not start leaves no process behind to hold a port for the next.
+ */
+export async function killStragglers(): Promise<number> {
+  const left = [...running];
+  await Promise.all(
+    left.map(async (child) => {
+      const exited = new Promise((done) => child.once('exit', done));
+      child.kill('SIGKILL');
+      await Promise.race([exited, sleep(5_000)]);
+    }),
+  );
+  return left.length;
+}
+
 /** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf), to the test bed's FreeSWITCH or the one at `port`. */
 export async function freeswitchApi(command: string, port = FREESWITCH_PORT): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -107,7 +133,7 @@ export async function startGateway(work: string, overrides: Record<string, strin
   const dbPath = join(work, 'gateway.sqlite');
   const log: string[] = [];
   const nodeFlags = [...startFlags(), ...(env.GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/app/main.js'], {
+  const child = track(spawn(process.execPath, [...nodeFlags, 'dist/app/main.js'], {
     cwd: ROOT,
     env: {
       ...env,
@@ -127,9 +153,9 @@ export async function startGateway(work: string, overrides: Record<string, strin
       ...overrides,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  }));
+  child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; attempt < 75; attempt++) {
     try {
@@ -194,9 +220,11 @@ export async function api(gateway: Gateway, method: string, path: string, body?:
 export function runSipp(work: string, name: string, scenario: string, args: string[]): SippRun {
   const file = join(work, `${name}.xml`);
   writeFileSync(file, scenario);
-  const child = spawn('sipp', ['-sf', file, '-mi', '127.0.0.1', '-nostdin', '-trace_err', '-error_file', join(work, `${name}-errors.log`), ...args], {
-    stdio: 'ignore',
-  });
+  const child = track(
+    spawn('sipp', ['-sf', file, '-mi', '127.0.0.1', '-nostdin', '-trace_err', '-error_file', join(work, `${name}-errors.log`), ...args], {
+      stdio: 'ignore',
+    }),
+  );
   const exit = new Promise<number>((done) => child.once('exit', (code) => done(code ?? 1)));
   return { exit, kill: () => child.kill('SIGKILL'), pid: child.pid };
 }
@@ -207,12 +235,14 @@ export interface SippRun {
   pid: number | undefined;
 }
 
-/** SIGTERM (the gateway drains), a second one after 2 s if calls are still up, and wait (at most 15 s) until the process has exited. */
+/** SIGTERM (the gateway drains), a second one after 2 s if calls are still up, SIGKILL when it has not exited 15 s later. */
 export async function stopGateway(gateway: Gateway): Promise<void> {
   if (gateway.process.exitCode !== null || gateway.process.signalCode !== null) return;
-  const exited = new Promise((resolve) => gateway.process.once('exit', resolve));
+  const exited = new Promise((resolve) => gateway.process.once('exit', () => resolve('exited')));
   gateway.process.kill('SIGTERM');
-  if ((await Promise.race([exited.then(() => 'exited'), sleep(2_000)])) === 'exited') return;
+  if ((await Promise.race([exited, sleep(2_000)])) === 'exited') return;
   gateway.process.kill('SIGTERM');
-  await Promise.race([exited, sleep(15_000)]);
+  if ((await Promise.race([exited, sleep(15_000)])) === 'exited') return;
+  gateway.process.kill('SIGKILL');
+  await exited;
 }
