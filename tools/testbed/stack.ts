@@ -77,12 +77,13 @@ function track(child: ChildProcess): ChildProcess {
 }
 
 /**
- * SIGKILL to every gateway and sipp started here that still runs; how many there were. The e2e
- * runner calls it after each group, whatever happened in it, so a failed case or a group that
- * could not start leaves no process behind to hold a port for the next.
+ * SIGKILL to every gateway and sipp started here that still runs; how many of them nobody had
+ * signalled yet. The e2e runner calls it after each group, whatever happened in it, so a failed
+ * case or a group that could not start leaves no process behind to hold a port for the next.
  */
 export async function killStragglers(): Promise<number> {
   const left = [...running];
+  const forgotten = left.filter((child) => !child.killed).length;
   await Promise.all(
     left.map(async (child) => {
       const exited = new Promise((done) => child.once('exit', done));
@@ -90,7 +91,7 @@ export async function killStragglers(): Promise<number> {
       await Promise.race([exited, sleep(5_000)]);
     }),
   );
-  return left.length;
+  return forgotten;
 }
 
 /** Event-socket API command through drachtio-modesl (a dependency of drachtio-fsmrf), to the test bed's FreeSWITCH or the one at `port`. */
