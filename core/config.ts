@@ -70,6 +70,8 @@ export interface Config {
     secret: string;
     listenAddress: string;
     advertisedAddress: string;
+    /** FREESWITCH_CODECS: what FreeSWITCH speaks (its codec_prefs), lower-case names such as "pcma", "g722". */
+    codecs: string[];
   };
   http: { host: string; port: number };
   dbPath: string;
@@ -178,6 +180,15 @@ function list(env: Env, name: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
+
+/** FREESWITCH_CODECS as FreeSWITCH reads codec_prefs ("PCMA,G722@16000h,OPUS"): the names, lower-case. */
+function codecNames(env: Env): string[] {
+  const names = (read(env, 'FREESWITCH_CODECS') === undefined ? ['PCMA', 'PCMU', 'G722', 'OPUS'] : list(env, 'FREESWITCH_CODECS')).map((pref) => pref.split('@')[0]!.trim().toLowerCase());
+  if (names.length === 0 || names.some((name) => !/^[a-z0-9.-]+$/.test(name))) {
+    throw new ConfigError('FREESWITCH_CODECS', `must be codec names separated by commas, e.g. "PCMA,PCMU,G722,OPUS", got "${read(env, 'FREESWITCH_CODECS')}"`);
+  }
+  return names;
 }
 
 function address(env: Env, name: string, fallback: string): string {
@@ -487,6 +498,7 @@ export function loadConfig(env: Env): Config {
       secret: text(env, 'FREESWITCH_SECRET', 'ClueCon'),
       listenAddress,
       advertisedAddress: host(env, 'FREESWITCH_ADVERTISED_ADDRESS', listenAddress),
+      codecs: codecNames(env),
     },
     http: {
       host: address(env, 'HTTP_HOST', '0.0.0.0'),

@@ -53,6 +53,10 @@ export function outcomeOfHangUp(reason: HangUpReason, state: CallState, wrongPin
       return mediaBroke ? 'media-failed' : 'jigasi-failed';
     case 'collecting':
       return wrongPins > 0 ? 'pin-failed' : 'answered-no-pin';
+    case 'answering':
+      // A BYE comes only after our 200 OK (before it, the caller CANCELs): answered, no PIN typed.
+      if (reason === 'caller-hung-up') return 'answered-no-pin';
+      return mediaBroke ? 'media-failed' : 'cancelled';
     case 'calling':
     case 'ringing':
       return mediaBroke ? 'media-failed' : 'not-answered';

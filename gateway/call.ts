@@ -11,6 +11,7 @@ import { CONFERENCE_TIMING, ConferenceControls, type ConferenceEnd, type Confere
 import { digitFromInfo, relayInfoDigit } from './dtmf-relay';
 import { JigasiUnreachable, inviteJigasi, type JigasiPool } from './jigasi';
 import type { MediaLease, MediaServers } from './media-servers';
+import { ANSWER_IN_ACK_WITHIN_MS, MediaSession, sessionExpiresSeconds, sessionTimerHeaders } from './media-session';
 import type { PendingInvite } from './pending-invite';
 import { PinEntry, type OpenPin, type PendingEntry, type PinResolver } from './pin-entry';
 import type { PromptId, PromptSet } from './prompts';
@@ -74,16 +75,20 @@ export interface CallSettings {
   jigasiPasswordHeader: string;
   /** Where national numbers (0…) are, for E.164 (COUNTRY_CODE). */
   countryCode: string;
+  /** What FreeSWITCH speaks (FREESWITCH_CODECS), lower-case: an offer with none of them gets 488 before FreeSWITCH sees it. */
+  codecs: string[];
 }
 
 export interface CallTiming extends ConferenceTiming {
+  /** How long a delayed offer's answer (or a re-INVITE without SDP's) may take to come in the ACK. */
+  answerInAckWithinMs: number;
   /** How long teardown waits for each dialog and endpoint to end (call-scope.ts). */
   destroyWithinMs: number;
   /** Scales the pause of a slowed-down PIN entry (pin-entry.ts); 1 but in tests. */
   slowedPauseScale: number;
 }
 
-export const CALL_TIMING: CallTiming = { ...CONFERENCE_TIMING, destroyWithinMs: DESTROY_WITHIN_MS, slowedPauseScale: 1 };
+export const CALL_TIMING: CallTiming = { ...CONFERENCE_TIMING, destroyWithinMs: DESTROY_WITHIN_MS, slowedPauseScale: 1, answerInAckWithinMs: ANSWER_IN_ACK_WITHIN_MS };
 
 /** What a call reports to /metrics. */
 export interface CallMetrics {
@@ -158,6 +163,7 @@ export class Call implements RegisteredCall {
   private readonly scope: CallScope;
 
   private caller?: SipDialog;
+  private mediaSession?: MediaSession;
   private callerEndpoint?: MediaEndpoint;
   private jigasiEndpoint?: MediaEndpoint;
   private jigasiEndpointCreation?: Promise<MediaEndpoint>;
@@ -238,6 +244,7 @@ export class Call implements RegisteredCall {
         fromTrunk: this.trunk !== undefined,
         userAgent: req.get('User-Agent'),
         hasContact: req.has('Contact'),
+        sessionExpiresSeconds: sessionExpiresSeconds(req),
         activeCalls: this.deps.registry.size,
         mediaAvailable: this.deps.media.available(),
       },
@@ -249,7 +256,7 @@ export class Call implements RegisteredCall {
     this.scope.close();
     this.log.warn({ status: verdict.status, reason: verdict.reason, source: req.source_address }, 'INVITE refused');
     this.deps.metrics.callsRefused.inc({ reason: verdict.reason });
-    res.send(verdict.status);
+    res.send(verdict.status, undefined, 'headers' in verdict ? { headers: verdict.headers } : undefined);
     return false;
   }
 
@@ -293,7 +300,9 @@ export class Call implements RegisteredCall {
   /** Answers, and takes the PIN: the seat it opens, or how the call ended without one. */
   private async openDialIn(): Promise<Opening> {
     this.transition('answering');
-    const { callerEndpoint, pinEntry, firstEntry } = await this.answer();
+    const answered = await this.answer();
+    if (!answered) return { kind: 'end', outcome: 'media-failed' };
+    const { callerEndpoint, pinEntry, firstEntry } = answered;
     this.transition('collecting');
     const entered = await pinEntry.collect(firstEntry);
     if (entered.kind === 'end') return entered;
@@ -308,9 +317,10 @@ export class Call implements RegisteredCall {
   private async openDialOut(order: DialOutOrder): Promise<Opening> {
     this.transition('calling');
     const calleeEndpoint = await this.endpointOnceMoreIfFailed('callee', async () => this.createCallerEndpoint());
+    const offer = calleeEndpoint.local.sdp;
     try {
       await this.scope.own(
-        callThroughTrunk(this.deps.srf, order.trunk, order.number, calleeEndpoint.local.sdp, {
+        callThroughTrunk(this.deps.srf, order.trunk, order.number, offer, {
           onRinging: () => {
             if (this.state !== 'calling') return;
             this.transition('ringing');
@@ -320,7 +330,7 @@ export class Call implements RegisteredCall {
         }),
         (dialog) => {
           this.pendingInvite = undefined;
-          this.adoptCallerDialog(dialog);
+          this.adoptCallerDialog(dialog, calleeEndpoint, offer, dialog.remote.sdp);
         },
       );
     } catch (error) {
@@ -348,7 +358,7 @@ export class Call implements RegisteredCall {
    * A parked FreeSWITCH channel drops every key it receives, and callers who know their PIN type
    * at once: the 200 OK leaves only when FreeSWITCH holds the first entry (none: locked out).
    */
-  private async answer(): Promise<{ callerEndpoint: MediaEndpoint; pinEntry: PinEntry; firstEntry: PendingEntry | undefined }> {
+  private async answer(): Promise<{ callerEndpoint: MediaEndpoint; pinEntry: PinEntry; firstEntry: PendingEntry | undefined } | undefined> {
     const callerEndpoint = await this.endpointOnceMoreIfFailed('caller', async () => this.createCallerEndpoint());
     const pinEntry = new PinEntry({
       caller: callerEndpoint,
@@ -365,8 +375,14 @@ export class Call implements RegisteredCall {
     });
     this.pinEntry = pinEntry;
     const firstEntry = await pinEntry.start('greeting', 'enter-pin');
-    await this.scope.own(this.deps.srf.createUAS(this.req!, this.res!, { localSdp: callerEndpoint.local.sdp }), (dialog) => this.adoptCallerDialog(dialog));
-    this.log.info('answered');
+    const localSdp = callerEndpoint.local.sdp;
+    const callerOffer = this.callerOffer();
+    // Session-Expires as RFC 4028 §9 has it (drachtio-server arms its timer from it, and alone would leave out Require: timer).
+    const headers = sessionTimerHeaders(this.req!);
+    await this.scope.own(this.deps.srf.createUAS(this.req!, this.res!, { localSdp, headers }), (dialog) => this.adoptCallerDialog(dialog, callerEndpoint, localSdp, callerOffer));
+    this.log.info({ offer: callerOffer === undefined ? 'delayed' : 'in the INVITE' }, 'answered');
+    // A delayed offer: FreeSWITCH has the caller's media address only from the ACK's answer.
+    if (callerOffer === undefined && !(await this.mediaSession!.answerFromAck())) return undefined;
     // The Jigasi leg's endpoint is made while the caller types, so the INVITE to Jigasi can
     // leave as soon as the PIN is checked (an endpoint takes FreeSWITCH ~50 ms to set up).
     this.jigasiEndpointCreation = this.endpointOnceMoreIfFailed('Jigasi leg', async () => this.createJigasiEndpoint());
@@ -374,9 +390,10 @@ export class Call implements RegisteredCall {
     return { callerEndpoint, pinEntry, firstEntry };
   }
 
-  /** The caller's (or callee's) dialog: its end ends the call, its SIP INFO carries keys. */
-  private adoptCallerDialog(dialog: SipDialog): void {
+  /** The caller's (or callee's) dialog: its end ends the call, its SIP INFO carries keys, its offers go to FreeSWITCH (media-session.ts). */
+  private adoptCallerDialog(dialog: SipDialog, endpoint: MediaEndpoint, localSdp: string, remoteSdp: string | undefined): void {
     this.caller = dialog;
+    this.mediaSession = new MediaSession(dialog, endpoint, { localSdp, remoteSdp, codecs: this.deps.settings.codecs, answerInAckWithinMs: this.timing.answerInAckWithinMs }, this.scope, this.log);
     this.scope.on(dialog, 'destroy', () => {
       this.scope.markGone(dialog);
       this.hangUp('caller-hung-up');
@@ -384,9 +401,15 @@ export class Call implements RegisteredCall {
     this.scope.on(dialog, 'info', (req: SipRequest, res: SipResponse) => this.onCallerInfo(req, res));
   }
 
-  /** For a dial-in, with the caller's SDP; for a dial-out, 3pcc: FreeSWITCH's SDP is the offer. */
+  /** The SDP of the caller's INVITE; undefined for a delayed offer (the answer comes in the ACK) and for a dial-out. */
+  private callerOffer(): string | undefined {
+    return this.req && this.req.body.trim() !== '' ? this.req.body : undefined;
+  }
+
+  /** With the caller's SDP; for a delayed offer or a dial-out, 3pcc: FreeSWITCH's SDP is the offer. */
   private async createCallerEndpoint(): Promise<MediaEndpoint> {
-    return this.scope.own(this.media().createEndpoint(this.req ? { remoteSdp: this.req.body } : {}), (created) => {
+    const remoteSdp = this.callerOffer();
+    return this.scope.own(this.media().createEndpoint(remoteSdp === undefined ? {} : { remoteSdp }), (created) => {
       this.callerEndpoint = created;
       this.scope.on(created, 'destroy', () => {
         this.scope.markGone(created);

@@ -271,7 +271,7 @@ export function leanEndpoints(mediaServer: Pick<Mrf.MediaServer, 'createEndpoint
         forbidReading(endpoint, 'remote');
         // An offer without a codec FreeSWITCH has is answered 200 OK with the audio turned off, not 488.
         if (/^m=audio 0 /m.test(String(answer))) throw new FreeswitchRefused('the re-INVITE', 'm=audio 0 (none of the offered codecs)');
-        return answer;
+        return String(answer);
       };
       // The HANGUP call state repeats every variable too and nobody reads it. fsmrf's destroy()
       // resolves on FreeSWITCH's BYE, which never comes when FreeSWITCH was killed: the end of the

@@ -41,6 +41,7 @@ export function callSettings(config: Config): CallSettings {
     jigasiRoomHeader: config.jigasiRoomHeader,
     jigasiPasswordHeader: config.jigasiPasswordHeader,
     countryCode: config.countryCode,
+    codecs: config.freeswitch.codecs,
   };
 }
 

@@ -125,7 +125,8 @@ export interface MediaEndpoint {
   bridge(other: MediaEndpoint): Promise<void>;
   /** Parks both legs of this endpoint's bridge (uuid_transfer -both park). */
   unbridge(): Promise<void>;
-  modify(sdp: string): Promise<unknown>;
+  /** A re-INVITE to FreeSWITCH offering `sdp`; resolves with FreeSWITCH's answer (SDP). */
+  modify(sdp: string): Promise<string>;
   /**
    * drachtio-fsmrf's Endpoint#join: runs FreeSWITCH's conference application on the channel and
    * resolves once FreeSWITCH reports the member added. It never settles when the application

@@ -204,6 +204,17 @@ describe('dial-out safeguards', () => {
   });
 });
 
+describe('FREESWITCH_CODECS', () => {
+  it("is FreeSWITCH's codec_prefs: names, lower-case, without their rate and ptime; PCMA, PCMU, G722 and OPUS by default", () => {
+    expect(loadConfig(testEnv({})).freeswitch.codecs).toEqual(['pcma', 'pcmu', 'g722', 'opus']);
+    expect(loadConfig(testEnv({ FREESWITCH_CODECS: 'G722@16000h@20i, PCMA' })).freeswitch.codecs).toEqual(['g722', 'pcma']);
+  });
+
+  it.each([',,', 'PCMA;PCMU', 'PCMA,G 722'])('refuses %j', (value) => {
+    expect(() => loadConfig(testEnv({ FREESWITCH_CODECS: value }))).toThrow(/^FREESWITCH_CODECS: must be codec names separated by commas/);
+  });
+});
+
 describe('FREESWITCH_SERVERS', () => {
   it('lists several FreeSWITCH servers, port 8021 when left out; without it the one of FREESWITCH_HOST and FREESWITCH_PORT', () => {
     expect(loadConfig(testEnv({ FREESWITCH_SERVERS: 'fs1.example.org:8022, 10.0.0.5' })).freeswitch.servers).toEqual([

@@ -24,6 +24,8 @@ export interface Case {
   calls?: number;
   /** Calls the first Jigasi takes, when not one per caller's call (listeners sharing one leg). */
   jigasiCalls?: number;
+  /** How long the caller's scenario may run before it counts as hanging [90 s]. */
+  lastsMs?: number;
 }
 
 let numberCounter = 100;
@@ -76,6 +78,9 @@ async function settled(gateway: Gateway): Promise<string | undefined> {
   return 'unreachable';
 }
 
+/** Where the caller's sipp writes its scenario's log lines. */
+export const callerLogFile = (work: string) => join(work, 'caller-log.log');
+
 export async function runCase(gateway: Gateway, caseWork: string, testCase: Case): Promise<string | undefined> {
   const work = caseWork;
   const startedAt = Date.now();
@@ -87,10 +92,14 @@ export async function runCase(gateway: Gateway, caseWork: string, testCase: Case
   );
   await sleep(300);
   const plan = testCase.caller({ ...setup, work });
-  const caller = runSipp(work, 'caller', callerScenario(plan), [SIP_ADDRESS, '-m', calls, '-l', calls, '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000']);
+  const caller = runSipp(work, 'caller', callerScenario(plan), [
+    SIP_ADDRESS, '-m', calls, '-l', calls, '-i', testCase.callerAddress ?? '127.0.0.1', '-p', '5071', '-mp', '17000',
+    // the scenario's <log> lines, marks with the time an answer arrived among them (scenarios.ts)
+    '-trace_logs', '-log_file', callerLogFile(work),
+  ]);
   const problems: string[] = [];
   const during = testCase.during?.(gateway, work).catch((error: unknown) => problems.push((error as Error).message));
-  const callerExit = await Promise.race([caller.exit, sleep(90_000).then(() => -1)]);
+  const callerExit = await Promise.race([caller.exit, sleep(testCase.lastsMs ?? 90_000).then(() => -1)]);
   await during;
   const jigasiExits = await Promise.all(jigasis.map(async (run) => (run ? Promise.race([run.exit, sleep(10_000).then(() => -1)]) : 0)));
   caller.kill();

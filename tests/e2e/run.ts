@@ -22,6 +22,7 @@ import { trunkGroup } from './trunk-cases';
 import { dialOutGroup } from './dial-out-cases';
 import { mediaGroup } from './media-cases';
 import { processGroup } from './process-cases';
+import { interopGroup } from './interop-cases';
 import type { E2eGroup } from './group';
 
 function cases(): Case[] {
@@ -342,7 +343,7 @@ async function main(): Promise<number> {
   let failed = 0;
   let caseNumber = 0;
   // One gateway at a time: drachtio-server hands each INVITE to one of its applications.
-  for (const [groupIndex, group] of [callGroup(), trunkGroup(), dialOutGroup(), mediaGroup(), processGroup()].entries()) {
+  for (const [groupIndex, group] of [callGroup(), interopGroup(), trunkGroup(), dialOutGroup(), mediaGroup(), processGroup()].entries()) {
     const selected = group.cases.filter((testCase) => !only || only.test(testCase.name));
     if (selected.length === 0) continue;
     const groupWork = join(work, `group-${groupIndex + 1}`);

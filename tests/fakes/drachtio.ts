@@ -109,7 +109,7 @@ export class FakeRequest extends EventEmitter implements SipRequest {
 }
 
 export class FakeResponse implements SipResponse {
-  readonly sent: Array<{ status: number; reason?: string; headers?: Record<string, string> }> = [];
+  readonly sent: Array<{ status: number; reason?: string; headers?: Record<string, string>; body?: string }> = [];
   /** An in-dialog request the app's listener answered (not drachtio-srf on its own). */
   answeredByApp = false;
   /** Runs as the final response leaves: what the caller does the moment it arrives. */
@@ -119,14 +119,19 @@ export class FakeResponse implements SipResponse {
     return this.sent.some(({ status }) => status >= 200);
   }
 
-  send(status: number, reason?: string, options?: { headers?: Record<string, string> }): void {
+  send(status: number, reason?: string, options?: { headers?: Record<string, string>; body?: string }): void {
     if (this.finalResponseSent) throw new Error(`a final response was already sent; tried ${status}`);
-    this.sent.push({ status, reason, ...(options?.headers ? { headers: options.headers } : {}) });
+    this.sent.push({ status, reason, ...(options?.headers ? { headers: options.headers } : {}), ...(options?.body !== undefined ? { body: options.body } : {}) });
     if (status >= 200) this.onFinalResponse?.(status);
   }
 
   get finalStatus(): number | undefined {
     return this.sent.find(({ status }) => status >= 200)?.status;
+  }
+
+  /** The final response as sent: status, headers, body. */
+  get final(): { status: number; headers?: Record<string, string>; body?: string } | undefined {
+    return this.sent.find(({ status }) => status >= 200);
   }
 }
 
@@ -207,6 +212,44 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   }
 
   /**
+   * The far end sends a re-INVITE. drachtio-srf 5.0.29 (lib/dialog.js:499–545) takes its body as
+   * the remote SDP; with a "modify" listener the app answers, without one drachtio-srf answers
+   * 200 with the dialog's local SDP itself (this gateway listens for none of "refresh", "hold",
+   * "unhold", so every re-INVITE is a "modify").
+   */
+  receiveReInvite(body: string, headers: Record<string, string> = {}): FakeResponse {
+    const req = new FakeRequest('INVITE', { ...(body ? { 'Content-Type': 'application/sdp' } : {}), ...headers }, body);
+    const res = new FakeResponse();
+    this.remote.sdp = body;
+    if (this.listenerCount('modify') === 0) res.send(200, undefined, { headers: { 'Content-Type': 'application/sdp' }, body: this.local.sdp });
+    else {
+      res.answeredByApp = true;
+      this.emit('modify', req, res);
+    }
+    return res;
+  }
+
+  /** The far end sends UPDATE (lib/dialog.js:589–596): on the next tick, to the "update" listener or answered 200 by drachtio-srf. */
+  async receiveUpdate(body: string, headers: Record<string, string> = {}): Promise<FakeResponse> {
+    const req = new FakeRequest('UPDATE', { ...(body ? { 'Content-Type': 'application/sdp' } : {}), ...headers }, body);
+    const res = new FakeResponse();
+    await tick();
+    if (this.listenerCount('update') === 0) res.send(200, undefined, body ? { body: this.local.sdp } : undefined);
+    else {
+      res.answeredByApp = true;
+      this.emit('update', req, res);
+    }
+    return res;
+  }
+
+  /** The far end's ACK (lib/dialog.js:614–619): its SDP, if any, becomes the remote SDP; "ack" follows on the next tick. */
+  receiveAck(body = ''): void {
+    if (body) this.remote.sdp = body;
+    const req = new FakeRequest('ACK', body ? { 'Content-Type': 'application/sdp' } : {}, body);
+    setImmediate(() => this.emit('ack', req));
+  }
+
+  /**
    * The far end sends INFO; resolves with the answer. With no "info" listener drachtio-srf
    * answers 200 itself (see above): `answeredByApp` tells a test whether the gateway's own
    * handler answered.
@@ -265,7 +308,7 @@ export class FakeSrf implements SipServer {
     this.scripts.set(uri, answers);
   }
 
-  async createUAS(req: SipRequest, res: SipResponse, options: { localSdp: string }): Promise<SipDialog> {
+  async createUAS(req: SipRequest, res: SipResponse, options: { localSdp: string; headers?: Record<string, string> }): Promise<SipDialog> {
     const request = req as FakeRequest;
     // drachtio-srf 5.0.29 lib/srf.js:311–312: no answer without the caller's Contact.
     if (!req.has('Contact')) throw new Error('createUAS: Request is missing Contact header');
@@ -283,7 +326,7 @@ export class FakeSrf implements SipServer {
         await (this.uasGate ?? tick());
         if (settled) return;
         settled = true;
-        res.send(200);
+        res.send(200, undefined, { ...(options.headers ? { headers: options.headers } : {}), body: options.localSdp });
         const dialog = new FakeDialog('uas', options.localSdp, req.body);
         this.uasDialogs.push(dialog);
         resolve(dialog);

@@ -283,16 +283,18 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     this.bridgedWith = undefined;
   }
 
-  async modify(sdp: string): Promise<unknown> {
+  async modify(sdp: string): Promise<string> {
     this.modified.push(sdp);
+    // FreeSWITCH's answer depends on the offer: fixed as it arrives.
+    const answer = this.modifyAnswer;
     await (this.modifyGate ?? tick());
     if (this.dead) throw new Error('invalid request to modify a completed dialog');
     // drachtio-srf 5.0.29 lib/dialog.js:362: a re-INVITE answered with a failure rejects with a SipError.
-    if (this.modifyAnswer === 488) throw new FakeSipError(488, 'Not Acceptable Here');
+    if (answer === 488) throw new FakeSipError(488, 'Not Acceptable Here');
     // The adapter (gateway/connections.ts) reads the answer's SDP.
-    if (this.modifyAnswer === 'audio-off') throw new FreeswitchRefused('the re-INVITE', 'm=audio 0 (none of the offered codecs)');
+    if (answer === 'audio-off') throw new FreeswitchRefused('the re-INVITE', 'm=audio 0 (none of the offered codecs)');
     this.staleLocal = true;
-    return {};
+    return `v=0 fs-answer-to(${sdp})`;
   }
 
   /** The channel is gone: it leaves its conference (the fake's own "gone" event). */

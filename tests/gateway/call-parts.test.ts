@@ -127,7 +127,7 @@ describe('how a call that was hung up from outside ended', () => {
     ['media-lost', 'ringing', 0, 'media-failed'],
     ['caller-hung-up', 'waiting-for-key', 0, 'declined'],
     ['failed', 'waiting-for-key', 0, 'media-failed'],
-    ['caller-hung-up', 'answering', 0, 'cancelled'],
+    ['caller-hung-up', 'answering', 0, 'answered-no-pin'],
     ['media-lost', 'answering', 0, 'media-failed'],
   ] as const)('%s while %s (%i wrong PINs) → %s', (reason, state, wrongPins, outcome) => {
     expect(outcomeOfHangUp(reason, state, wrongPins)).toBe(outcome);
@@ -136,10 +136,11 @@ describe('how a call that was hung up from outside ended', () => {
 
 describe('screening', () => {
   const config = loadConfig(testEnv({ SIP_TRUSTED_SOURCES: '192.0.2.0/24,2001:db8::/32' }));
-  const input = { sourceAddress: '192.0.2.7', fromTrunk: false, userAgent: 'SBC', hasContact: true, activeCalls: 0, mediaAvailable: true };
+  const input = { sourceAddress: '192.0.2.7', fromTrunk: false, userAgent: 'SBC', hasContact: true, sessionExpiresSeconds: undefined as number | undefined, activeCalls: 0, mediaAvailable: true };
 
   it('admits a trusted source, also as an IPv4-mapped IPv6 address', () => {
     expect(screen(input, config.sipTrustedSources, 10)).toEqual({ admit: true });
+    expect(screen({ ...input, sessionExpiresSeconds: 90 }, config.sipTrustedSources, 10)).toEqual({ admit: true });
     expect(screen({ ...input, sourceAddress: '::ffff:192.0.2.7' }, config.sipTrustedSources, 10)).toEqual({ admit: true });
     expect(screen({ ...input, sourceAddress: '2001:db8::5' }, config.sipTrustedSources, 10)).toEqual({ admit: true });
   });
@@ -154,6 +155,10 @@ describe('screening', () => {
     [{ mediaAvailable: false }, 503, 'media-unavailable'],
   ])('%j → %i %s', (change, status, reason) => {
     expect(screen({ ...input, ...change }, config.sipTrustedSources, 10)).toEqual({ admit: false, status, reason });
+  });
+
+  it('refuses a session timer shorter than 90 s with 422 and Min-SE (RFC 4028 §9)', () => {
+    expect(screen({ ...input, sessionExpiresSeconds: 89 }, config.sipTrustedSources, 10)).toEqual({ admit: false, status: 422, reason: 'session-interval-too-small', headers: { 'Min-SE': '90' } });
   });
 
   it('knows the usual scanners', () => {

@@ -22,6 +22,29 @@ export { until };
 export const JIGASI_1 = 'sip:jigasi1.example.org';
 export const JIGASI_2 = 'sip:jigasi2.example.org';
 export const CALLER = '+49 4136 555134';
+/** The SDP of the caller's INVITE, as a trunk sends it. */
+export const CALLER_OFFER = sdp({ port: 30000, version: 1 });
+
+/** An SDP as phones, PBXs and SBCs send them (codec names as in their rtpmap lines). */
+export function sdp(shape: { port: number; version: number; direction?: string; codecs?: Array<[number, string]>; t38?: true; address?: string }): string {
+  const codecs = shape.codecs ?? [
+    [8, 'PCMA/8000'],
+    [0, 'PCMU/8000'],
+  ];
+  const lines = [
+    'v=0',
+    `o=trunk 4711 ${shape.version} IN IP4 ${shape.address ?? '192.0.2.10'}`,
+    's=-',
+    `c=IN IP4 ${shape.address ?? '192.0.2.10'}`,
+    't=0 0',
+    `m=audio ${shape.t38 ? 0 : shape.port} RTP/AVP ${[...codecs.map(([payload]) => payload), 101].join(' ')}`,
+    ...codecs.map(([payload, name]) => `a=rtpmap:${payload} ${name}`),
+    'a=rtpmap:101 telephone-event/8000',
+    `a=${shape.direction ?? 'sendrecv'}`,
+    ...(shape.t38 ? [`m=image ${shape.port} udptl t38`, 'a=T38FaxVersion:0'] : []),
+  ];
+  return `${lines.join('\r\n')}\r\n`;
+}
 
 export interface Harness {
   srf: FakeSrf;
@@ -41,7 +64,7 @@ export interface Harness {
   /** Addresses of registered trunks' registrars and proxies, as gateway/trunks.ts learns them. */
   trunkAddresses: Map<string, TrunkConfig>;
   /** Places an INVITE and starts the call; `done` settles when the call has fully ended. */
-  invite(options?: { from?: string; userAgent?: string; source?: string; headers?: Record<string, string | undefined>; uri?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
+  invite(options?: { from?: string; userAgent?: string; source?: string; headers?: Record<string, string | undefined>; uri?: string; body?: string }): { call: Call; req: FakeRequest; res: FakeResponse; done: Promise<void> };
   record(id: string): Promise<CallRecord | undefined>;
   /** What the gateway hands each Call (gateway.ts), wired to these fakes. */
   callDependencies(): CallDependencies;
@@ -148,10 +171,10 @@ export async function harness(env: Record<string, string> = {}, jigasi: Record<s
           To: '<sip:+494136123456@gateway.example.org>',
           Contact: '<sip:trunk@192.0.2.10:5060>',
           'User-Agent': options.userAgent ?? 'Trunk SBC 1.0',
-          'Content-Type': 'application/sdp',
+          'Content-Type': options.body === '' ? undefined : 'application/sdp',
           ...options.headers,
         },
-        'v=0 caller-offer',
+        options.body ?? CALLER_OFFER,
         options.source ?? '192.0.2.10',
         options.uri,
       );

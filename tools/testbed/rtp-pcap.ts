@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { alawTone } from './g711';
 
 /**
  * Pcaps of one caller's RTP for sipp's play_pcap_audio: RFC 4733 telephone-events for keys,
@@ -122,18 +123,8 @@ export function dtmfPcapDurationMs(keys: string): number {
   return [...keys].length * (PACKETS_PER_KEY * PACKET_INTERVAL_MS + GAP_MS);
 }
 
-/** G.711 A-law of one 16-bit linear sample (ITU-T G.711, segment and mantissa, even bits inverted). */
-function alaw(sample: number): number {
-  const sign = sample >= 0 ? 0x80 : 0;
-  const magnitude = Math.min(Math.abs(sample), 32767) >> 3;
-  let segment = 0;
-  while (segment < 7 && magnitude >= 32 << segment) segment++;
-  const mantissa = segment === 0 ? magnitude >> 1 : (magnitude >> segment) & 0x0f;
-  return (sign | (segment << 4) | mantissa) ^ 0x55;
-}
-
-/** One packet of a 400 Hz tone at about −20 dBFS: a whole number of periods, so every packet is the same. */
-const TONE_PAYLOAD = Buffer.from(Array.from({ length: SAMPLES_PER_PACKET }, (_, i) => alaw(Math.round(3277 * Math.sin((2 * Math.PI * 400 * i) / 8000)))));
+/** One packet of a 400 Hz tone: a whole number of periods, so every packet is the same. */
+const TONE_PAYLOAD = alawTone(400, SAMPLES_PER_PACKET);
 
 /** `durationMs` of PCMA in 20 ms packets — what the SDP of our callers announces, as trunks send it. */
 export function audioPcap(durationMs: number, startMs = 0): Buffer {

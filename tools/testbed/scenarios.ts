@@ -15,6 +15,49 @@ a=rtpmap:101 telephone-event/8000
 a=fmtp:101 0-15
 a=sendrecv`;
 
+/** An SDP as a phone, PBX or SBC sends it: where its media is, in which direction, with which codecs. */
+export interface SdpShape {
+  /** Where the caller receives RTP (an RtpPeer's port; 127.0.0.1). */
+  port: number;
+  /** The origin line's version: a changed SDP carries a higher one (RFC 3264 §8). */
+  version: number;
+  direction?: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  /**
+   * In order of preference; telephone-event is always added. 'unknown' is a codec nobody has;
+   * 'listed-unknown' one that a gateway's FREESWITCH_CODECS may name though FreeSWITCH lacks it.
+   */
+  codecs?: Array<'PCMA' | 'PCMU' | 'G722' | 'unknown' | 'listed-unknown'>;
+  /** A T.38 fax stream instead of audio (audio port 0), as a fax machine's re-INVITE offers it. */
+  t38?: true;
+}
+
+const CODEC_LINES: Record<NonNullable<SdpShape['codecs']>[number], [number, string]> = {
+  PCMA: [8, 'a=rtpmap:8 PCMA/8000'],
+  PCMU: [0, 'a=rtpmap:0 PCMU/8000'],
+  G722: [9, 'a=rtpmap:9 G722/8000'],
+  unknown: [98, 'a=rtpmap:98 X-NO-SUCH-CODEC/8000'],
+  'listed-unknown': [97, 'a=rtpmap:97 X-FS-LACKS/8000'],
+};
+
+export function offerSdp(shape: SdpShape): string {
+  const codecs = shape.codecs ?? ['PCMA', 'PCMU'];
+  const audio = `m=audio ${shape.t38 ? 0 : shape.port} RTP/AVP ${[...codecs.map((codec) => CODEC_LINES[codec][0]), 101].join(' ')}
+${codecs.map((codec) => CODEC_LINES[codec][1]).join('\n')}
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=${shape.direction ?? 'sendrecv'}`;
+  const fax = `m=image ${shape.port} udptl t38
+a=T38FaxVersion:0
+a=T38MaxBitRate:14400
+a=T38FaxRateManagement:transferredTCF`;
+  return `v=0
+o=e2e 4711 ${shape.version} IN IP4 127.0.0.1
+s=-
+c=IN IP4 127.0.0.1
+t=0 0
+${audio}${shape.t38 ? `\n${fax}` : ''}`;
+}
+
 const HEADER = `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">`;
 
@@ -42,9 +85,27 @@ function mediaStep(step: MediaStep): string {
   return 'pause' in step ? `  <pause milliseconds="${step.pause}"/>` : `  <nop><action><exec play_pcap_audio="${step.pcap}"/></action></nop>`;
 }
 
+/** A request inside the call the caller sends about its media (RFC 3261, 3311, 4028). */
+export interface SessionRequest {
+  /** The offer; none: a re-INVITE that asks for our offer, an UPDATE that only refreshes. */
+  sdp?: SdpShape;
+  /** For a re-INVITE without SDP: the answer the ACK carries. */
+  ackSdp?: SdpShape;
+  /** Extra header lines, e.g. "Session-Expires: 90;refresher=uac". */
+  headers?: string[];
+  /** The final status the gateway must answer with. */
+  expect: number;
+  /** Regular expressions the answer (headers and body) must match; one starting with "!" must not. */
+  answerMust?: string[];
+  /** Logged with the time the answer arrived (`mark <name> <epoch>`), for the case to measure media from there. */
+  mark?: string;
+}
+
 export type CallerStep =
   | MediaStep
   | { info: string }
+  | { reinvite: SessionRequest }
+  | { update: SessionRequest }
   /** hang up: BYE, then the scenario ends */
   | { bye: true };
 
@@ -59,11 +120,45 @@ export interface CallerPlan {
   refusalHeader?: string;
   /** The INVITE leaves out its Contact header (a broken or hostile client). */
   withoutContact?: true;
+  /** The INVITE's SDP (default: PCMA and PCMU at sipp's media port); `delayed`: none, the answer goes in the ACK. */
+  offer?: SdpShape | { delayed: SdpShape };
+  /** Extra header lines of the INVITE, e.g. "Require: 100rel". */
+  headers?: string[];
+  /** Regular expressions the 200 OK (headers and body) must match. */
+  answerMust?: string[];
+  /** Logged with the time the 200 OK arrived (`mark <name> <epoch>`). */
+  answerMark?: string;
+}
+
+/** sipp actions checking an answer and marking its time; `name` keeps variable names apart. */
+function answerChecks(name: string, must: string[] = [], mark?: string): string {
+  const checks = must.map((pattern, index) =>
+    pattern.startsWith('!')
+      ? `<ereg regexp="${escapeXml(pattern.slice(1))}" search_in="msg" check_it_inverse="true" assign_to="${name}_${index}"/>`
+      : `<ereg regexp="${escapeXml(pattern)}" search_in="msg" check_it="true" assign_to="${name}_${index}"/>`,
+  );
+  const logged = [...must.map((_pattern, index) => `[$${name}_${index}]`), ...(mark ? [`mark ${mark} [timestamp]`] : [])];
+  if (logged.length === 0) return '';
+  return `
+    <action>
+      ${checks.join('\n      ')}
+      <log message="${name} ${logged.join(' ')}"/>
+    </action>
+  `;
+}
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The times the marked answers arrived, from sipp's log (-trace_logs): name → epoch ms. */
+export function marksIn(log: string): Map<string, number> {
+  return new Map([...log.matchAll(/mark (\S+) \S+\t\S+\t(\d+\.\d+)/g)].map(([, name, epoch]) => [name!, Math.round(Number(epoch) * 1000)]));
 }
 
 const from = (number: string) => `"Trunk" <sip:${number}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
 
 export function callerScenario(plan: CallerPlan): string {
+  const delayed = plan.offer !== undefined && 'delayed' in plan.offer ? plan.offer.delayed : undefined;
+  const inviteSdp = plan.offer === undefined ? SDP : 'delayed' in plan.offer ? undefined : offerSdp(plan.offer);
   const invite = `  <send retrans="500">
 ${message(`INVITE sip:+494136123456@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -73,24 +168,27 @@ Call-ID: [call_id]
 CSeq: 1 INVITE${plan.withoutContact ? '' : `
 Contact: <sip:${plan.callerNumber}@[local_ip]:[local_port]>`}
 Max-Forwards: 70
-User-Agent: e2e-trunk
-Content-Type: application/sdp
+User-Agent: e2e-trunk${(plan.headers ?? []).map((line) => `\n${line}`).join('')}
+${inviteSdp === undefined ? 'Content-Length: 0' : `Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}`)}
+${inviteSdp}`}`)}
   </send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>`;
 
-  const ack = (uri: string) =>
+  const ack = (uri: string, cseq = 1, sdp?: SdpShape) =>
     message(`ACK ${uri} SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: ${from(plan.callerNumber)}
 [last_To:]
 Call-ID: [call_id]
-CSeq: 1 ACK
+CSeq: ${cseq} ACK
 Max-Forwards: 70
-Content-Length: 0`);
+${sdp === undefined ? 'Content-Length: 0' : `Content-Type: application/sdp
+Content-Length: [len]
+
+${offerSdp(sdp)}`}`);
 
   if (plan.refusedWith !== undefined) {
     return `${HEADER}
@@ -112,7 +210,7 @@ ${ack('sip:+494136123456@[remote_ip]:[remote_port]')}
 
   let cseq = 1;
   const steps = plan.steps
-    .map((step) => {
+    .map((step, index) => {
       if ('pause' in step || 'pcap' in step) return mediaStep(step);
       cseq++;
       const inDialog = (method: string) => `${method} [next_url] SIP/2.0
@@ -134,6 +232,32 @@ Duration=160`)}
   <recv response="200"/>
   <pause milliseconds="150"/>`;
       }
+      if ('reinvite' in step || 'update' in step) {
+        const request = 'reinvite' in step ? step.reinvite : step.update;
+        const method = 'reinvite' in step ? 'INVITE' : 'UPDATE';
+        const body = request.sdp === undefined ? 'Content-Length: 0' : `Content-Type: application/sdp\nContent-Length: [len]\n\n${offerSdp(request.sdp)}`;
+        const answered = request.expect >= 200 && request.expect < 300;
+        const ackLine =
+          method !== 'INVITE'
+            ? ''
+            : answered
+              ? `\n  <send>\n${ack('[next_url]', cseq, request.ackSdp)}\n  </send>`
+              : `\n  <send>\n${message(`ACK [next_url] SIP/2.0
+[last_Via:]
+From: ${from(plan.callerNumber)}
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0`)}\n  </send>`;
+        return `  <send retrans="500">
+${message(`${inDialog(method)}
+Contact: <sip:${plan.callerNumber}@[local_ip]:[local_port]>${(request.headers ?? []).map((line) => `\n${line}`).join('')}
+${body}`)}
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="${request.expect}">${answerChecks(`step${index}`, request.answerMust, request.mark)}</recv>${ackLine}`;
+      }
       return `  <send retrans="500">
 ${message(`${inDialog('BYE')}
 Content-Length: 0`)}
@@ -151,9 +275,9 @@ ${OK_TO_LAST_REQUEST}`
   return `${HEADER}
 <scenario name="caller">
 ${invite}
-  <recv response="200" rtd="true" rrs="true"/>
+  <recv response="200" rtd="true" rrs="true">${answerChecks('answer', plan.answerMust, plan.answerMark)}</recv>
   <send>
-${ack('[next_url]')}
+${ack('[next_url]', 1, delayed)}
   </send>
 ${steps}
 ${ending}
@@ -183,6 +307,8 @@ export type JigasiBehaviour =
       audioPcap?: string;
       /** The answer offers only a codec FreeSWITCH does not have (a misconfigured Jigasi). */
       noCommonCodec?: true;
+      /** Where Jigasi receives RTP (an RtpPeer's port), answering PCMA; default: sipp's media port. */
+      mediaPort?: number;
     }
   | { kind: 'refuse'; status: number }
   /** 180 and nothing more until the gateway CANCELs. */
@@ -332,7 +458,7 @@ Max-Forwards: 70
 Content-Length: 0`)}
   </send>
   <recv response="200"/>`
-      : `  <recv request="BYE" timeout="120000"/>
+      : `  <recv request="BYE" timeout="600000"/>
 ${OK_TO_LAST_REQUEST}`;
   return `${HEADER}
 <scenario name="jigasi answers">
@@ -341,7 +467,7 @@ ${OK_TO_LAST_REQUEST}`;
       ${checks}
     </action>
   </recv>
-${ringThenAnswer(behaviour.answerAfterMs ?? 3000, behaviour.noCommonCodec ? SDP_WITHOUT_COMMON_CODEC : SDP)}
+${ringThenAnswer(behaviour.answerAfterMs ?? 3000, behaviour.noCommonCodec ? SDP_WITHOUT_COMMON_CODEC : behaviour.mediaPort === undefined ? SDP : offerSdp({ port: behaviour.mediaPort, version: 1, codecs: ['PCMA'] }))}
 ${behaviour.audioPcap ? mediaStep({ pcap: behaviour.audioPcap }) : ''}
 ${infoExchange}
 ${hangUp}
