@@ -393,7 +393,9 @@ export class Call implements RegisteredCall {
   /** The caller's (or callee's) dialog: its end ends the call, its SIP INFO carries keys, its offers go to FreeSWITCH (media-session.ts). */
   private adoptCallerDialog(dialog: SipDialog, endpoint: MediaEndpoint, localSdp: string, remoteSdp: string | undefined): void {
     this.caller = dialog;
-    this.mediaSession = new MediaSession(dialog, endpoint, { localSdp, remoteSdp, codecs: this.deps.settings.codecs, answerInAckWithinMs: this.timing.answerInAckWithinMs }, this.scope, this.log);
+    this.mediaSession = new MediaSession(dialog, endpoint, { localSdp, remoteSdp, codecs: this.deps.settings.codecs, answerInAckWithinMs: this.timing.answerInAckWithinMs }, this.scope, this.log, () =>
+      this.hangUp('media-lost'),
+    );
     this.scope.on(dialog, 'destroy', () => {
       this.scope.markGone(dialog);
       this.hangUp('caller-hung-up');

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config';
 import type { Readiness } from '../core/readiness';
 import { tuneEslParser } from './esl-parser';
-import { FreeswitchRefused, type MediaEndpoint, type MediaServer, type SipRequest, type SipResponse, type SipServer } from './sip';
+import { FreeswitchRefused, sipStatusOf, type MediaEndpoint, type MediaServer, type SipRequest, type SipResponse, type SipServer } from './sip';
 import { NOT_SENT, type RegisterRequest, type SendRegister } from './trunk-registration';
 import type { FreeswitchReadiness, MediaServerSource } from './media-servers';
 
@@ -266,7 +266,13 @@ export function leanEndpoints(mediaServer: Pick<Mrf.MediaServer, 'createEndpoint
       // the call reads only before (the SDP it offers Jigasi): after this modify they are stale,
       // and reading them is an error rather than a silently wrong answer.
       endpoint.modify = async (sdp) => {
-        const answer = await endpoint.dialog.modify(sdp);
+        let answer: unknown;
+        try {
+          answer = await endpoint.dialog.modify(sdp);
+        } catch (error) {
+          if (sipStatusOf(error) !== undefined) admitNextReInvite(endpoint.dialog);
+          throw error;
+        }
         forbidReading(endpoint, 'local');
         forbidReading(endpoint, 'remote');
         // An offer without a codec FreeSWITCH has is answered 200 OK with the audio turned off, not 488.
@@ -304,6 +310,20 @@ export function leanEndpoints(mediaServer: Pick<Mrf.MediaServer, 'createEndpoint
       return Object.assign(endpoint, { command, receiveKeys, commandsTaken, stopPlaying }) as unknown as MediaEndpoint;
     },
   };
+}
+
+/**
+ * drachtio-srf 5.0.29 sends a dialog's re-INVITEs one at a time, but a re-INVITE answered with a
+ * failure (FreeSWITCH's 488) never leaves its queue (lib/dialog.js:362 rejects without the
+ * onReInviteComplete of :339): every later modify() on that endpoint would wait for ever. This
+ * does what the library forgot (the package is pinned to the version this was read from).
+ */
+function admitNextReInvite(dialog: Mrf.Endpoint['dialog']): void {
+  const queue = dialog._reinvitesInProgress;
+  if (!queue || queue.count === 0) return;
+  queue.count--;
+  const next = queue.admitOne.shift();
+  if (next) setImmediate(next);
 }
 
 function forbidReading(endpoint: object, property: 'local' | 'remote'): void {

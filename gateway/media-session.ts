@@ -89,6 +89,8 @@ export class MediaSession {
     options: { localSdp: string; remoteSdp: string | undefined; codecs: string[]; answerInAckWithinMs: number },
     private readonly scope: CallScope,
     private readonly log: Logger,
+    /** FreeSWITCH's channel carries no audio any more: the call ends. */
+    private readonly onMediaLost: () => void,
   ) {
     this.localSdp = options.localSdp;
     this.remoteSdp = options.remoteSdp;
@@ -215,10 +217,11 @@ export class MediaSession {
   }
 
   /**
-   * FreeSWITCH's answer to the far end's SDP, or undefined when FreeSWITCH refuses it (a 488, or
-   * its audio turned off: an offer offerRefusal let through, such as a codec FREESWITCH_CODECS
-   * names but FreeSWITCH lacks). A refused offer leaves FreeSWITCH's channel without the caller's
-   * audio, so the last SDP it took is offered again and the call goes on as it was.
+   * FreeSWITCH's answer to the far end's SDP, or undefined when FreeSWITCH refuses it: a 488, or
+   * its audio turned off, for an offer offerRefusal let through (a codec FREESWITCH_CODECS names
+   * but FreeSWITCH lacks). After refusing, FreeSWITCH 1.10.12's bridged channel passes no audio
+   * either way, and offering it the last SDP again does not bring it back (measured on the real
+   * stack): the call ends rather than going on silent.
    */
   private async toFreeswitch(offer: string): Promise<string | undefined> {
     try {
@@ -228,8 +231,8 @@ export class MediaSession {
       return answer;
     } catch (error) {
       if (error instanceof CallEnded || (sipStatusOf(error) === undefined && !(error instanceof FreeswitchRefused))) throw error;
-      this.log.warn({ status: sipStatusOf(error), err: error }, 'FreeSWITCH refused an offer; offering it the last SDP again');
-      if (this.remoteSdp !== undefined) await this.scope.guard(this.endpoint.modify(this.remoteSdp));
+      this.log.error({ status: sipStatusOf(error), err: error }, 'FreeSWITCH refused an offer the gateway let through (does FREESWITCH_CODECS name a codec it lacks?); its channel carries no audio now: ending the call');
+      this.onMediaLost();
       return undefined;
     }
   }

@@ -24,7 +24,11 @@ declare module 'drachtio-fsmrf' {
         channelData: { getHeader(name: string): string | undefined };
       };
       /** The SIP dialog between drachtio and FreeSWITCH for this channel (a drachtio-srf Dialog). */
-      dialog: { modify(sdp: string): Promise<unknown> };
+      dialog: {
+        modify(sdp: string): Promise<unknown>;
+        /** drachtio-srf 5.0.29's queue of re-INVITEs on the dialog, one at a time (lib/dialog.js:45, 283–298). */
+        _reinvitesInProgress?: { count: number; admitOne: Array<() => void> };
+      };
       readonly connected: boolean;
       readonly uuid: string;
       /** Resolves with drachtio-modesl's Event of FreeSWITCH's reply, "-ERR …" included. */

@@ -11,7 +11,7 @@
  * running on this host, and starts it again the same way.
  */
 import '../../tools/testbed/dotenv';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/freeswitch-process';
@@ -379,7 +379,10 @@ async function main(): Promise<number> {
         failed++;
         process.stdout.write(`✗ stopping group ${groupIndex + 1}: ${(error as Error).message}\n`);
       });
-      if (failed > failedBefore) process.stdout.write(`gateway log (last lines):\n${bed.gateway.log.join('').split('\n').slice(-30).join('\n')}\n`);
+      if (failed > failedBefore) {
+        writeFileSync(join(groupWork, 'gateway.log'), bed.gateway.log.join(''));
+        process.stdout.write(`gateway log (last lines; all of it in ${groupWork}/gateway.log):\n${bed.gateway.log.join('').split('\n').slice(-30).join('\n')}\n`);
+      }
       await reportStragglers();
     }
   }

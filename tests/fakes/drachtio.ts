@@ -25,7 +25,9 @@ import type {
  *   lib/dialog.js:404–420 passes the agent's error on), or when drachtio-server could not send
  *   it (`requestsFail`: a plain Error, code EDRACHTIO, lib/drachtio-agent.js:333–341);
  * - Dialog#modify rejects on a completed dialog (lib/dialog.js:285) and with a SipError on a
- *   failed answer (lib/dialog.js:362);
+ *   failed answer (lib/dialog.js:362); re-INVITEs go one at a time (`_reinvitesInProgress`), and
+ *   one answered with a failure never leaves that queue (:362 forgets :339's onReInviteComplete),
+ *   so every later modify waits for ever unless the app releases it;
  * - an INFO with no "info" listener is answered 200 by drachtio-srf itself (lib/dialog.js:587);
  * - createUAC rejects with a SipError {status, reason} (lib/srf.js:662) and with 487 after
  *   Request#cancel;
@@ -157,6 +159,10 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   requestsAfterEnd = 0;
   /** The far end's SDP in its 200 OK to a re-INVITE (Dialog#modify resolves with it). */
   modifyAnswerSdp?: string;
+  /** The far end's final answer to our next re-INVITE; a failure rejects with a SipError. */
+  modifyStatus = 200;
+  /** drachtio-srf's re-INVITE queue, as lib/dialog.js:45 keeps it. */
+  readonly _reinvitesInProgress = { count: 0, admitOne: [] as Array<() => void> };
   readonly requests: Array<{ method: string; headers?: Record<string, string>; body?: string }> = [];
 
   constructor(
@@ -198,9 +204,14 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   readonly modifies: string[] = [];
 
   async modify(sdp: string): Promise<string> {
+    if (this.endings > 0) throw new Error('invalid request to modify a completed dialog');
+    if (this._reinvitesInProgress.count++ > 0) await new Promise<void>((resolve) => this._reinvitesInProgress.admitOne.push(resolve));
     this.modifies.push(sdp);
     await tick();
-    if (this.endings > 0) throw new Error('invalid request to modify a completed dialog');
+    if (this.modifyStatus !== 200) throw new FakeSipError(this.modifyStatus, 'Not Acceptable Here');
+    this._reinvitesInProgress.count--;
+    const next = this._reinvitesInProgress.admitOne.shift();
+    if (next) setImmediate(next);
     return this.modifyAnswerSdp ?? `v=0 answer-to(${sdp})`;
   }
 

@@ -125,6 +125,18 @@ describe("the gateway's view of a FreeSWITCH endpoint", () => {
   });
 });
 
+describe('re-INVITEs to FreeSWITCH after one it refused', () => {
+  it('go out: drachtio-srf would keep the refused one in its queue and hold every later one for ever', async () => {
+    const leg = await freeswitchLeg();
+    const endpoint = await lean(leg);
+    leg.dialog.modifyStatus = 488;
+    await expect(endpoint.modify('v=0 refused')).rejects.toMatchObject({ status: 488 });
+    leg.dialog.modifyStatus = 200;
+    expect(await settledWithin(endpoint.modify('v=0 the last one it took'), 1000)).toBe('settled');
+    expect(leg.dialog.modifies).toEqual(['v=0 refused', 'v=0 the last one it took']);
+  });
+});
+
 describe('the connection to drachtio-server', () => {
   it('tells /readyz why it cannot connect, as the log does', async () => {
     const config = loadConfig(testEnv({ DRACHTIO_HOST: '127.0.0.1', DRACHTIO_PORT: '1' }));
