@@ -162,6 +162,17 @@ describe('docker-compose.yml and the gateway image', () => {
     expect(properties).toMatch(/^net\.java\.sip\.communicator\.impl\.protocol\.sip\.acc1\.JITSI_MEET_ROOM_PASS_HEADER_NAME=Jitsi-Conference-Room-Pass$/m);
     expect(properties).toMatch(/^org\.jitsi\.jigasi\.ENABLE_SIP_STARTMUTED=true$/m);
     expect(properties).toMatch(/^net\.java\.sip\.communicator\.impl\.protocol\.SingleCallInProgressPolicy\.enabled=false$/m);
+    // registrar-less: a USER_ID without a host, or Jigasi REGISTERs at the host of JIGASI_SIP_URI
+    expect(properties).toMatch(/^net\.java\.sip\.communicator\.impl\.protocol\.sip\.acc1\.USER_ID=[^@\s]+$/m);
+  });
+
+  it("keeps Jigasi's RTP ports out of FreeSWITCH's range (both use host networking)", () => {
+    const port = (value: string | undefined) => Number(/:-(\d+)\}/.exec(value ?? '')?.[1]);
+    const jigasi = services.jigasi!.environment!;
+    const freeswitch = services.freeswitch!.environment!;
+    const [jigasiMin, jigasiMax, rtpMin, rtpMax] = [jigasi.JIGASI_PORT_MIN, jigasi.JIGASI_PORT_MAX, freeswitch.RTP_PORT_MIN, freeswitch.RTP_PORT_MAX].map(port);
+    expect([jigasiMin, jigasiMax, rtpMin, rtpMax].every((value) => Number.isInteger(value))).toBe(true);
+    expect(jigasiMax! < rtpMin! || jigasiMin! > rtpMax!).toBe(true);
   });
 
   it('builds the gateway in stages, runs it as a non-root user and checks /healthz', () => {
