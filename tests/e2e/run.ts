@@ -23,6 +23,7 @@ import { dialOutGroup } from './dial-out-cases';
 import { mediaGroup } from './media-cases';
 import { processGroup } from './process-cases';
 import { interopGroup } from './interop-cases';
+import { realJitsiGroup } from './real-jitsi-cases';
 import type { E2eGroup } from './group';
 
 function cases(): Case[] {
@@ -341,11 +342,18 @@ async function main(): Promise<number> {
   const only = process.env.E2E_ONLY === undefined ? undefined : new RegExp(process.env.E2E_ONLY);
   let passed = 0;
   let failed = 0;
+  let skipped = 0;
   let caseNumber = 0;
   // One gateway at a time: drachtio-server hands each INVITE to one of its applications.
-  for (const [groupIndex, group] of [callGroup(), interopGroup(), trunkGroup(), dialOutGroup(), mediaGroup(), processGroup()].entries()) {
+  for (const [groupIndex, group] of [callGroup(), interopGroup(), trunkGroup(), dialOutGroup(), mediaGroup(), processGroup(), realJitsiGroup()].entries()) {
     const selected = group.cases.filter((testCase) => !only || only.test(testCase.name));
     if (selected.length === 0) continue;
+    const groupSkipped = await group.skipReason?.();
+    if (groupSkipped) {
+      skipped += selected.length;
+      process.stdout.write(`- ${selected.length} cases skipped: ${groupSkipped}\n`);
+      continue;
+    }
     const groupWork = join(work, `group-${groupIndex + 1}`);
     mkdirSync(groupWork);
     const bed = await group.start(groupWork).catch((error: unknown) => error as Error);
@@ -361,6 +369,12 @@ async function main(): Promise<number> {
     const failedBefore = failed;
     try {
       for (const testCase of selected) {
+        const skip = testCase.skipReason?.();
+        if (skip) {
+          skipped++;
+          process.stdout.write(`- ${testCase.name}: skipped, ${skip}\n`);
+          continue;
+        }
         const started = Date.now();
         const caseWork = join(groupWork, `case-${++caseNumber}`);
         mkdirSync(caseWork);
@@ -388,7 +402,7 @@ async function main(): Promise<number> {
   }
   if (failed > 0) process.stdout.write(`sipp logs in ${work}\n`);
   else rmSync(work, { recursive: true, force: true });
-  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.stdout.write(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
   return failed > 0 ? 1 : 0;
 }
 
