@@ -10,6 +10,7 @@ import { CallEnded, CallScope, DESTROY_WITHIN_MS } from './call-scope';
 import { CONFERENCE_TIMING, ConferenceControls, type ConferenceEnd, type ConferenceTiming } from './conference-controls';
 import { digitFromInfo, relayInfoDigit } from './dtmf-relay';
 import { JigasiUnreachable, inviteJigasi, type JigasiPool } from './jigasi';
+import { askForRoomPassword } from './room-password';
 import type { MediaLease, MediaServers } from './media-servers';
 import { ANSWER_IN_ACK_WITHIN_MS, MediaSession, sessionExpiresSeconds, sessionTimerHeaders } from './media-session';
 import type { PendingInvite } from './pending-invite';
@@ -58,7 +59,7 @@ function confirmationKey(file: string): PlayCollectOptions {
   return { file, min: 1, max: 1, tries: 1, timeout: DIAL_OUT_KEY_WITHIN_MS, digitTimeout: DIAL_OUT_KEY_WITHIN_MS, terminators: 'none', invalidFile: 'silence_stream://250', regexp: '[0-9*#]', varName: 'dialin_dial_out_key' };
 }
 
-const FAREWELL: Record<ConferenceEnd, PromptId> = { ended: 'conference-ended', rejected: 'lobby-rejected', 'wrong-password': 'invalid-room-password', maintenance: 'service-ending' };
+const FAREWELL: Record<ConferenceEnd, PromptId> = { ended: 'conference-ended', rejected: 'lobby-rejected', maintenance: 'service-ending' };
 
 export interface CallRecords {
   insertCallRecord(record: { id: string; startedAt: number; endedAt: null; outcome: null; room: string | null; pinId: null; caller: string; direction: 'in' | 'out' }): Promise<void>;
@@ -282,8 +283,8 @@ export class Call implements RegisteredCall {
     this.transition('connecting');
     if (seat.role === 'listener' && seat.listeners === 'shared') return this.listenOnSharedLeg(seat, callerEndpoint);
     const controls = await this.connectToJigasi(seat, callerEndpoint, readyAt);
-    if (!controls) {
-      await this.announce('unreachable', 'goodbye');
+    if (controls === 'unreachable' || controls === 'wrong-password') {
+      await this.announce(controls === 'unreachable' ? 'unreachable' : 'invalid-room-password', 'goodbye');
       return 'jigasi-failed';
     }
 
@@ -446,15 +447,37 @@ export class Call implements RegisteredCall {
     }
   }
 
-  /** SPEC §4 steps 6–7. Resolves with the caller in the conference, or undefined when no Jigasi answered. */
-  private async connectToJigasi(seat: Seat, callerEndpoint: MediaEndpoint, readyAt: number): Promise<ConferenceControls | undefined> {
+  /**
+   * SPEC §4 steps 6–7. Resolves with the caller in the conference, or why not: no Jigasi answered,
+   * or the room is locked and the caller could not give its password (room-password.ts).
+   */
+  private async connectToJigasi(seat: Seat, callerEndpoint: MediaEndpoint, readyAt: number): Promise<ConferenceControls | 'unreachable' | 'wrong-password'> {
     if (this.jigasiInvite) return this.answerJigasi(this.jigasiInvite, seat, callerEndpoint);
-    const { settings, prompts } = this.deps;
-    // Not awaited: it plays until Jigasi answers and stopPlaying() ends it (its promise then never settles).
-    callerEndpoint.play(prompts.playlist('connecting', RINGBACK)).catch(() => undefined);
-
+    const { prompts } = this.deps;
+    const ringback = () => {
+      // Not awaited: it plays until Jigasi answers and stopPlaying() ends it (its promise then never settles).
+      callerEndpoint.play(prompts.playlist('connecting', RINGBACK)).catch(() => undefined);
+    };
+    ringback();
     const jigasiEndpoint = await this.scope.guard(this.jigasiEndpointCreation!);
     this.deps.metrics.pinToJigasiInvite.observe((performance.now() - readyAt) / 1000);
+    let password = seat.password;
+    for (let asked = 0; ; asked++) {
+      const joined = await this.inviteJigasiInto(seat, password, callerEndpoint, jigasiEndpoint);
+      if (joined !== 'refused-to-join') return joined;
+      await this.scope.guard(callerEndpoint.stopPlaying());
+      if (asked === this.deps.settings.pinAttempts) return 'wrong-password';
+      this.log.info({ asked: asked + 1, storedPassword: seat.password !== null }, 'Jigasi could not join the room: asking the caller for its password');
+      const typed = await askForRoomPassword(callerEndpoint, this.scope, prompts, asked);
+      if (typed === undefined) return 'wrong-password';
+      password = typed;
+      ringback();
+    }
+  }
+
+  /** One INVITE to Jigasi (each instance in turn) and, once answered, the bridge. */
+  private async inviteJigasiInto(seat: Seat, password: string | null, callerEndpoint: MediaEndpoint, jigasiEndpoint: MediaEndpoint): Promise<ConferenceControls | 'unreachable' | 'refused-to-join'> {
+    const { settings } = this.deps;
     let controls!: ConferenceControls;
     let dialog: SipDialog;
     try {
@@ -464,7 +487,7 @@ export class Call implements RegisteredCall {
         {
           localSdp: jigasiEndpoint.local.sdp,
           roomJid: seat.roomJid,
-          password: seat.password,
+          password,
           displayName: displayNameFor(seat.label, this.callerNumber, settings.callerIdMode, settings.language),
           roomHeader: settings.jigasiRoomHeader,
           passwordHeader: settings.jigasiPasswordHeader,
@@ -479,9 +502,10 @@ export class Call implements RegisteredCall {
       ));
     } catch (error) {
       if (!(error instanceof JigasiUnreachable)) throw error;
+      if (error.refusedToJoin) return 'refused-to-join';
       this.log.error({ attempts: error.attempts }, 'no Jigasi reachable');
       await this.scope.guard(callerEndpoint.stopPlaying());
-      return undefined;
+      return 'unreachable';
     }
     try {
       await this.scope.guard(jigasiEndpoint.modify(dialog.remote.sdp));
@@ -491,7 +515,7 @@ export class Call implements RegisteredCall {
       this.log.error({ err: error }, "FreeSWITCH refused Jigasi's answer (SDP)");
       await this.scope.destroy(dialog);
       await this.scope.guard(callerEndpoint.stopPlaying());
-      return undefined;
+      return 'unreachable';
     }
     await this.scope.guard(callerEndpoint.stopPlaying());
     await controls.beforeBridge();
@@ -558,7 +582,6 @@ export class Call implements RegisteredCall {
       jigasi: dialog,
       pin: seat,
       prompts: this.deps.prompts,
-      passwordAttempts: this.deps.settings.pinAttempts,
       timing: this.timing,
       log: this.log,
       now: this.now,
@@ -579,7 +602,8 @@ export class Call implements RegisteredCall {
     const now = this.now();
     if (now - this.infoDigits.windowStart >= 1000) this.infoDigits = { windowStart: now, count: 0 };
     if (++this.infoDigits.count > INFO_DIGITS_PER_SECOND) return;
-    if ((this.state === 'collecting' || this.state === 'waiting-for-key') && this.callerEndpoint) relayInfoDigit(this.callerEndpoint, this.scope, this.log, digit);
+    // Keys FreeSWITCH collects: the PIN, a dial-out's 1, a room password while connecting.
+    if ((this.state === 'collecting' || this.state === 'waiting-for-key' || this.state === 'connecting') && this.callerEndpoint) relayInfoDigit(this.callerEndpoint, this.scope, this.log, digit);
     if (this.state === 'bridged') (this.controls ?? this.listening)?.onKey(digit);
   }
 

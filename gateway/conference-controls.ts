@@ -2,16 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallScope } from './call-scope';
 import { InCallKeys } from './in-call-keys';
-import {
-  HEARTBEAT_BODY,
-  LOBBY_REJECTED,
-  ROOM_ACCESS_REQUEST,
-  muteRequestBody,
-  muteResponseBody,
-  parseJigasiInfo,
-  roomPasswordBody,
-} from './jigasi-info';
-import { keypadEntry, type OpenPin } from './pin-entry';
+import { HEARTBEAT_BODY, LOBBY_REJECTED, muteRequestBody, muteResponseBody, parseJigasiInfo } from './jigasi-info';
+import type { OpenPin } from './pin-entry';
 import type { MuteOutcome } from '../provisioning/live-calls';
 import type { PromptId, PromptSet } from './prompts';
 import { LobbyPrompts, playToCaller, sendToJigasi } from './conference-messages';
@@ -20,15 +12,13 @@ import { FreeswitchRefused, type MediaEndpoint, type SipDialog, type SipRequest,
 /**
  * The caller in the conference, from Jigasi's answer to the end of its leg (SPEC §4 step 8,
  * jitsi-contract.md): *6 and *1, mute in FreeSWITCH and towards Jigasi, a moderator's mute,
- * the lobby, the room password, the heartbeat, every INFO from Jigasi. `ended` says how the
+ * the lobby, the heartbeat, every INFO from Jigasi. `ended` says how the
  * conference ended for the caller. Everything it starts ends with the call's scope.
  */
 
-export type ConferenceEnd = 'ended' | 'rejected' | 'wrong-password' | 'maintenance';
+export type ConferenceEnd = 'ended' | 'rejected' | 'maintenance';
 
 export type AdminMuteResult = Exclude<MuteOutcome, 'not-in-conference' | 'not-found'>;
-
-const MAX_ROOM_PASSWORD_DIGITS = 32;
 
 export interface ConferenceTiming {
   /** How long an unmute waits for Jigasi's muteResponse; without one the caller is unmuted. */
@@ -46,8 +36,6 @@ export interface ConferenceParts {
   jigasi: SipDialog;
   pin: Pick<OpenPin, 'role' | 'password' | 'startMuted'>;
   prompts: PromptSet;
-  /** Tries for a room password the caller types (PIN_ATTEMPTS). */
-  passwordAttempts: number;
   timing: ConferenceTiming;
   log: Logger;
   now: () => number;
@@ -63,9 +51,6 @@ export class ConferenceControls {
   private readonly keys = new InCallKeys();
   private readonly muteRequests = new Map<string, (ok: boolean) => void>();
   private readonly lobby: LobbyPrompts;
-  private messagesToJigasi = 0;
-  private askingForPassword = false;
-  private passwordAsks = 0;
 
   constructor(private readonly parts: ConferenceParts) {
     this.ended = new Promise((resolve) => (this.endWith = resolve));
@@ -229,19 +214,11 @@ export class ConferenceControls {
     }
   }
 
-  /** Lobby and room access (SPEC §4 step 8, jigasi SipInfoJsonProtocol). */
+  /** The lobby (SPEC §4 step 8, jigasi SipInfoJsonProtocol). */
   private onJigasiNotification(type: number): void {
-    const { scope, pin } = this.parts;
     this.parts.log.debug({ type }, 'notification from Jigasi');
     this.lobby.handle(type);
-    switch (type) {
-      case LOBBY_REJECTED:
-        this.finish('rejected');
-        return;
-      case ROOM_ACCESS_REQUEST:
-        if (pin.password) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, pin.password));
-        else scope.run('asking the caller for the room password', async () => this.askCallerForRoomPassword());
-    }
+    if (type === LOBBY_REJECTED) this.finish('rejected');
   }
 
   /** A moderator muted (or unmuted) the caller in Jitsi: do it in FreeSWITCH, tell the caller, answer Jigasi. */
@@ -251,31 +228,6 @@ export class ConferenceControls {
     const ok = allowed && (await this.trySetMuted(audio));
     this.sendToJigasi(muteResponseBody(id, audio, ok));
     if (ok && audio) this.announce('moderator-muted');
-  }
-
-  /**
-   * Jitsi wants a room password the gateway does not know: the caller leaves the bridge, types
-   * it (numeric passwords only) and goes back in. Jigasi asks again after a wrong one; after
-   * PIN_ATTEMPTS asks the caller hears "the password is not correct" and goodbye.
-   */
-  private async askCallerForRoomPassword(): Promise<void> {
-    if (this.askingForPassword || !this.bridged) return;
-    if (++this.passwordAsks > this.parts.passwordAttempts) {
-      this.finish('wrong-password');
-      return;
-    }
-    this.askingForPassword = true;
-    const { caller, jigasiEndpoint, scope, prompts } = this.parts;
-    try {
-      await scope.guard(caller.unbridge());
-      const prompt = prompts.file(this.passwordAsks === 1 ? 'enter-room-password' : 'invalid-room-password');
-      const entry = await scope.guard(caller.playCollect(keypadEntry(prompt, MAX_ROOM_PASSWORD_DIGITS, '^\\d+$', 'dialin_room_password')));
-      await scope.guard(caller.command('uuid_flush_dtmf', caller.uuid));
-      await scope.guard(caller.bridge(jigasiEndpoint));
-      if (entry.digits) this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, entry.digits));
-    } finally {
-      this.askingForPassword = false;
-    }
   }
 
   private sendToJigasi(body: string): void {

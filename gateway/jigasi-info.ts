@@ -7,7 +7,6 @@
 export const HEARTBEAT_TYPE = 11;
 /** Notification types Jigasi sends (SipInfoJsonProtocol.MESSAGE_TYPE). */
 export const LOBBY_JOINED = 3;
-export const ROOM_ACCESS_REQUEST = 4;
 export const LOBBY_LEFT = 5;
 export const LOBBY_ALLOWED = 6;
 export const LOBBY_REJECTED = 7;
@@ -50,8 +49,3 @@ export function muteResponseBody(id: string, audio: boolean, ok: boolean): strin
 }
 
 export const HEARTBEAT_BODY = JSON.stringify({ t: HEARTBEAT_TYPE });
-
-/** The answer to a room-access request: the room's password (jigasi reads d.pwd). */
-export function roomPasswordBody(messageId: number, password: string): string {
-  return JSON.stringify({ i: messageId, t: ROOM_ACCESS_REQUEST, d: { pwd: password } });
-}

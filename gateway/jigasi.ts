@@ -62,6 +62,14 @@ export class JigasiUnreachable extends Error {
     super(`no Jigasi answered: ${attempts.map((attempt) => `${attempt.uri} ${attempt.outcome}`).join(', ')}`);
     this.name = 'JigasiUnreachable';
   }
+
+  /**
+   * Every Jigasi answered 486: each reached Jitsi but could not join the room, which is what a
+   * locked room without the right password gets (room-password.ts).
+   */
+  get refusedToJoin(): boolean {
+    return this.attempts.length > 0 && this.attempts.every((attempt) => attempt.outcome === '486');
+  }
 }
 
 function headersFor(invite: JigasiInvite): Record<string, string> {

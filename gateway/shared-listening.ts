@@ -9,11 +9,9 @@ import { InCallKeys } from './in-call-keys';
 import {
   HEARTBEAT_BODY,
   LOBBY_REJECTED,
-  ROOM_ACCESS_REQUEST,
   muteRequestBody,
   muteResponseBody,
   parseJigasiInfo,
-  roomPasswordBody,
 } from './jigasi-info';
 import { inviteJigasi, type JigasiPool } from './jigasi';
 import type { PendingInvite } from './pending-invite';
@@ -173,8 +171,6 @@ class SharedLeg implements RegisteredCall {
   private release?: () => void;
   private graceTimer?: NodeJS.Timeout;
   private readonly lobby: LobbyPrompts;
-  private messagesToJigasi = 0;
-  private passwordSent = false;
   /** Its lines carry the id GET /api/v1/calls shows for the leg. */
   private readonly log: Logger;
 
@@ -365,15 +361,6 @@ class SharedLeg implements RegisteredCall {
     switch (type) {
       case LOBBY_REJECTED:
         this.end('rejected');
-        return;
-      case ROOM_ACCESS_REQUEST:
-        // Nobody types a password for a shared leg: the stored one, once; asked again, it was wrong.
-        if (this.request.password && !this.passwordSent) {
-          this.passwordSent = true;
-          this.sendToJigasi(roomPasswordBody(++this.messagesToJigasi, this.request.password));
-        } else {
-          this.end('wrong-password');
-        }
     }
   }
 

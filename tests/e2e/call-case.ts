@@ -88,7 +88,7 @@ export async function runCase(gateway: Gateway, caseWork: string, testCase: Case
   const calls = String(testCase.calls ?? 1);
   const setup = testCase.prepare ? await testCase.prepare(gateway) : {};
   const jigasis = testCase.jigasi.map((behaviour, index) =>
-    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', String(testCase.jigasiCalls ?? calls), '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
+    behaviour ? runSipp(work, `jigasi-${index}`, jigasiScenario(behaviour, SIP_ADDRESS), ['-m', String(('calls' in behaviour ? behaviour.calls : undefined) ?? testCase.jigasiCalls ?? calls), '-i', '127.0.0.1', '-p', String(JIGASI_PORTS[index]), '-mp', String(16000 + index * 100)]) : undefined,
   );
   await sleep(300);
   const plan = testCase.caller({ ...setup, work });

@@ -163,22 +163,28 @@ function cases(): Case[] {
       outcome: 'completed',
     },
     {
-      name: 'Jitsi asks for a room password the gateway lacks: the caller types it, it goes to Jigasi',
+      name: 'a locked room the gateway has no password for: every Jigasi refuses (486), the caller types the password, the next INVITE carries it',
       prepare: async (gateway) => ({ pin: await createPin(gateway, { label: 'Rat' }, 'ohne-kennwort') }),
-      jigasi: [{ ...jigasiAnswers('Rat'), room: `ohne-kennwort@${MUC}`, password: undefined, info: 'ask-password' }],
-      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: [...pcapSteps(work, [`${pin}#`, '97531#'], 6000), { pause: 5000 }, { bye: true }], expect: 'none' }),
+      jigasi: [
+        { ...jigasiAnswers('Rat'), room: `ohne-kennwort@${MUC}`, lockedWith: '97531', calls: 2 },
+        { ...jigasiAnswers('Rat'), room: `ohne-kennwort@${MUC}`, lockedWith: '97531', calls: 1 },
+      ],
+      caller: ({ pin, work }) => ({ callerNumber: nextCaller(), steps: [...pcapSteps(work, [`${pin}#`, '97531#'], 4000), { pause: 6000 }, { bye: true }], expect: 'none' }),
       outcome: 'completed',
     },
     {
-      name: "a PIN the mapper made, for a room that got a password since: Jigasi gets no password, the caller types it",
+      name: 'a PIN the mapper made, for a room that got a password since: Jigasi gets no password and refuses, the caller types it',
       prepare: async (gateway) => {
         const mapping = (await (await fetch(`${gateway.url}/conferenceMapper?conference=kennwort-spaeter@${MUC}`)).json()) as { id: number };
         const closed = await api(gateway, 'PUT', '/api/v1/rooms/kennwort-spaeter', { password: '2468' });
         if (closed.status !== 200) throw new Error(`setting the password failed: ${closed.status}`);
         return { pin: String(mapping.id) };
       },
-      jigasi: [{ ...jigasiAnswers(maskedName(mapperCaller)), room: `kennwort-spaeter@${MUC}`, password: undefined, info: 'ask-password' }],
-      caller: ({ pin, work }) => ({ callerNumber: mapperCaller, steps: [...pcapSteps(work, [`${pin}#`, '97531#'], 6000), { pause: 5000 }, { bye: true }], expect: 'none' }),
+      jigasi: [
+        { ...jigasiAnswers(maskedName(mapperCaller)), room: `kennwort-spaeter@${MUC}`, lockedWith: '97531', calls: 2 },
+        { ...jigasiAnswers(maskedName(mapperCaller)), room: `kennwort-spaeter@${MUC}`, lockedWith: '97531', calls: 1 },
+      ],
+      caller: ({ pin, work }) => ({ callerNumber: mapperCaller, steps: [...pcapSteps(work, [`${pin}#`, '97531#'], 4000), { pause: 6000 }, { bye: true }], expect: 'none' }),
       outcome: 'completed',
     },
     {

@@ -467,6 +467,20 @@ describe('the Jigasi leg', () => {
     await h.close();
   });
 
+  it('a 486 from only one Jigasi (the other 503) is no locked room: "cannot reach the conference", no password asked', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 486 }], [JIGASI_2]: [{ status: 503 }] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await done;
+    expect(caller.collects).toHaveLength(1);
+    expect(playedIds(caller)).toMatch(/connecting\.wav.*unreachable\.wav.*goodbye\.wav/);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed' });
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
   it('logs why drachtio-server could not send the INVITE to a Jigasi, and tries the next', async () => {
     const h = await harness({}, { [JIGASI_1]: [{ status: 200, notSent: true }], [JIGASI_2]: [answered] });
     const pin = await roomWithPin(h);
@@ -492,6 +506,99 @@ describe('the Jigasi leg', () => {
     expect(caller.stops).toBe(1);
     h.srf.uasDialogs[0]!.receiveBye();
     await done;
+    await h.close();
+  });
+});
+
+describe('a locked room Jigasi cannot join (every Jigasi answers 486)', () => {
+  const refused = { status: 486 };
+
+  it('asks the caller for the password, INVITEs Jigasi again with it, and the caller is in; the password is logged nowhere', async () => {
+    const h = await harness({}, { [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.collects.length === 2, 'the password prompt');
+    expect(caller.collects[1]!.file).toBe('/prompts/de/enter-room-password.wav');
+    caller.pressKeys('97531#');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(h.srf.invitesSent.map((invite) => [invite.uri, invite.outcome, invite.options.headers['Jitsi-Conference-Room-Pass']])).toEqual([
+      [JIGASI_1, 486, undefined],
+      [JIGASI_2, 486, undefined],
+      [JIGASI_1, 200, '97531'],
+    ]);
+    expect(caller.bridgedWith).toBeDefined();
+    expect(h.logs.text).not.toContain('97531');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('takes the password by SIP INFO too', async () => {
+    const h = await harness({}, { [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.collects.length === 2, 'the password prompt');
+    for (const key of '2468#') await h.srf.uasDialogs[0]!.receiveInfo('application/dtmf-relay', `Signal=${key}\r\nDuration=160`);
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(h.srf.invitesSent.at(-1)!.options.headers['Jitsi-Conference-Room-Pass']).toBe('2468');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('asks also when the stored password is wrong (Jigasi refused it)', async () => {
+    const h = await harness({}, { [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
+    const pin = await roomWithPin(h, { password: '2468' });
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.collects.length === 2, 'the password prompt');
+    caller.pressKeys('1357#');
+    await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+    expect(h.srf.invitesSent.map((invite) => invite.options.headers['Jitsi-Conference-Room-Pass'])).toEqual(['2468', '2468', '1357']);
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('after PIN_ATTEMPTS wrong passwords: "the password is not correct", goodbye, jigasi-failed', async () => {
+    const h = await harness({}, { [JIGASI_1]: [refused], [JIGASI_2]: [refused] });
+    const pin = await roomWithPin(h);
+    const { call, done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    for (let ask = 1; ask <= 3; ask++) {
+      await until(() => caller.collects.length === ask + 1, `password prompt ${ask}`);
+      caller.pressKeys('1111#');
+    }
+    await done;
+    expect(caller.collects.slice(1).map((collect) => collect.file)).toEqual(['/prompts/de/enter-room-password.wav', '/prompts/de/invalid-room-password.wav', '/prompts/de/invalid-room-password.wav']);
+    expect(h.srf.invitesSent).toHaveLength(8);
+    expect(playedIds(caller)).toMatch(/invalid-room-password\.wav \S*goodbye\.wav$/);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'jigasi-failed' });
+    expectCleanTeardown(h);
+    await h.close();
+  });
+
+  it('a caller who types nothing hears "the password is not correct" and goodbye; no further INVITE', async () => {
+    const h = await harness({}, { [JIGASI_1]: [refused], [JIGASI_2]: [refused] });
+    const pin = await roomWithPin(h);
+    const { done } = h.invite();
+    const caller = await callerEndpoint(h);
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.collects.length === 2, 'the password prompt');
+    caller.pressKeys('#');
+    await done;
+    expect(h.srf.invitesSent).toHaveLength(2);
+    expect(playedIds(caller)).toMatch(/invalid-room-password\.wav \S*goodbye\.wav$/);
+    expectCleanTeardown(h);
     await h.close();
   });
 });

@@ -201,46 +201,6 @@ describe('the lobby and password-protected rooms', () => {
     await c.h.close();
   });
 
-  it("answers Jigasi's room-access request with the stored password, never logging it", async () => {
-    const c = await inConference(undefined, { password: 'Kennwort-2468' });
-    await c.jigasi.receiveInfo('application/json', '{"i":2,"t":4}');
-    await until(() => c.jigasi.requests.length === 1, 'the password');
-    expect(JSON.parse(c.jigasi.requests[0]!.body!)).toEqual({ i: 1, t: 4, d: { pwd: 'Kennwort-2468' } });
-    expect(c.h.logs.text).not.toContain('Kennwort-2468');
-    await hangUp(c);
-  });
-});
-
-describe('a room password the gateway does not know', () => {
-  it('is typed by the caller outside the bridge and passed to Jigasi; the caller goes back in', async () => {
-    const c = await inConference();
-    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":4}');
-    await until(() => c.caller.collects.length === 2, 'the password prompt');
-    expect(c.caller.unbridges).toBe(1);
-    expect(c.caller.collects[1]!.file).toBe('/prompts/de/enter-room-password.wav');
-    c.caller.pressKeys('97531#');
-    await until(() => c.jigasi.requests.length === 1, 'the password to Jigasi');
-    expect(JSON.parse(c.jigasi.requests[0]!.body!)).toEqual({ i: 1, t: 4, d: { pwd: '97531' } });
-    expect(c.caller.bridgedWith).toBeDefined();
-    expect(c.h.logs.text).not.toContain('97531');
-    await hangUp(c);
-  });
-
-  it('ends the call after PIN_ATTEMPTS wrong passwords', async () => {
-    const c = await inConference();
-    for (let ask = 1; ask <= 3; ask++) {
-      await c.jigasi.receiveInfo('application/json', `{"i":${ask},"t":4}`);
-      await until(() => c.caller.collects.length === ask + 1, `password prompt ${ask}`);
-      c.caller.pressKeys('1111#');
-      await until(() => c.jigasi.requests.length === ask, `password ${ask} to Jigasi`);
-    }
-    await c.jigasi.receiveInfo('application/json', '{"i":4,"t":4}');
-    await c.done;
-    expect(c.caller.collects[2]!.file).toBe('/prompts/de/invalid-room-password.wav');
-    expect(c.caller.played.flat().join(' ')).toMatch(/invalid-room-password\.wav.*goodbye\.wav$/);
-    expectCleanTeardown(c.h);
-    await c.h.close();
-  });
 });
 
 describe("Jigasi's INFO messages", () => {
@@ -436,16 +396,4 @@ describe('what the conference leg does once, or not at all', () => {
     await c.h.close();
   });
 
-  it('asks the caller for the room password once when Jigasi asks twice at once, and sends no empty password', async () => {
-    const c = await inConference();
-    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":4}');
-    await c.jigasi.receiveInfo('application/json', '{"i":1,"t":4}');
-    await until(() => c.caller.collects.length === 2, 'the password prompt');
-    c.caller.pressKeys('#');
-    await until(() => c.caller.bridgedWith !== undefined, 'the caller back in the conference');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(c.caller.collects).toHaveLength(2);
-    expect(c.jigasi.requests).toEqual([]);
-    await hangUp(c);
-  });
 });

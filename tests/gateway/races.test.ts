@@ -1,5 +1,5 @@
 import { muteResponseBody } from '../../gateway/jigasi-info';
-import { CALLER, JIGASI_1, errorsLogged, expectCleanTeardown, gatewayTimersAlive, harness, inConference, infosTo, until, type Harness, type InConference } from './harness';
+import { CALLER, JIGASI_1, JIGASI_2, errorsLogged, expectCleanTeardown, gatewayTimersAlive, harness, inConference, infosTo, until, type Harness, type InConference } from './harness';
 
 /**
  * Races between a caller, Jigasi and FreeSWITCH that can leave work running after the caller is
@@ -71,16 +71,24 @@ describe('the caller hangs up while the conference controls are busy', () => {
     await expectEndedForGood(c, 'completed', 100);
   });
 
-  it('the room-password prompt is interrupted by the hang-up: the caller is not bridged again', async () => {
-    const c = await inConference();
-    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":4}');
-    await until(() => c.caller.collects.length === 2, 'the password prompt');
-    c.caller.pressKeys('97');
-    byeFromCaller(c);
-
-    await expectEndedForGood(c, 'completed', 50);
-    expect(c.caller.commands.filter((command) => command.name === 'uuid_bridge')).toHaveLength(1);
-    expect(c.jigasi.requests).toEqual([]);
+  it('the room-password prompt is interrupted by the hang-up: no further INVITE, nothing bridged', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 486 }], [JIGASI_2]: [{ status: 486 }] });
+    const pin = await h.directory.createPin('rat', {}, 'test');
+    const { call, done } = h.invite();
+    await until(() => h.srf.uasDialogs.length > 0, 'the answer');
+    const caller = h.media.endpoints[0]!;
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.collects.length === 2, 'the password prompt');
+    caller.pressKeys('97');
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.srf.invitesSent).toHaveLength(2);
+    expect(caller.commands.filter((command) => command.name === 'uuid_bridge')).toHaveLength(0);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'cancelled' });
+    expectCleanTeardown(h);
+    expect(gatewayTimersAlive()).toEqual([]);
+    await h.close();
   });
 
   it('100 *6 in one second: one toggle at a time, and what FreeSWITCH does is what the API shows', async () => {
@@ -121,23 +129,26 @@ describe('the caller hangs up while the conference controls are busy', () => {
     await expectEndedForGood(c, 'completed', 50);
   });
 
-  it('an error inside the conference controls ends that call only, logged and counted', async () => {
+  it('an error in one call (FreeSWITCH refusing the bridge once the caller typed the room password) ends that call only, logged and counted', async () => {
     const other = await inConference();
-    const c = await inConference();
-    c.caller.refuse('uuid_bridge', '-ERR bridge refused');
-    await c.jigasi.receiveInfo('application/json', '{"i":0,"t":4}');
-    await until(() => c.caller.collects.length === 2, 'the password prompt');
-    c.caller.pressKeys('1234#');
-
-    await c.done;
-    expect(c.h.logs.text).toMatch(/asking the caller for the room password failed; ending the call/);
-    expect(await c.h.metrics.registry.metrics()).toMatch(/dialin_unexpected_errors_total\{boundary="call"\} 1/);
-    expect(await c.h.record(c.callId)).toMatchObject({ outcome: 'completed' });
-    expectCleanTeardown(c.h);
+    const h = await harness({}, { [JIGASI_1]: [{ status: 486 }, { status: 200 }], [JIGASI_2]: [{ status: 486 }] });
+    const pin = await h.directory.createPin('rat', {}, 'test');
+    const { call, done } = h.invite();
+    await until(() => h.srf.uasDialogs.length > 0, 'the answer');
+    const caller = h.media.endpoints[0]!;
+    caller.refuse('uuid_bridge', '-ERR bridge refused');
+    caller.pressKeys(`${pin.pin}#`);
+    await until(() => caller.collects.length === 2, 'the password prompt');
+    caller.pressKeys('1234#');
+    await done;
+    expect(h.logs.text).toMatch(/"msg":"call failed"/);
+    expect(await h.metrics.registry.metrics()).toMatch(/dialin_unexpected_errors_total\{boundary="call"\} 1/);
+    expect(await h.record(call.id)).toMatchObject({ outcome: 'media-failed' });
+    expectCleanTeardown(h);
+    await h.close();
     expect(other.h.registry.list()[0]?.state).toBe('bridged');
     byeFromCaller(other);
     await expectEndedForGood(other, 'completed', 10);
-    await c.h.close();
   });
 });
 

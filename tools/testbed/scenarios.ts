@@ -302,15 +302,23 @@ export type JigasiBehaviour =
        * muteResponse OK; 'expect-mute-request' expects the gateway's muteRequest (caller pressed *6);
        * 'silent-on-unmute' takes the mute and the unmute request (200) and never sends a muteResponse.
        */
-      info?: 'moderator-mute' | 'expect-mute-request' | 'ask-password' | 'silent-on-unmute';
+      info?: 'moderator-mute' | 'expect-mute-request' | 'silent-on-unmute';
       /** RTP the room sends once answered (a pcap of PCMA audio), as a conference would. */
       audioPcap?: string;
       /** The answer offers only a codec FreeSWITCH does not have (a misconfigured Jigasi). */
       noCommonCodec?: true;
       /** Where Jigasi receives RTP (an RtpPeer's port), answering PCMA; default: sipp's media port. */
       mediaPort?: number;
+      /**
+       * A room locked with this password: an INVITE without it (in the password header) is
+       * refused with 486, as the real Jigasi does when it cannot join the room; one with it is
+       * answered. `password` is then not checked.
+       */
+      lockedWith?: string;
+      /** INVITEs this Jigasi takes (sipp -m); default: one per call of the case. */
+      calls?: number;
     }
-  | { kind: 'refuse'; status: number }
+  | { kind: 'refuse'; status: number; calls?: number }
   /** 180 and nothing more until the gateway CANCELs. */
   | { kind: 'ring' };
 
@@ -404,11 +412,13 @@ Content-Length: 0`)}
   const checks = [
     `<ereg regexp="^ *${escapeRegex(behaviour.room)}$" search_in="hdr" header="Jitsi-Conference-Room:" check_it="true" assign_to="room_seen"/>`,
     `<ereg regexp="^ *&quot;${escapeRegex(behaviour.displayName)}&quot;" search_in="hdr" header="From:" check_it="true" assign_to="from_seen"/>`,
-    behaviour.password === undefined
-      ? `<ereg regexp=".+" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it_inverse="true" assign_to="pass_seen"/>`
-      : `<ereg regexp="^ *${escapeRegex(behaviour.password)}$" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it="true" assign_to="pass_seen"/>`,
+    behaviour.lockedWith !== undefined
+      ? `<ereg regexp="^ *${escapeRegex(behaviour.lockedWith)}$" search_in="hdr" header="Jitsi-Conference-Room-Pass:" assign_to="pass_seen"/>`
+      : behaviour.password === undefined
+        ? `<ereg regexp=".+" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it_inverse="true" assign_to="pass_seen"/>`
+        : `<ereg regexp="^ *${escapeRegex(behaviour.password)}$" search_in="hdr" header="Jitsi-Conference-Room-Pass:" check_it="true" assign_to="pass_seen"/>`,
     // Only needed to address our own requests; sipp refuses variables that are set but never used.
-    behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' && behaviour.info !== 'ask-password' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
+    behaviour.holdMs === undefined && behaviour.info !== 'moderator-mute' ? '' : `<ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/>`,
     `<log message="checked [$room_seen] [$from_seen] [$pass_seen]"/>`,
   ].join('\n      ');
   const expectInfo = (pattern: string) => `  <recv request="INFO" timeout="30000">
@@ -439,8 +449,6 @@ ${expectInfo('muteResponse.*OK.*e2e-moderator-1')}`,
     'expect-mute-request': expectInfo('muteRequest.*audio.:true'),
     'silent-on-unmute': `${expectInfo('muteRequest.*audio.:true')}
 ${expectInfo('muteRequest.*audio.:false')}`,
-    'ask-password': `${sendInfo('{"i":0,"t":4}')}
-${expectInfo('.t.:4.*pwd.:.97531')}`,
     none: '',
   }[behaviour.info ?? 'none'];
   const hangUp =
@@ -466,11 +474,23 @@ ${OK_TO_LAST_REQUEST}`;
     <action>
       ${checks}
     </action>
-  </recv>
+  </recv>${
+    behaviour.lockedWith === undefined
+      ? ''
+      : `
+  <nop next="unlocked" test="pass_seen"/>
+  <send>
+${message(`SIP/2.0 486 Busy Here
+${RESPONSE_HEADERS}
+Content-Length: 0`)}
+  </send>
+  <recv request="ACK" next="done"/>
+  <label id="unlocked"/>`
+  }
 ${ringThenAnswer(behaviour.answerAfterMs ?? 3000, behaviour.noCommonCodec ? SDP_WITHOUT_COMMON_CODEC : behaviour.mediaPort === undefined ? SDP : offerSdp({ port: behaviour.mediaPort, version: 1, codecs: ['PCMA'] }))}
 ${behaviour.audioPcap ? mediaStep({ pcap: behaviour.audioPcap }) : ''}
 ${infoExchange}
-${hangUp}
+${hangUp}${behaviour.lockedWith === undefined ? '' : '\n  <label id="done"/>'}
 </scenario>
 `;
 }
