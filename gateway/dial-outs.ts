@@ -57,6 +57,16 @@ const STATE_SHOWN: Record<CallState, DialOutState> = {
  * without "+" gets a 1 in front, for North America: jitsi-meet's invite functions); "+" and
  * "00" forms, as an OUTBOUND_PREFIX of Jigasi may make them, are taken as they are.
  */
+/**
+ * The number Jigasi calls: the user part of its Request-URI, or its `number` parameter. A Jigasi
+ * without a registrar (as jigasi-config/ ships it) cannot put the number in the user part: Jitsi's
+ * SIP stack makes `sip:<number>` of it, a host it cannot resolve (ProtocolProviderServiceSipImpl
+ * #parseAddressString, seen on the real Jigasi); its OUTBOUND_PREFIX puts it into `;number=`.
+ */
+function numberJigasiCalls(req: IncomingInvite['req'], countryCode: string): string {
+  return calledNumberOf(req, 'request-uri', countryCode) ?? /;number=(\+?\d+)(?:[;?>]|$)/i.exec(req.uri.trim())?.[1] ?? '';
+}
+
 function internationalFromJitsiMeet(number: string): string {
   return /^\d+$/.test(number) && !number.startsWith('0') ? `+${number}` : number;
 }
@@ -111,7 +121,7 @@ export class DialOutService implements DialOuts {
       res.send(403, 'Unknown Room');
       return;
     }
-    const admission = await this.admit(internationalFromJitsiMeet(calledNumberOf(req, 'request-uri', this.settings.countryCode) ?? ''));
+    const admission = await this.admit(internationalFromJitsiMeet(numberJigasiCalls(req, this.settings.countryCode)));
     if (!admission.admitted) {
       res.send(SIP_STATUS_OF_REFUSAL[admission.refusal]);
       return;

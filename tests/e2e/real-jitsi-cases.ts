@@ -15,9 +15,9 @@ import { RtpPeer } from '../../tools/testbed/rtp-peer';
 import { RoomObserver, type Occupant } from '../../tools/testbed/jitsi/observer';
 import { openJitsiBrowser, type JitsiBrowser, type Participant } from '../../tools/testbed/jitsi/participant';
 import type { SeenParticipant } from '../../tools/testbed/jitsi/page-api';
-import type { CallerStep } from '../../tools/testbed/scenarios';
-import { api, freeswitchApi, liveCalls, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
-import { createPin, nextCaller, runCase } from './call-case';
+import { calleeScenario, registrarScenario, type CallerStep } from '../../tools/testbed/scenarios';
+import { api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { createPin, nextCaller, pcapSteps, runCase } from './call-case';
 import type { E2eGroup } from './group';
 
 const env = process.env;
@@ -29,6 +29,10 @@ const XMPP_WEBSOCKET = `ws://${env.E2E_JITSI_HTTP ?? `${XMPP_HOST}:5280`}/xmpp-w
 const JIGASI = env.E2E_JIGASI_SIP ?? '127.0.0.1:5070';
 const JIGASI_STATS = env.E2E_JIGASI_STATS ?? 'http://127.0.0.1:8788/about/stats';
 const LIB_JITSI_MEET = env.E2E_LIB_JITSI_MEET;
+
+/** sipp as the provider the gateway's trunk registers with, then as the phone it calls (as in the dial-out group). */
+const PROVIDER = { address: '127.0.0.5', port: '5080', user: '0413612345', password: 'e2e-dialout-secret', realm: 'dialout.example' };
+const CALLER_ID = '+494136123456';
 
 const CALLER_TONE_HZ = 400;
 const ROOM_TONE_HZ = 880;
@@ -393,6 +397,44 @@ function cases(): RealCase[] {
         }
       },
     },
+    {
+      name: "real Jitsi: the moderator invites a phone number from Jitsi Meet: Jicofo asks Jigasi, Jigasi's INVITE reaches the gateway, the trunk rings the callee, it presses 1 and is in the room",
+      needsBrowser: true,
+      run: async ({ gateway, browser }, work) => {
+        const room = roomName('dialout');
+        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
+        const startedAt = Date.now();
+        const callee = runSipp(work, 'callee', calleeScenario({ callerId: CALLER_ID, steps: pcapSteps(work, ['1'], 1500, 2000) }), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1', '-mp', '17000']);
+        const problems: string[] = [];
+        try {
+          await sleep(300);
+          // what the invite dialog sends for "+49 4136 555901": the digits, without "+"
+          const dialed = await moderator.dial('494136555901');
+          if (!dialed.ok) throw new Error(`Jitsi Meet's dial failed: ${dialed.error}`);
+          const deadline = Date.now() + 40_000;
+          while ((await liveCalls(gateway))[0]?.state !== 'bridged') {
+            if (Date.now() > deadline) throw new Error(`the dial-out never reached the conference; the gateway lists ${JSON.stringify(await liveCalls(gateway))}`);
+            await sleep(300);
+          }
+          // Jigasi shows the number it was asked to call: the moderator typed it
+          const phone = await waitForParticipant(moderator, '494136555901', 5000);
+          // The moderator ends it in Jitsi Meet: Jigasi hangs up, the gateway ends the callee's call.
+          await moderator.kickParticipant(phone.id);
+        } catch (error) {
+          problems.push((error as Error).message);
+        } finally {
+          await moderator.leave();
+        }
+        const calleeExit = await Promise.race([callee.exit, sleep(30_000).then(() => -1)]);
+        callee.kill();
+        if (calleeExit !== 0) problems.push(`callee sipp exited ${calleeExit} (see ${work}/callee-errors.log)`);
+        for (let attempt = 0; attempt < 50 && ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0); attempt++) await sleep(200);
+        if ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0) problems.push('a call or FreeSWITCH channel was left behind');
+        const outcomes = await callOutcomes(gateway, startedAt);
+        if (outcomes.join() !== 'completed') problems.push(`call records say ${JSON.stringify(outcomes)}, expected one completed`);
+        return problems.length > 0 ? problems.join('; ') : undefined;
+      },
+    },
   ];
 }
 
@@ -444,12 +486,26 @@ export function realJitsiGroup(): E2eGroup {
     async start(work) {
       const browser = browserMissing ? undefined : await openJitsiBrowser({ serviceUrl: XMPP_WEBSOCKET, domain: DOMAIN, muc: MUC, libJitsiMeet: LIB_JITSI_MEET! });
       let gateway: Gateway;
+      // The trunk registers with sipp as the provider first; later the same address plays the callee.
+      const registrar = runSipp(work, 'registrar', registrarScenario({ answer: 'challenge', realm: PROVIDER.realm, user: PROVIDER.user, password: PROVIDER.password, grantSeconds: 600 }), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1']);
       try {
-        // As an operator configures the gateway for the compose profile "jitsi" (.env.example).
-        gateway = await startGateway(work, { JIGASI_URIS: `sip:jigasi@${JIGASI}`, JITSI_MUC_DOMAIN: MUC, JIGASI_HEALTH_CHECK_SECONDS: '30' });
+        await sleep(300);
+        // As an operator configures the gateway for the compose profile "jitsi" (.env.example), with a trunk.
+        gateway = await startGateway(work, {
+          JIGASI_URIS: `sip:jigasi@${JIGASI}`,
+          JITSI_MUC_DOMAIN: MUC,
+          JIGASI_HEALTH_CHECK_SECONDS: '30',
+          TRUNK_REGISTRAR: `sip:${PROVIDER.address}:${PROVIDER.port}`,
+          TRUNK_USER: PROVIDER.user,
+          TRUNK_PASSWORD: PROVIDER.password,
+          TRUNK_NUMBERS: CALLER_ID,
+        });
+        await Promise.race([registrar.exit, sleep(5_000)]);
       } catch (error) {
         await browser?.close();
         throw error;
+      } finally {
+        registrar.kill();
       }
       bed = { gateway, browser };
       return {

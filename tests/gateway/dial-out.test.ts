@@ -216,6 +216,17 @@ describe('a dial-out Jitsi Meet asks for ("invite by phone": Jigasi INVITEs a nu
     return { req, res, invite: { req, res } };
   }
 
+  it('takes the number from the number parameter a registrar-less Jigasi puts it in (jigasi-config/ OUTBOUND_PREFIX)', async () => {
+    const { h, dialOuts, callee } = await bed({ status: 200, ringForever: true });
+    const { invite } = jigasiAsks('sip:jitsi-dial-out@127.0.0.1:5060;number=494136555777');
+    dialOuts.acceptFromJigasi(invite);
+    await callee();
+    expect(h.srf.invitesSent[0]!.uri).toBe(CALLEE_URI);
+    h.registry.list().forEach((call) => h.registry.hangUp(call.id));
+    await until(() => h.registry.size === 0, 'the end');
+    await h.close();
+  });
+
   it('rings the callee, tells Jigasi it rings, and answers Jigasi only once the callee pressed 1', async () => {
     const { h, dialOuts, callee } = await bed({ status: 200, provisional: [180], answerAfterMs: 20 });
     const { res, invite } = jigasiAsks();

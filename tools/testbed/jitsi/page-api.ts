@@ -44,6 +44,7 @@ export interface PageApi {
   participants(): SeenParticipant[];
   heard(ms: number): Promise<HeardTrack[]>;
   muteParticipant(id: string): void;
+  kickParticipant(id: string): void;
   lock(password: string): Promise<void>;
   enableLobby(): Promise<void>;
   knocking(): Array<{ id: string; name: string }>;
@@ -193,6 +194,9 @@ export function installPageApi(): void {
     },
     muteParticipant(id) {
       state.conference.muteParticipant(id, 'audio');
+    },
+    kickParticipant(id) {
+      state.conference.kickParticipant(id);
     },
     async lock(password) {
       await state.conference.lock(password);

@@ -38,6 +38,7 @@ export interface Participant {
   participants(): Promise<SeenParticipant[]>;
   heard(ms: number): Promise<HeardTrack[]>;
   muteParticipant(id: string): Promise<void>;
+  kickParticipant(id: string): Promise<void>;
   lock(password: string): Promise<void>;
   enableLobby(): Promise<void>;
   knocking(): Promise<Array<{ id: string; name: string }>>;
@@ -81,6 +82,7 @@ export async function openJitsiBrowser(site: { serviceUrl: string; domain: strin
         participants: async () => call('participants'),
         heard: async (ms) => call('heard', ms),
         muteParticipant: async (id) => call('muteParticipant', id),
+        kickParticipant: async (id) => call('kickParticipant', id),
         lock: async (password) => call('lock', password),
         enableLobby: async () => call('enableLobby'),
         knocking: async () => call('knocking'),
