@@ -10,6 +10,7 @@ import { CallEnded, CallScope, DESTROY_WITHIN_MS } from './call-scope';
 import { CONFERENCE_TIMING, ConferenceControls, type ConferenceEnd, type ConferenceTiming } from './conference-controls';
 import { digitFromInfo, relayInfoDigit } from './dtmf-relay';
 import { JigasiUnreachable, inviteJigasi, type JigasiPool } from './jigasi';
+import { offerForJigasi } from './jigasi-offer';
 import { askForRoomPassword } from './room-password';
 import type { MediaLease, MediaServers } from './media-servers';
 import { ANSWER_IN_ACK_WITHIN_MS, MediaSession, sessionExpiresSeconds, sessionTimerHeaders } from './media-session';
@@ -331,7 +332,7 @@ export class Call implements RegisteredCall {
         }),
         (dialog) => {
           this.pendingInvite = undefined;
-          this.adoptCallerDialog(dialog, calleeEndpoint, offer, dialog.remote.sdp);
+          this.adoptCallerDialog(dialog, calleeEndpoint, offer, dialog.remote.sdp, true);
         },
       );
     } catch (error) {
@@ -380,7 +381,7 @@ export class Call implements RegisteredCall {
     const callerOffer = this.callerOffer();
     // Session-Expires as RFC 4028 §9 has it (drachtio-server arms its timer from it, and alone would leave out Require: timer).
     const headers = sessionTimerHeaders(this.req!);
-    await this.scope.own(this.deps.srf.createUAS(this.req!, this.res!, { localSdp, headers }), (dialog) => this.adoptCallerDialog(dialog, callerEndpoint, localSdp, callerOffer));
+    await this.scope.own(this.deps.srf.createUAS(this.req!, this.res!, { localSdp, headers }), (dialog) => this.adoptCallerDialog(dialog, callerEndpoint, localSdp, callerOffer, callerOffer === undefined));
     this.log.info({ offer: callerOffer === undefined ? 'delayed' : 'in the INVITE' }, 'answered');
     // A delayed offer: FreeSWITCH has the caller's media address only from the ACK's answer.
     if (callerOffer === undefined && !(await this.mediaSession!.answerFromAck())) return undefined;
@@ -392,9 +393,9 @@ export class Call implements RegisteredCall {
   }
 
   /** The caller's (or callee's) dialog: its end ends the call, its SIP INFO carries keys, its offers go to FreeSWITCH (media-session.ts). */
-  private adoptCallerDialog(dialog: SipDialog, endpoint: MediaEndpoint, localSdp: string, remoteSdp: string | undefined): void {
+  private adoptCallerDialog(dialog: SipDialog, endpoint: MediaEndpoint, localSdp: string, remoteSdp: string | undefined, weOffered: boolean): void {
     this.caller = dialog;
-    this.mediaSession = new MediaSession(dialog, endpoint, { localSdp, remoteSdp, codecs: this.deps.settings.codecs, answerInAckWithinMs: this.timing.answerInAckWithinMs }, this.scope, this.log, () =>
+    this.mediaSession = new MediaSession(dialog, endpoint, { localSdp, remoteSdp, weOffered, codecs: this.deps.settings.codecs, answerInAckWithinMs: this.timing.answerInAckWithinMs }, this.scope, this.log, () =>
       this.hangUp('media-lost'),
     );
     this.scope.on(dialog, 'destroy', () => {
@@ -485,7 +486,7 @@ export class Call implements RegisteredCall {
         this.deps.srf,
         this.deps.jigasi,
         {
-          localSdp: jigasiEndpoint.local.sdp,
+          localSdp: offerForJigasi(jigasiEndpoint.local.sdp, this.mediaSession?.codec()),
           roomJid: seat.roomJid,
           password,
           displayName: displayNameFor(seat.label, this.callerNumber, settings.callerIdMode, settings.language),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parse as parseSdp } from 'sdp-transform';
 import { CallEnded, type CallScope } from './call-scope';
+import { firstCodec } from './jigasi-offer';
 import { FreeswitchRefused, sipStatusOf, type MediaEndpoint, type SipDialog, type SipRequest, type SipResponse } from './sip';
 
 /**
@@ -80,13 +81,23 @@ export class MediaSession {
   /** An offer of the far end we are answering, or an offer of ours waiting for the answer in an ACK. */
   private negotiating: 'no' | 'answering' | 'offered' = 'no';
   private answerArrived?: (sdp: string | undefined) => void;
+  /** The answer of the last offer-answer exchange: its first codec is the one in use. */
+  private answerSdp: string | undefined;
   private readonly answerInAckWithinMs: number;
   private readonly codecs: string[];
 
   constructor(
     private readonly dialog: SipDialog,
     private readonly endpoint: MediaEndpoint,
-    options: { localSdp: string; remoteSdp: string | undefined; codecs: string[]; answerInAckWithinMs: number },
+    options: {
+      localSdp: string;
+      /** The far end's SDP; undefined until the ACK of a delayed offer brings it. */
+      remoteSdp: string | undefined;
+      /** Whether our SDP (FreeSWITCH's) was the offer: a delayed offer's, a dial-out's. */
+      weOffered: boolean;
+      codecs: string[];
+      answerInAckWithinMs: number;
+    },
     private readonly scope: CallScope,
     private readonly log: Logger,
     /** FreeSWITCH's channel carries no audio any more: the call ends. */
@@ -94,6 +105,7 @@ export class MediaSession {
   ) {
     this.localSdp = options.localSdp;
     this.remoteSdp = options.remoteSdp;
+    this.answerSdp = options.weOffered ? options.remoteSdp : options.localSdp;
     this.answerInAckWithinMs = options.answerInAckWithinMs;
     this.codecs = options.codecs;
     if (options.remoteSdp === undefined) this.negotiating = 'offered';
@@ -120,7 +132,13 @@ export class MediaSession {
       return false;
     }
     this.remoteSdp = answer;
+    this.answerSdp = answer;
     return true;
+  }
+
+  /** The codec the far end and FreeSWITCH use (lower-case), once the media is negotiated. */
+  codec(): string | undefined {
+    return firstCodec(this.answerSdp);
   }
 
   /** The SDP of the next ACK, or undefined when it has none or none comes in time (ANSWER_IN_ACK_WITHIN_MS). */
@@ -185,7 +203,7 @@ export class MediaSession {
         this.log.warn({ why: offerRefusal(answer, this.codecs) }, 'an unusable SDP answer in an ACK; the media stays as it was');
         return;
       }
-      await this.toFreeswitch(answer);
+      if ((await this.toFreeswitch(answer)) !== undefined) this.answerSdp = answer;
     });
   }
 
@@ -228,6 +246,7 @@ export class MediaSession {
       const answer = await this.scope.guard(this.endpoint.modify(offer));
       this.localSdp = answer;
       this.remoteSdp = offer;
+      this.answerSdp = answer;
       return answer;
     } catch (error) {
       if (error instanceof CallEnded || (sipStatusOf(error) === undefined && !(error instanceof FreeswitchRefused))) throw error;

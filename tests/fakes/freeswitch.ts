@@ -58,6 +58,36 @@ const never = async <T>() => new Promise<T>(() => undefined);
 
 const playedFiles = (file: string): string[] => (file.startsWith('file_string://') ? file.slice('file_string://'.length).split('!') : [file]);
 
+/** What FreeSWITCH 1.10.12 offered for a 3pcc endpoint on the real stack (FREESWITCH_CODECS defaults). */
+export const FREESWITCH_OFFER = [
+  'v=0',
+  'o=FreeSWITCH 1796565976 1796565977 IN IP4 127.0.0.1',
+  's=FreeSWITCH',
+  'c=IN IP4 127.0.0.1',
+  't=0 0',
+  'm=audio 20578 RTP/AVP 8 0 9 102 101',
+  'a=rtpmap:8 PCMA/8000',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:9 G722/8000',
+  'a=rtpmap:102 opus/48000/2',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=sendrecv',
+  '',
+].join('\r\n');
+
+const CODEC_OF_STATIC: Record<string, string> = { 0: 'PCMU', 8: 'PCMA', 9: 'G722' };
+
+/**
+ * FreeSWITCH's answer to an offer, as its generous negotiation makes it: the first offered codec
+ * it has, and telephone-event. An offer the fake cannot read gets a marker answer tests compare.
+ */
+function freeswitchAnswer(offer: string): string {
+  const formats = /^m=audio \d+ \S+ ([\d ]+)/m.exec(offer)?.[1]?.split(' ');
+  const chosen = formats?.find((format) => ['PCMA', 'PCMU', 'G722', 'OPUS'].includes((new RegExp(`^a=rtpmap:${format} ([^/\\s]+)`, 'm').exec(offer)?.[1] ?? CODEC_OF_STATIC[format] ?? '').toUpperCase()));
+  if (chosen === undefined) return `v=0 fs-answer-to(${offer})`;
+  return FREESWITCH_OFFER.replace('8 0 9 102 101', `${chosen} 101`);
+}
+
 let endpointCounter = 0;
 let memberCounter = 0;
 
@@ -117,7 +147,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     private readonly media: FakeMediaServer,
   ) {
     super();
-    this.sdpAtCreation = remoteSdp ? `v=0 fs-answer-to(${remoteSdp})` : 'v=0 fs-offer';
+    this.sdpAtCreation = remoteSdp ? freeswitchAnswer(remoteSdp) : FREESWITCH_OFFER;
   }
 
   get local(): { sdp: string } {

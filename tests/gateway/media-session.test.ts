@@ -1,5 +1,6 @@
 import { offerRefusal, sessionTimerHeaders } from '../../gateway/media-session';
 import { FakeRequest, type FakeDialog, type FakeResponse } from '../fakes/drachtio';
+import { FREESWITCH_OFFER } from '../fakes/freeswitch';
 import { CALLER_OFFER, JIGASI_1, errorsLogged, expectCleanTeardown, gatewayTimersAlive, harness, inConference, sdp, until, type InConference } from './harness';
 
 /**
@@ -78,6 +79,28 @@ describe('an INVITE whose session timer is shorter than 90 s', () => {
   });
 });
 
+describe('the codecs towards Jigasi', () => {
+  it('offers Jigasi Opus first for a G.722 caller, G.711 first for a G.711 caller', async () => {
+    const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
+    const pin = await h.directory.createPin('rat', {}, 'test');
+    const cases: Array<[[number, string], string]> = [
+      [[9, 'G722/8000'], '102'],
+      [[8, 'PCMA/8000'], '8'],
+    ];
+    for (const [codec, first] of cases) {
+      const { done } = h.invite({ body: sdp({ port: 30000, version: 1, codecs: [codec] }) });
+      await until(() => h.srf.uasDialogs.length > h.srf.invitesSent.length, 'the 200 OK');
+      h.media.endpoints.find((endpoint) => endpoint.holdsEntry)!.pressKeys(`${pin.pin}#`);
+      await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
+      expect(/^m=audio \d+ RTP\/AVP (\d+)/m.exec(h.srf.invitesSent.at(-1)!.options.localSdp!)?.[1]).toBe(first);
+      h.srf.uasDialogs.at(-1)!.receiveBye();
+      await done;
+    }
+    expectCleanTeardown(h);
+    await h.close();
+  });
+});
+
 describe('a caller whose INVITE carries no SDP (a delayed offer)', () => {
   async function delayedOffer(answerInAckWithinMs?: number) {
     const h = await harness({}, { [JIGASI_1]: [{ status: 200 }] });
@@ -91,7 +114,7 @@ describe('a caller whose INVITE carries no SDP (a delayed offer)', () => {
   it("gets FreeSWITCH's offer, and the ACK's answer reaches FreeSWITCH before anything is bridged", async () => {
     const { h, pin, caller, dialog, done } = await delayedOffer();
     expect(caller.remoteSdp).toBeUndefined();
-    expect(dialog.local.sdp).toBe('v=0 fs-offer');
+    expect(dialog.local.sdp).toBe(FREESWITCH_OFFER);
     caller.pressKeys(`${pin}#`);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(h.srf.invitesSent).toEqual([]);
