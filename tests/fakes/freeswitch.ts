@@ -70,7 +70,9 @@ export const FREESWITCH_OFFER = [
   'a=rtpmap:0 PCMU/8000',
   'a=rtpmap:9 G722/8000',
   'a=rtpmap:102 opus/48000/2',
+  'a=fmtp:102 useinbandfec=1; maxplaybackrate=48000; stereo=0',
   'a=rtpmap:101 telephone-event/8000',
+  'a=ptime:20',
   'a=sendrecv',
   '',
 ].join('\r\n');

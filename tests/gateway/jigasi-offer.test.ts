@@ -1,23 +1,5 @@
 import { firstCodec, offerForJigasi } from '../../gateway/jigasi-offer';
-
-/** FreeSWITCH's offer for the Jigasi leg as it made it on the real stack (FREESWITCH_CODECS defaults). */
-const FREESWITCH_OFFER = [
-  'v=0',
-  'o=FreeSWITCH 1796565976 1796565977 IN IP4 127.0.0.1',
-  's=FreeSWITCH',
-  'c=IN IP4 127.0.0.1',
-  't=0 0',
-  'm=audio 20578 RTP/AVP 8 0 9 102 101',
-  'a=rtpmap:8 PCMA/8000',
-  'a=rtpmap:0 PCMU/8000',
-  'a=rtpmap:9 G722/8000',
-  'a=rtpmap:102 opus/48000/2',
-  'a=fmtp:102 useinbandfec=1; maxplaybackrate=48000; stereo=0',
-  'a=rtpmap:101 telephone-event/8000',
-  'a=ptime:20',
-  'a=sendrecv',
-  '',
-].join('\r\n');
+import { FREESWITCH_OFFER } from '../fakes/freeswitch';
 
 describe("FreeSWITCH's offer to Jigasi", () => {
   it('puts Opus first for a G.722 or Opus caller, so Jigasi (which answers in the offer\'s order and has G.722 off) keeps the call wideband', () => {
