@@ -53,11 +53,6 @@ const STATE_SHOWN: Record<CallState, DialOutState> = {
 };
 
 /**
- * Jitsi Meet passes the number on as digits only, international without "+" (a number typed
- * without "+" gets a 1 in front, for North America: jitsi-meet's invite functions); "+" and
- * "00" forms, as an OUTBOUND_PREFIX of Jigasi may make them, are taken as they are.
- */
-/**
  * The number Jigasi calls: the user part of its Request-URI, or its `number` parameter. A Jigasi
  * without a registrar (as jigasi-config/ ships it) cannot put the number in the user part: Jitsi's
  * SIP stack makes `sip:<number>` of it, a host it cannot resolve (ProtocolProviderServiceSipImpl
@@ -67,6 +62,11 @@ function numberJigasiCalls(req: IncomingInvite['req'], countryCode: string): str
   return calledNumberOf(req, 'request-uri', countryCode) ?? /;number=(\+?\d+)(?:[;?>]|$)/i.exec(req.uri.trim())?.[1] ?? '';
 }
 
+/**
+ * Jitsi Meet passes the number on as digits only, international without "+" (a number typed
+ * without "+" gets a 1 in front, for North America: jitsi-meet's invite functions); "+" and
+ * "00" forms, as an OUTBOUND_PREFIX of Jigasi may make them, are taken as they are.
+ */
 function internationalFromJitsiMeet(number: string): string {
   return /^\d+$/.test(number) && !number.startsWith('0') ? `+${number}` : number;
 }
