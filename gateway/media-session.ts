@@ -199,8 +199,9 @@ export class MediaSession {
         return;
       }
       if (this.remoteSdp !== undefined && sameSession(answer, this.remoteSdp)) return;
-      if (offerRefusal(answer, this.codecs) !== undefined) {
-        this.log.warn({ why: offerRefusal(answer, this.codecs) }, 'an unusable SDP answer in an ACK; the media stays as it was');
+      const refusal = offerRefusal(answer, this.codecs);
+      if (refusal !== undefined) {
+        this.log.warn({ why: refusal }, 'an unusable SDP answer in an ACK; the media stays as it was');
         return;
       }
       if ((await this.toFreeswitch(answer)) !== undefined) this.answerSdp = answer;
