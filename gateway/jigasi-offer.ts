@@ -10,19 +10,6 @@ import { parse as parseSdp } from 'sdp-transform';
 
 const WIDEBAND = new Set(['g722', 'opus']);
 
-/** The first codec of an SDP's audio stream (the one in use, in an answer), lower-case. */
-export function firstCodec(sdp: string | undefined): string | undefined {
-  if (!sdp) return undefined;
-  try {
-    const audio = parseSdp(sdp).media?.find((media) => media.type === 'audio');
-    const first = String(audio?.payloads ?? '').split(/\s+/)[0];
-    if (first === undefined || first === '') return undefined;
-    return audio?.rtp.find((rtp) => String(rtp.payload) === first)?.codec.toLowerCase() ?? (first === '9' ? 'g722' : first === '8' ? 'pcma' : first === '0' ? 'pcmu' : undefined);
-  } catch {
-    return undefined;
-  }
-}
-
 export function offerForJigasi(offer: string, callerCodec: string | undefined): string {
   if (callerCodec === undefined || !WIDEBAND.has(callerCodec)) return offer;
   let opus: string | undefined;

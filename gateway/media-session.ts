@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { parse as parseSdp } from 'sdp-transform';
 import { CallEnded, type CallScope } from './call-scope';
-import { firstCodec } from './jigasi-offer';
+import { codecsOf, firstCodec } from './sdp-codecs';
 import { FreeswitchRefused, sipStatusOf, type MediaEndpoint, type SipDialog, type SipRequest, type SipResponse } from './sip';
 
 /**
@@ -18,9 +18,6 @@ import { FreeswitchRefused, sipStatusOf, type MediaEndpoint, type SipDialog, typ
 
 /** How long we wait for the ACK that carries the answer to our offer: 64 × T1, after which drachtio-server gives up retransmitting. */
 export const ANSWER_IN_ACK_WITHIN_MS = 32_000;
-
-/** Codecs of the static payload types (RFC 3551), which need no rtpmap line. */
-const STATIC_PAYLOAD_TYPES: Record<string, string> = { 0: 'pcmu', 3: 'gsm', 4: 'g723', 8: 'pcma', 9: 'g722', 13: 'cn', 18: 'g729' };
 
 /**
  * Why an offer is refused with 488, or undefined when FreeSWITCH may see it. FreeSWITCH must not
@@ -39,12 +36,7 @@ export function offerRefusal(sdp: string, codecs: string[]): string | undefined 
   if (active.some((media) => media.type === 'image')) return 'a fax (T.38) stream, which the gateway does not carry';
   const audio = active.find((media) => media.type === 'audio');
   if (!audio) return 'no audio stream';
-  const names = new Map((audio.rtp ?? []).map((rtp) => [String(rtp.payload), rtp.codec.toLowerCase()]));
-  const offered = String(audio.payloads ?? '')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((format) => names.get(format) ?? STATIC_PAYLOAD_TYPES[format]);
-  if (!offered.some((name) => name !== undefined && codecs.includes(name))) return `none of the codecs FreeSWITCH has (${codecs.join(', ')})`;
+  if (!codecsOf(audio).some((name) => name !== undefined && codecs.includes(name))) return `none of the codecs FreeSWITCH has (${codecs.join(', ')})`;
   return undefined;
 }
 

@@ -358,10 +358,7 @@ class SharedLeg implements RegisteredCall {
 
   private onJigasiNotification(type: number): void {
     this.lobby.handle(type);
-    switch (type) {
-      case LOBBY_REJECTED:
-        this.end('rejected');
-    }
+    if (type === LOBBY_REJECTED) this.end('rejected');
   }
 
   private sendToJigasi(body: string): void {

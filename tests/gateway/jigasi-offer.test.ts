@@ -1,4 +1,5 @@
-import { firstCodec, offerForJigasi } from '../../gateway/jigasi-offer';
+import { offerForJigasi } from '../../gateway/jigasi-offer';
+import { firstCodec } from '../../gateway/sdp-codecs';
 import { FREESWITCH_OFFER } from '../fakes/freeswitch';
 
 describe("FreeSWITCH's offer to Jigasi", () => {
