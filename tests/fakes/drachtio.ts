@@ -231,6 +231,7 @@ export class FakeDialog extends EventEmitter implements SipDialog {
   receiveReInvite(body: string, headers: Record<string, string> = {}): FakeResponse {
     const req = new FakeRequest('INVITE', { ...(body ? { 'Content-Type': 'application/sdp' } : {}), ...headers }, body);
     const res = new FakeResponse();
+    this.reInviteInProgress = res;
     this.remote.sdp = body;
     if (this.listenerCount('modify') === 0) res.send(200, undefined, { headers: { 'Content-Type': 'application/sdp' }, body: this.local.sdp });
     else {
@@ -240,12 +241,20 @@ export class FakeDialog extends EventEmitter implements SipDialog {
     return res;
   }
 
-  /** The far end sends UPDATE (lib/dialog.js:589–596): on the next tick, to the "update" listener or answered 200 by drachtio-srf. */
+  /** The last re-INVITE the far end sent; drachtio-srf tracks it by Call-ID until its final response. */
+  private reInviteInProgress?: FakeResponse;
+
+  /**
+   * The far end sends UPDATE (lib/dialog.js:589–596): on the next tick, to the "update" listener or
+   * answered 200 by drachtio-srf. While a re-INVITE of the dialog has no final response,
+   * drachtio-srf answers it 500 with Retry-After: 5 itself (lib/drachtio-agent.js:680–694).
+   */
   async receiveUpdate(body: string, headers: Record<string, string> = {}): Promise<FakeResponse> {
     const req = new FakeRequest('UPDATE', { ...(body ? { 'Content-Type': 'application/sdp' } : {}), ...headers }, body);
     const res = new FakeResponse();
     await tick();
-    if (this.listenerCount('update') === 0) res.send(200, undefined, body ? { body: this.local.sdp } : undefined);
+    if (this.reInviteInProgress && !this.reInviteInProgress.finalResponseSent) res.send(500, undefined, { headers: { 'Retry-After': '5' } });
+    else if (this.listenerCount('update') === 0) res.send(200, undefined, body ? { body: this.local.sdp } : undefined);
     else {
       res.answeredByApp = true;
       this.emit('update', req, res);

@@ -77,17 +77,30 @@ export const FREESWITCH_OFFER = [
   '',
 ].join('\r\n');
 
-const CODEC_OF_STATIC: Record<string, string> = { 0: 'PCMU', 8: 'PCMA', 9: 'G722' };
+const RTPMAP_OF_STATIC: Record<string, string> = { 0: 'PCMU/8000', 8: 'PCMA/8000', 9: 'G722/8000' };
 
 /**
  * FreeSWITCH's answer to an offer, as its generous negotiation makes it: the first offered codec
- * it has, and telephone-event. An offer the fake cannot read gets a marker answer tests compare.
+ * it has, under the offer's payload type and with its rtpmap and fmtp lines, and telephone-event.
+ * An offer the fake cannot read gets a marker answer tests compare.
  */
 function freeswitchAnswer(offer: string): string {
-  const formats = /^m=audio \d+ \S+ ([\d ]+)/m.exec(offer)?.[1]?.split(' ');
-  const chosen = formats?.find((format) => ['PCMA', 'PCMU', 'G722', 'OPUS'].includes((new RegExp(`^a=rtpmap:${format} ([^/\\s]+)`, 'm').exec(offer)?.[1] ?? CODEC_OF_STATIC[format] ?? '').toUpperCase()));
+  const formats = /^m=audio \d+ \S+ ([\d ]+)/m.exec(offer)?.[1]?.trim().split(' ') ?? [];
+  const rtpmap = (format: string) => new RegExp(`^a=rtpmap:${format} (\\S+)`, 'm').exec(offer)?.[1] ?? RTPMAP_OF_STATIC[format];
+  const chosen = formats.find((format) => ['PCMA', 'PCMU', 'G722', 'OPUS'].includes((rtpmap(format)?.split('/')[0] ?? '').toUpperCase()));
   if (chosen === undefined) return `v=0 fs-answer-to(${offer})`;
-  return FREESWITCH_OFFER.replace('8 0 9 102 101', `${chosen} 101`);
+  const dtmf = formats.find((format) => /^telephone-event\//i.test(rtpmap(format) ?? '')) ?? '101';
+  const fmtp = new RegExp(`^a=fmtp:${chosen} .*$`, 'm').exec(offer)?.[0];
+  return [
+    ...FREESWITCH_OFFER.split('\r\n').slice(0, 5),
+    `m=audio 20578 RTP/AVP ${chosen} ${dtmf}`,
+    `a=rtpmap:${chosen} ${rtpmap(chosen)}`,
+    ...(fmtp ? [fmtp] : []),
+    `a=rtpmap:${dtmf} telephone-event/8000`,
+    'a=ptime:20',
+    'a=sendrecv',
+    '',
+  ].join('\r\n');
 }
 
 let endpointCounter = 0;
@@ -326,6 +339,7 @@ export class FakeEndpoint extends EventEmitter implements MediaEndpoint {
     // The adapter (gateway/connections.ts) reads the answer's SDP.
     if (answer === 'audio-off') throw new FreeswitchRefused('the re-INVITE', 'm=audio 0 (none of the offered codecs)');
     this.staleLocal = true;
+    // A marker, not a real answer: tests see which offer FreeSWITCH answered.
     return `v=0 fs-answer-to(${sdp})`;
   }
 

@@ -1,4 +1,5 @@
 import type { TrunkConfig } from '../../core/config';
+import type { UacScript } from '../fakes/drachtio';
 import type { FakeEndpoint } from '../fakes/freeswitch';
 import { CALLER, JIGASI_1, JIGASI_2, errorsLogged, expectCleanTeardown, harness, inConference, until, type Harness } from './harness';
 import { INFO_DIGITS_PER_SECOND } from '../../gateway/call';
@@ -513,13 +514,27 @@ describe('the Jigasi leg', () => {
 describe('a locked room Jigasi cannot join (every Jigasi answers 486)', () => {
   const refused = { status: 486 };
 
-  it('asks the caller for the password, INVITEs Jigasi again with it, and the caller is in; the password is logged nowhere', async () => {
-    const h = await harness({}, { [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
-    const pin = await roomWithPin(h);
-    const { done } = h.invite();
+  /** A caller of a locked room at the password prompt: PIN typed, every Jigasi refused. */
+  async function atPasswordPrompt(jigasi: Record<string, UacScript[]>, room: { password?: string } = {}) {
+    const h = await harness({}, jigasi);
+    const pin = await roomWithPin(h, room);
+    const { call, done } = h.invite();
     const caller = await callerEndpoint(h);
     caller.pressKeys(`${pin.pin}#`);
     await until(() => caller.collects.length === 2, 'the password prompt');
+    return { h, call, done, caller };
+  }
+
+  /** The caller in the conference hangs up: nothing stays. */
+  async function hangUpBridged(h: Harness, done: Promise<unknown>): Promise<void> {
+    h.srf.uasDialogs[0]!.receiveBye();
+    await done;
+    expectCleanTeardown(h);
+    await h.close();
+  }
+
+  it('asks the caller for the password, INVITEs Jigasi again with it, and the caller is in; the password is logged nowhere', async () => {
+    const { h, done, caller } = await atPasswordPrompt({ [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
     expect(caller.collects[1]!.file).toBe('/prompts/de/enter-room-password.wav');
     caller.pressKeys('97531#');
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
@@ -530,50 +545,27 @@ describe('a locked room Jigasi cannot join (every Jigasi answers 486)', () => {
     ]);
     expect(caller.bridgedWith).toBeDefined();
     expect(h.logs.text).not.toContain('97531');
-    h.srf.uasDialogs[0]!.receiveBye();
-    await done;
-    expectCleanTeardown(h);
-    await h.close();
+    await hangUpBridged(h, done);
   });
 
   it('takes the password by SIP INFO too', async () => {
-    const h = await harness({}, { [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
-    const pin = await roomWithPin(h);
-    const { done } = h.invite();
-    const caller = await callerEndpoint(h);
-    caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.collects.length === 2, 'the password prompt');
+    const { h, done } = await atPasswordPrompt({ [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
     for (const key of '2468#') await h.srf.uasDialogs[0]!.receiveInfo('application/dtmf-relay', `Signal=${key}\r\nDuration=160`);
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(h.srf.invitesSent.at(-1)!.options.headers['Jitsi-Conference-Room-Pass']).toBe('2468');
-    h.srf.uasDialogs[0]!.receiveBye();
-    await done;
-    expectCleanTeardown(h);
-    await h.close();
+    await hangUpBridged(h, done);
   });
 
   it('asks also when the stored password is wrong (Jigasi refused it)', async () => {
-    const h = await harness({}, { [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] });
-    const pin = await roomWithPin(h, { password: '2468' });
-    const { done } = h.invite();
-    const caller = await callerEndpoint(h);
-    caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.collects.length === 2, 'the password prompt');
+    const { h, done, caller } = await atPasswordPrompt({ [JIGASI_1]: [refused, answered], [JIGASI_2]: [refused] }, { password: '2468' });
     caller.pressKeys('1357#');
     await until(() => h.registry.list()[0]?.state === 'bridged', 'the bridge');
     expect(h.srf.invitesSent.map((invite) => invite.options.headers['Jitsi-Conference-Room-Pass'])).toEqual(['2468', '2468', '1357']);
-    h.srf.uasDialogs[0]!.receiveBye();
-    await done;
-    expectCleanTeardown(h);
-    await h.close();
+    await hangUpBridged(h, done);
   });
 
   it('after PIN_ATTEMPTS wrong passwords: "the password is not correct", goodbye, jigasi-failed', async () => {
-    const h = await harness({}, { [JIGASI_1]: [refused], [JIGASI_2]: [refused] });
-    const pin = await roomWithPin(h);
-    const { call, done } = h.invite();
-    const caller = await callerEndpoint(h);
-    caller.pressKeys(`${pin.pin}#`);
+    const { h, call, done, caller } = await atPasswordPrompt({ [JIGASI_1]: [refused], [JIGASI_2]: [refused] });
     for (let ask = 1; ask <= 3; ask++) {
       await until(() => caller.collects.length === ask + 1, `password prompt ${ask}`);
       caller.pressKeys('1111#');
@@ -588,12 +580,7 @@ describe('a locked room Jigasi cannot join (every Jigasi answers 486)', () => {
   });
 
   it('a caller who types nothing hears "the password is not correct" and goodbye; no further INVITE', async () => {
-    const h = await harness({}, { [JIGASI_1]: [refused], [JIGASI_2]: [refused] });
-    const pin = await roomWithPin(h);
-    const { done } = h.invite();
-    const caller = await callerEndpoint(h);
-    caller.pressKeys(`${pin.pin}#`);
-    await until(() => caller.collects.length === 2, 'the password prompt');
+    const { h, done, caller } = await atPasswordPrompt({ [JIGASI_1]: [refused], [JIGASI_2]: [refused] });
     caller.pressKeys('#');
     await done;
     expect(h.srf.invitesSent).toHaveLength(2);

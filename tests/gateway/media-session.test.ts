@@ -162,8 +162,11 @@ describe('a caller whose INVITE carries no SDP (a delayed offer)', () => {
   it('an answer in the ACK FreeSWITCH cannot take (no common codec) ends the call as media-failed', async () => {
     const { h, call, caller, dialog, done } = await delayedOffer();
     caller.modifyAnswer = 'audio-off';
-    dialog.receiveAck(sdp({ port: 40000, version: 1, codecs: [[98, 'X-NO-SUCH-CODEC/8000']] }));
+    const answer = sdp({ port: 40000, version: 1, codecs: [[98, 'X-NO-SUCH-CODEC/8000']] });
+    dialog.receiveAck(answer);
     await done;
+    expect(caller.modified).toEqual([answer]);
+    expect(h.logs.text).toMatch(/FreeSWITCH refused the caller's answer/);
     expect((await h.record(call.id))?.outcome).toBe('media-failed');
     expectCleanTeardown(h);
     await h.close();
@@ -295,6 +298,24 @@ describe('a long call: what the caller side sends, answered as RFC 3261/3264/402
     expect(glare.finalStatus).toBe(491);
     callerDialog(c).receiveAck(sdp({ port: 30000, version: 4 }));
     await until(() => c.caller.modified.length === 2, 'the ACK answer');
+    await hangUp(c);
+  });
+
+  it('an UPDATE offer while FreeSWITCH still answers the last UPDATE waits too (500, Retry-After 1–10 s), and the first is answered', async () => {
+    const c = await inConference();
+    let release!: () => void;
+    c.caller.modifyGate = new Promise((resolve) => (release = resolve));
+    const first = await callerDialog(c).receiveUpdate(sdp({ port: 30000, version: 2, direction: 'sendonly' }));
+    await tick();
+    const second = await callerDialog(c).receiveUpdate(sdp({ port: 30000, version: 3 }));
+    expect(second.answeredByApp).toBe(true);
+    expect(second.final?.status).toBe(500);
+    expect(Number(second.final?.headers?.['Retry-After'])).toBeGreaterThanOrEqual(1);
+    expect(Number(second.final?.headers?.['Retry-After'])).toBeLessThanOrEqual(10);
+    release();
+    await answered(first);
+    expect(first.finalStatus).toBe(200);
+    c.caller.modifyGate = undefined;
     await hangUp(c);
   });
 
