@@ -184,9 +184,14 @@ function list(env: Env, name: string): string[] {
 
 /** FREESWITCH_CODECS as FreeSWITCH reads codec_prefs ("PCMA,G722@16000h,OPUS"): the names, lower-case. */
 function codecNames(env: Env): string[] {
-  const names = (read(env, 'FREESWITCH_CODECS') === undefined ? ['PCMA', 'PCMU', 'G722', 'OPUS'] : list(env, 'FREESWITCH_CODECS')).map((pref) => pref.split('@')[0]!.trim().toLowerCase());
+  const value = text(env, 'FREESWITCH_CODECS', 'PCMA,PCMU,G722,OPUS');
+  const names = value
+    .split(',')
+    .map((pref) => pref.trim())
+    .filter((pref) => pref !== '')
+    .map((pref) => pref.split('@')[0]!.trim().toLowerCase());
   if (names.length === 0 || names.some((name) => !/^[a-z0-9.-]+$/.test(name))) {
-    throw new ConfigError('FREESWITCH_CODECS', `must be codec names separated by commas, e.g. "PCMA,PCMU,G722,OPUS", got "${read(env, 'FREESWITCH_CODECS')}"`);
+    throw new ConfigError('FREESWITCH_CODECS', `must be codec names separated by commas, e.g. "PCMA,PCMU,G722,OPUS", got "${value}"`);
   }
   return names;
 }
