@@ -77,7 +77,8 @@ beforeAll(async () => {
   browser = launched.browser;
   console.info(`the admin console tests run in ${launched.description}`);
   shots = screenshotDir(join(dir.path, 'screenshots'));
-});
+  // Unpacking the Chromium @sparticuz/chromium ships may take up to its own 60 s limit.
+}, 90_000);
 
 afterAll(async () => {
   await browser?.close();

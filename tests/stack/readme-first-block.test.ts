@@ -62,10 +62,11 @@ function composeNeeds(made: Made, args: string[], text = COMPOSE): string[] {
   return unmet;
 }
 
+const { scripts: SCRIPTS } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+
 /** Everything `npm run <script>` runs, followed through nested `npm run`s, and the files `node` is given. */
 function npmScriptNeeds(script: string, seen = new Set<string>()): string[] {
-  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const body = scripts[script];
+  const body = SCRIPTS[script];
   if (body === undefined) return [`package.json has no script "${script}"`];
   if (seen.has(script)) return [];
   seen.add(script);
@@ -85,9 +86,8 @@ function unmetNeeds(command: string, made: Made): string[] {
   if (words[0] === 'docker' && words[1] === 'compose') return composeNeeds(made, words.slice(2));
   if (words[0] === 'npm' && (words[1] === 'install' || words[1] === 'ci')) {
     if (!inFreshClone('package.json')) return ['no package.json'];
-    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     // npm install runs the prepare script of the package itself.
-    return scripts.prepare === undefined ? [] : npmScriptNeeds('prepare');
+    return SCRIPTS.prepare === undefined ? [] : npmScriptNeeds('prepare');
   }
   if (words[0] === 'npm' && words[1] === 'test') return npmScriptNeeds('test');
   if (words[0] === 'npm' && words[1] === 'run') return npmScriptNeeds(words[2]!);

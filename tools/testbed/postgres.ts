@@ -13,8 +13,6 @@ import pg from 'pg';
  * run as root, so as root the server runs as the `postgres` user, or `nobody` where there is none.
  */
 export interface TestPostgres {
-  /** Which server this is, for test names and messages. */
-  readonly server: PostgresServer;
   /** A new, empty database; its URL. */
   createDatabase(): Promise<string>;
   stop(): Promise<void>;
@@ -136,7 +134,6 @@ export async function startPostgres(server: PostgresServer = defaultPostgresServ
     await waitUntilAccepting(`${base}/postgres`, postgres, () => `${server.name}: ${log}`);
     let databases = 0;
     return {
-      server,
       async createDatabase() {
         const name = `test_${++databases}`;
         const admin = new pg.Client({ connectionString: `${base}/postgres` });
