@@ -47,7 +47,8 @@ export class FakeSipError extends Error {
     readonly status: number,
     readonly reason: string,
   ) {
-    super(`${status} ${reason}`);
+    // lib/sip_error.js: the message names the status only
+    super(`Sip non-success response: ${status}`);
     this.name = 'SipError';
   }
 }
@@ -122,6 +123,8 @@ export class FakeResponse implements SipResponse {
   }
 
   send(status: number, reason?: string, options?: { headers?: Record<string, string>; body?: string }): void {
+    // drachtio-srf drops a second final response silently (lib/response.js:94–99); the fake throws
+    // so that a test sees the gateway answering twice.
     if (this.finalResponseSent) throw new Error(`a final response was already sent; tried ${status}`);
     this.sent.push({ status, reason, ...(options?.headers ? { headers: options.headers } : {}), ...(options?.body !== undefined ? { body: options.body } : {}) });
     if (status >= 200) this.onFinalResponse?.(status);
@@ -205,9 +208,18 @@ export class FakeDialog extends EventEmitter implements SipDialog {
 
   async modify(sdp: string): Promise<string> {
     if (this.endings > 0) throw new Error('invalid request to modify a completed dialog');
-    if (this._reinvitesInProgress.count++ > 0) await new Promise<void>((resolve) => this._reinvitesInProgress.admitOne.push(resolve));
+    if (this._reinvitesInProgress.count++ > 0) {
+      await new Promise<void>((resolve) => this._reinvitesInProgress.admitOne.push(resolve));
+      if (this.endings > 0) {
+        this._reinvitesInProgress.count--;
+        for (const admit of this._reinvitesInProgress.admitOne) setImmediate(admit);
+        throw new Error('dialog was destroyed before we could modify it');
+      }
+    }
     this.modifies.push(sdp);
     await tick();
+    // The far end ended the dialog while the re-INVITE was under way: it answers 481.
+    if (this.endings > 0) throw new FakeSipError(481, 'Call/Transaction Does Not Exist');
     if (this.modifyStatus !== 200) throw new FakeSipError(this.modifyStatus, 'Not Acceptable Here');
     this._reinvitesInProgress.count--;
     const next = this._reinvitesInProgress.admitOne.shift();
