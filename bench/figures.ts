@@ -4,18 +4,21 @@ import { liveCalls, sleep, type Gateway } from '../tools/testbed/stack';
 
 const CLOCK_TICKS = 100;
 
-/** FreeSWITCH's process when it runs on this machine (the e2e test bed), for its CPU figure. */
-export function localFreeswitchPid(): number | undefined {
+/** The first process on this machine whose /proc/<pid>/`file` (comm, cmdline) satisfies `matches`. */
+export function processWhere(file: 'comm' | 'cmdline', matches: (text: string) => boolean): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'freeswitch') return Number(entry);
+      if (matches(readFileSync(`/proc/${entry}/${file}`, 'utf8'))) return Number(entry);
     } catch {
       // the process ended while we looked
     }
   }
   return undefined;
 }
+
+/** FreeSWITCH's process when it runs on this machine (the e2e test bed), for its CPU figure. */
+export const localFreeswitchPid = () => processWhere('comm', (name) => name.trim() === 'freeswitch');
 
 export function processFigures(pid: number): { cpuSeconds: number; rssKb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

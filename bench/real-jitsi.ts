@@ -10,16 +10,16 @@
  * 4. Jigasi's and the videobridge's CPU for BENCH_JITSI_LISTENERS [30] listeners, separate and shared.
  */
 import '../tools/testbed/dotenv';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomObserver } from '../tools/testbed/jitsi/observer';
-import { openJitsiBrowser, type Participant } from '../tools/testbed/jitsi/participant';
+import { openJitsiBrowser, type JitsiBrowser, type Participant } from '../tools/testbed/jitsi/participant';
 import { RtpPeer } from '../tools/testbed/rtp-peer';
 import { writeAudioPcap } from '../tools/testbed/rtp-pcap';
 import { callerScenario, type SdpShape } from '../tools/testbed/scenarios';
-import { SIP_ADDRESS, api, freeswitchApi, preflight, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../tools/testbed/stack';
-import { localFreeswitchPid, processFigures } from './figures';
+import { SIP_ADDRESS, api, conferencesReached, createPin, freeswitchApi, preflight, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../tools/testbed/stack';
+import { localFreeswitchPid, processFigures, processWhere } from './figures';
 
 const env = process.env;
 const CALLS = Number(env.BENCH_JITSI_CALLS ?? 20);
@@ -30,30 +30,16 @@ const DOMAIN = env.E2E_JITSI_DOMAIN ?? 'meet.jitsi';
 const MUC = `muc.${DOMAIN}`;
 const XMPP_WEBSOCKET = `ws://${env.E2E_JITSI_HTTP ?? '127.0.0.1:5280'}/xmpp-websocket`;
 const JIGASI = env.E2E_JIGASI_SIP ?? '127.0.0.1:5070';
+/** Jigasi's RTP ports (the compose file's JIGASI_PORT_MIN/MAX): a FreeSWITCH channel sending there is a Jigasi leg. */
+const JIGASI_PORTS = { min: Number(env.JIGASI_PORT_MIN ?? 23000), max: Number(env.JIGASI_PORT_MAX ?? 23199) };
 
 /** The JVM of a Jitsi component on this host, by its main class. */
-function javaPid(mainClass: string): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(mainClass)) return Number(entry);
-    } catch {
-      // ended while we looked
-    }
-  }
-  return undefined;
-}
+const javaPid = (mainClass: string) => processWhere('cmdline', (commandLine) => commandLine.includes(mainClass));
 
 const percentile = (values: number[], share: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(share * values.length))]!;
 
 let callerCounter = 0;
 const nextCaller = () => `+49413656${String(callerCounter++).padStart(4, '0')}`;
-
-async function pinFor(gateway: Gateway, room: string, body: Record<string, unknown> = {}): Promise<string> {
-  const response = await api(gateway, 'POST', `/api/v1/rooms/${room}/pins`, body);
-  if (response.status !== 201) throw new Error(`creating a PIN failed: ${response.status}`);
-  return ((await response.json()) as { pin: string }).pin;
-}
 
 /**
  * Callers typing their PIN by SIP INFO and staying `holdMs`. One caller's media is an RTP peer
@@ -82,7 +68,7 @@ function pinsAccepted(gateway: Gateway): number[] {
 
 async function latency(gateway: Gateway, work: string): Promise<string> {
   const room = 'bench-latency';
-  const pin = await pinFor(gateway, room, { label: 'Messung' });
+  const pin = await createPin(gateway, { label: 'Messung' }, room);
   const observer = await RoomObserver.join({ service: XMPP_WEBSOCKET, domain: DOMAIN, muc: MUC, room });
   const media = await RtpPeer.open([]);
   media.send({ payloadType: 8, toneHz: 400 });
@@ -115,7 +101,7 @@ async function channelCodecs(): Promise<string[]> {
   return Promise.all(
     rows.map(async (row) => {
       const port = (await freeswitchApi(`uuid_getvar ${row.uuid} remote_media_port`)).trim();
-      const leg = Number(port) >= 23000 && Number(port) <= 23199 ? 'Jigasi leg' : 'caller leg';
+      const leg = Number(port) >= JIGASI_PORTS.min && Number(port) <= JIGASI_PORTS.max ? 'Jigasi leg' : 'caller leg';
       return `${leg}: ${row.read_codec}/${row.read_rate} in, ${row.write_codec}/${row.write_rate} out`;
     }),
   );
@@ -124,9 +110,8 @@ async function channelCodecs(): Promise<string[]> {
 /** Waits until the gateway's log says `count` calls reached the conference. */
 async function inConference(gateway: Gateway, count: number, withinMs: number): Promise<void> {
   const deadline = Date.now() + withinMs;
-  const reached = () => gateway.log.join('').split('\n').filter((line) => line.includes('"msg":"caller is in the conference"')).length;
-  while (reached() < count) {
-    if (Date.now() > deadline) throw new Error(`only ${reached()} of ${count} calls reached the conference`);
+  while (conferencesReached(gateway) < count) {
+    if (Date.now() > deadline) throw new Error(`only ${conferencesReached(gateway)} of ${count} calls reached the conference`);
     await sleep(100);
   }
 }
@@ -135,19 +120,27 @@ async function codecs(gateway: Gateway, work: string): Promise<string> {
   const report: string[] = [];
   for (const [label, offer] of [['G.711 caller (PCMA, PCMU offered)', undefined], ['G.722 caller (only G722 offered)', ['G722']]] as const) {
     const room = `bench-codec-${label.startsWith('G.711') ? 'g711' : 'g722'}`;
-    const pin = await pinFor(gateway, room);
+    const pin = await createPin(gateway, {}, room);
     // Jigasi alone in a room answers only after some 15 s (Jicofo waits for a second participant)
     const observer = await RoomObserver.join({ service: XMPP_WEBSOCKET, domain: DOMAIN, muc: MUC, room });
-    const media = await RtpPeer.open([]);
-    media.send(offer ? { payloadType: 9, noise: true } : { payloadType: 8, toneHz: 400 });
-    const before = gateway.log.join('').split('\n').filter((line) => line.includes('"msg":"caller is in the conference"')).length;
-    const call = placeCall(work, `codec-${room}`, pin, media, 8000, offer ? [...offer] : undefined);
-    await inConference(gateway, before + 1, 20_000);
-    await sleep(1000);
-    report.push(`${label}: ${(await channelCodecs()).join('; ')}`);
-    await call.exit;
-    media.close();
-    await observer.leave();
+    const media = await RtpPeer.open([]).catch(async (error: unknown) => {
+      await observer.leave();
+      throw error;
+    });
+    let call: ReturnType<typeof placeCall> | undefined;
+    try {
+      media.send(offer ? { payloadType: 9, noise: true } : { payloadType: 8, toneHz: 400 });
+      const before = conferencesReached(gateway);
+      call = placeCall(work, `codec-${room}`, pin, media, 8000, offer ? [...offer] : undefined);
+      await inConference(gateway, before + 1, 20_000);
+      await sleep(1000);
+      report.push(`${label}: ${(await channelCodecs()).join('; ')}`);
+      await call.exit;
+    } finally {
+      call?.kill();
+      media.close();
+      await observer.leave();
+    }
     await sleep(1500);
   }
   return report.join('\n');
@@ -180,7 +173,7 @@ const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : `${(value * 1000).t
 
 async function load(gateway: Gateway, work: string, pids: Parameters<typeof cpuNow>[0], what: string, room: string, pinBody: Record<string, unknown>, calls: number, roomSettings?: Record<string, unknown>): Promise<{ idle: Cpu; busy: Cpu; line: string }> {
   if (roomSettings) await api(gateway, 'PUT', `/api/v1/rooms/${room}`, roomSettings);
-  const pin = await pinFor(gateway, room, pinBody);
+  const pin = await createPin(gateway, pinBody, room);
   const idle = await cores(pids);
   const holdMs = (WINDOW_SECONDS + calls / 2 + 20) * 1000;
   const tonePcap = join(work, `tone-${room}.pcap`);
@@ -201,10 +194,12 @@ async function main(): Promise<void> {
   const pids = { freeswitch: localFreeswitchPid(), jigasi: javaPid('org.jitsi.jigasi.Main'), videobridge: javaPid('org.jitsi.videobridge.MainKt') };
   if (pids.jigasi === undefined || pids.videobridge === undefined) throw new Error('no Jigasi or videobridge process on this host (the real Jitsi of the test bed)');
   const work = mkdtempSync(join(tmpdir(), 'dialin-bench-jitsi-'));
-  const gateway = await startGateway(work, { JIGASI_URIS: `sip:jigasi@${JIGASI}`, JITSI_MUC_DOMAIN: MUC, MAX_CALLS: '200', LOG_LEVEL: 'info' });
-  const browser = env.E2E_LIB_JITSI_MEET ? await openJitsiBrowser({ serviceUrl: XMPP_WEBSOCKET, domain: DOMAIN, muc: MUC, libJitsiMeet: env.E2E_LIB_JITSI_MEET }) : undefined;
+  let gateway: Gateway | undefined;
+  let browser: JitsiBrowser | undefined;
   let listener: Participant | undefined;
   try {
+    gateway = await startGateway(work, { JIGASI_URIS: `sip:jigasi@${JIGASI}`, JITSI_MUC_DOMAIN: MUC, MAX_CALLS: '200', LOG_LEVEL: 'info' });
+    browser = env.E2E_LIB_JITSI_MEET ? await openJitsiBrowser({ serviceUrl: XMPP_WEBSOCKET, domain: DOMAIN, muc: MUC, libJitsiMeet: env.E2E_LIB_JITSI_MEET }) : undefined;
     process.stdout.write(`${await latency(gateway, work)}\n`);
     process.stdout.write(`${await codecs(gateway, work)}\n`);
     listener = browser ? await browser.open({ room: 'bench-load', name: 'Zuhörende im Browser', toneHz: 880 }) : undefined;
@@ -225,7 +220,7 @@ async function main(): Promise<void> {
   } finally {
     await listener?.leave();
     await browser?.close();
-    await stopGateway(gateway);
+    if (gateway) await stopGateway(gateway);
     rmSync(work, { recursive: true, force: true });
   }
 }

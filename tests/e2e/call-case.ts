@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { dtmfPcapDurationMs, writeDtmfPcap } from '../../tools/testbed/rtp-pcap';
 import { callerScenario, jigasiScenario, type CallerPlan, type JigasiBehaviour, type MediaStep } from '../../tools/testbed/scenarios';
-import { JIGASI_PORTS, MUC, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, runSipp, sleep, type Gateway } from '../../tools/testbed/stack';
+import { JIGASI_PORTS, MUC, SIP_ADDRESS, callOutcomes, freeswitchChannelCount, liveCalls, runSipp, sleep, type Gateway } from '../../tools/testbed/stack';
 
 export interface Case {
   name: string;
@@ -50,12 +50,6 @@ export function pcapSteps(work: string, entries: string[], gapMs: number | numbe
   });
 }
 
-export async function createPin(gateway: Gateway, body: Record<string, unknown>, room = 'gemeinderat'): Promise<string> {
-  const response = await api(gateway, 'POST', `/api/v1/rooms/${room}/pins`, body);
-  if (response.status !== 201) throw new Error(`creating a PIN failed: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { pin: string }).pin;
-}
-
 export const jigasiAnswers = (displayName: string, holdMs?: number): Extract<JigasiBehaviour, { kind: 'answer' }> => ({
   kind: 'answer',
   room: `gemeinderat@${MUC}`,
@@ -66,7 +60,8 @@ export const jigasiAnswers = (displayName: string, holdMs?: number): Extract<Jig
 
 export const maskedName = (number: string) => `Telefon ...${number.slice(-2)}`;
 
-async function settled(gateway: Gateway): Promise<string | undefined> {
+/** Undefined once the gateway lists no call and FreeSWITCH has no channel (within 10 s), else what was left. */
+export async function settled(gateway: Gateway): Promise<string | undefined> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const stopped = gateway.process.exitCode !== null;
     const items = stopped ? [] : await liveCalls(gateway);

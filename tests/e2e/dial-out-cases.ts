@@ -6,12 +6,13 @@
 import { join } from 'node:path';
 import { writeAudioPcap } from '../../tools/testbed/rtp-pcap';
 import { calleeScenario, jigasiDialOutScenario, jigasiScenario, registrarScenario, type CalleePlan, type JigasiBehaviour } from '../../tools/testbed/scenarios';
-import { JIGASI_PORTS, SIP_ADDRESS, api, callOutcomes, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
-import { jigasiAnswers, pcapSteps } from './call-case';
+import { JIGASI_PORTS, SIP_ADDRESS, api, callOutcomes, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { jigasiAnswers, pcapSteps, settled } from './call-case';
 import type { E2eGroup } from './group';
 
 const PROVIDER = { address: '127.0.0.5', port: '5080', user: '0413612345', password: 'e2e-dialout-secret', realm: 'dialout.example' };
-const CALLER_ID = '+494136123456';
+/** The trunk's number, the callee's caller id. */
+export const CALLER_ID = '+494136123456';
 const CALLEE = '+49 4136 555 901';
 
 interface DialOutCase {
@@ -31,7 +32,7 @@ interface DialOutCase {
 async function runDialOut(gateway: Gateway, work: string, testCase: DialOutCase): Promise<string | undefined> {
   const problems: string[] = [];
   const startedAt = Date.now();
-  const callee = testCase.callee ? runSipp(work, 'callee', calleeScenario(testCase.callee(work)), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1', '-mp', '17000']) : undefined;
+  const callee = testCase.callee ? startCallee(work, testCase.callee(work)) : undefined;
   const jigasi = testCase.jigasi ? runSipp(work, 'jigasi-0', jigasiScenario(testCase.jigasi, SIP_ADDRESS), ['-i', '127.0.0.1', '-p', String(JIGASI_PORTS[0]), '-m', '1', '-mp', '16000']) : undefined;
   await sleep(300);
   if (testCase.fromJitsiMeet) return jigasiDialOut(gateway, work, testCase, callee!);
@@ -51,8 +52,8 @@ async function runDialOut(gateway: Gateway, work: string, testCase: DialOutCase)
   jigasi?.kill();
   if (calleeExit !== 0) problems.push(`callee sipp exited ${calleeExit} (see ${work}/callee-errors.log)`);
   if (jigasiExit !== 0) problems.push(`jigasi sipp exited ${jigasiExit} (see ${work}/jigasi-0-errors.log)`);
-  for (let attempt = 0; attempt < 50 && ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0); attempt++) await sleep(200);
-  if ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0) problems.push('a call or FreeSWITCH channel was left behind');
+  const leftovers = await settled(gateway);
+  if (leftovers) problems.push(leftovers);
   const dialOut = (await (await api(gateway, 'GET', `/api/v1/dial-outs/${body.id}`)).json()) as { state: string; outcome?: string; startedAt: string; endedAt?: string };
   if (dialOut.state !== 'ended' || dialOut.outcome !== testCase.outcome) problems.push(`GET /api/v1/dial-outs/{id} says ${JSON.stringify(dialOut)}, expected ended with ${testCase.outcome}`);
   const seconds = (Date.parse(dialOut.endedAt ?? '') - Date.parse(dialOut.startedAt)) / 1000;
@@ -81,8 +82,8 @@ async function jigasiDialOut(gateway: Gateway, work: string, testCase: DialOutCa
   callee.kill();
   if (jigasiExit !== 0) problems.push(`Jigasi's sipp exited ${jigasiExit} (see ${work}/jigasi-dials-errors.log)`);
   if (calleeExit !== 0) problems.push(`callee sipp exited ${calleeExit} (see ${work}/callee-errors.log)`);
-  for (let attempt = 0; attempt < 50 && ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0); attempt++) await sleep(200);
-  if ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0) problems.push('a call or FreeSWITCH channel was left behind');
+  const leftovers = await settled(gateway);
+  if (leftovers) problems.push(leftovers);
   const outcomes = await callOutcomes(gateway, startedAt);
   if (outcomes.length !== 1 || outcomes[0] !== testCase.outcome) problems.push(`call records say ${JSON.stringify(outcomes)}, expected one ${testCase.outcome}`);
   return problems.length > 0 ? problems.join('; ') : undefined;
@@ -125,28 +126,35 @@ function cases(): DialOutCase[] {
   ];
 }
 
+/** sipp as the phone the trunk calls, at the provider's address. */
+export function startCallee(work: string, plan: CalleePlan): ReturnType<typeof runSipp> {
+  return runSipp(work, 'callee', calleeScenario(plan), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1', '-mp', '17000']);
+}
+
+/** A gateway whose trunk has registered with sipp as the provider; the provider's address is then free for the callees. */
+export async function startGatewayWithTrunk(work: string, env: Record<string, string>): Promise<Gateway> {
+  const registrar = runSipp(work, 'registrar', registrarScenario({ answer: 'challenge', realm: PROVIDER.realm, user: PROVIDER.user, password: PROVIDER.password, grantSeconds: 600 }), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1']);
+  try {
+    await sleep(300);
+    const gateway = await startGateway(work, {
+      TRUNK_REGISTRAR: `sip:${PROVIDER.address}:${PROVIDER.port}`,
+      TRUNK_USER: PROVIDER.user,
+      TRUNK_PASSWORD: PROVIDER.password,
+      TRUNK_NUMBERS: CALLER_ID,
+      ...env,
+    });
+    // Registered (the gateway is ready only then).
+    await Promise.race([registrar.exit, sleep(5_000)]);
+    return gateway;
+  } finally {
+    registrar.kill();
+  }
+}
+
 export function dialOutGroup(): E2eGroup {
   return {
     async start(work) {
-      const registrar = runSipp(work, 'registrar', registrarScenario({ answer: 'challenge', realm: PROVIDER.realm, user: PROVIDER.user, password: PROVIDER.password, grantSeconds: 600 }), [
-        '-i',
-        PROVIDER.address,
-        '-p',
-        PROVIDER.port,
-        '-m',
-        '1',
-      ]);
-      await sleep(300);
-      const gateway = await startGateway(work, {
-        TRUNK_REGISTRAR: `sip:${PROVIDER.address}:${PROVIDER.port}`,
-        TRUNK_USER: PROVIDER.user,
-        TRUNK_PASSWORD: PROVIDER.password,
-        TRUNK_NUMBERS: CALLER_ID,
-        LOG_LEVEL: 'debug',
-      });
-      // Registered (the gateway is ready only then): the port is free for the callees.
-      await Promise.race([registrar.exit, sleep(5_000)]);
-      registrar.kill();
+      const gateway = await startGatewayWithTrunk(work, { LOG_LEVEL: 'debug' });
       await api(gateway, 'PUT', '/api/v1/rooms/gemeinderat', { password: '2468' });
       return { gateway, stop: async () => stopGateway(gateway) };
     },

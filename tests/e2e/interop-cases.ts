@@ -10,8 +10,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { RtpPeer, type Heard } from '../../tools/testbed/rtp-peer';
 import { marksIn, type CallerStep, type SdpShape } from '../../tools/testbed/scenarios';
-import { api, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
-import { callerLogFile, createPin, jigasiAnswers, maskedName, nextCaller, runCase } from './call-case';
+import { api, createPin, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { callerLogFile, jigasiAnswers, maskedName, nextCaller, runCase } from './call-case';
 import type { E2eGroup } from './group';
 
 const CALLER_TONE_HZ = 400;

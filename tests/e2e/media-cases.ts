@@ -4,8 +4,8 @@
  * calls, and new calls go to the other.
  */
 import { findLocalFreeswitch, SECOND_FREESWITCH, startSecond, type SecondFreeswitch } from '../../tools/testbed/freeswitch-process';
-import { api, freeswitchApi, freeswitchChannelCount, liveCalls, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
-import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
+import { api, createPin, freeswitchApi, freeswitchChannelCount, liveCalls, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import type { E2eGroup } from './group';
 
 let second: SecondFreeswitch | undefined;

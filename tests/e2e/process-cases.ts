@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { callerScenario } from '../../tools/testbed/scenarios';
 import { startSecondBeside } from './media-cases';
 import { SECOND_FREESWITCH, type SecondFreeswitch } from '../../tools/testbed/freeswitch-process';
-import { SIP_ADDRESS, api, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { SIP_ADDRESS, api, conferencesReached, createPin, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { startPostgres, type TestPostgres } from '../../tools/testbed/postgres';
-import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
+import { jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import type { E2eGroup } from './group';
 
 let processes: [Gateway, Gateway] | undefined;
@@ -20,8 +20,6 @@ const spreadCaller = nextCaller();
 const drainedCaller = nextCaller();
 
 /** How many calls reached the conference in this gateway's own log. */
-const conferencesIn = (gateway: Gateway) => gateway.log.join('').split('\n').filter((line) => line.includes('"caller is in the conference"')).length;
-
 function cases(): Case[] {
   return [
     {
@@ -39,7 +37,7 @@ function cases(): Case[] {
         await sleep(1_500);
         const listed = [(await liveCalls(first)).length, (await liveCalls(second)).length];
         if (listed.join() !== `${CALLS},${CALLS}`) throw new Error(`calls listed by each process: ${listed.join(', ')}, expected ${CALLS} each`);
-        const taken = [conferencesIn(first), conferencesIn(second)];
+        const taken = [conferencesReached(first), conferencesReached(second)];
         if (taken.join() !== `${CALLS / 2},${CALLS / 2}`) throw new Error(`calls taken by each process: ${taken.join(', ')}, expected ${CALLS / 2} each`);
         const channels = [await freeswitchChannelCount(), await freeswitchChannelCount(SECOND_FREESWITCH.eslPort)];
         if (channels.join() !== `${CALLS},${CALLS}`) throw new Error(`channels per FreeSWITCH ${channels.join(', ')}, expected ${CALLS} each (two per call)`);
@@ -55,13 +53,13 @@ function cases(): Case[] {
         const [first, second] = processes!;
         // Which process took the call: the one whose log says so. The API of either lists it (PostgreSQL)
         // before that line may have come through the log pipe, so wait for the line.
-        const before = [conferencesIn(first), conferencesIn(second)];
+        const before = [conferencesReached(first), conferencesReached(second)];
         let call;
-        for (let attempt = 0; !(call = (await liveCalls(first)).find((live) => live.state === 'bridged')) || conferencesIn(first) + conferencesIn(second) === before[0]! + before[1]!; attempt++) {
+        for (let attempt = 0; !(call = (await liveCalls(first)).find((live) => live.state === 'bridged')) || conferencesReached(first) + conferencesReached(second) === before[0]! + before[1]!; attempt++) {
           if (attempt > 100) throw new Error('the call never reached the conference');
           await sleep(200);
         }
-        const carrying = conferencesIn(first) > before[0]! ? first : second;
+        const carrying = conferencesReached(first) > before[0]! ? first : second;
         const other = carrying === first ? second : first;
         const exited = new Promise((resolve) => carrying.process.once('exit', resolve));
         carrying.process.kill('SIGTERM');

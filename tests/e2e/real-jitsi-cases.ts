@@ -10,14 +10,14 @@
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { RtpPeer } from '../../tools/testbed/rtp-peer';
 import { RoomObserver, type Occupant } from '../../tools/testbed/jitsi/observer';
 import { openJitsiBrowser, type JitsiBrowser, type Participant } from '../../tools/testbed/jitsi/participant';
 import type { SeenParticipant } from '../../tools/testbed/jitsi/page-api';
-import { calleeScenario, registrarScenario, type CallerStep } from '../../tools/testbed/scenarios';
-import { api, callOutcomes, freeswitchApi, freeswitchChannelCount, liveCalls, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
-import { createPin, nextCaller, pcapSteps, runCase } from './call-case';
+import type { CallerStep } from '../../tools/testbed/scenarios';
+import { api, callOutcomes, createPin, freeswitchApi, freeswitchChannelUuids, liveCalls, reachable, sleep, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { nextCaller, pcapSteps, runCase, settled } from './call-case';
+import { CALLER_ID, startCallee, startGatewayWithTrunk } from './dial-out-cases';
 import type { E2eGroup } from './group';
 
 const env = process.env;
@@ -30,27 +30,8 @@ const JIGASI = env.E2E_JIGASI_SIP ?? '127.0.0.1:5070';
 const JIGASI_STATS = env.E2E_JIGASI_STATS ?? 'http://127.0.0.1:8788/about/stats';
 const LIB_JITSI_MEET = env.E2E_LIB_JITSI_MEET;
 
-/** sipp as the provider the gateway's trunk registers with, then as the phone it calls (as in the dial-out group). */
-const PROVIDER = { address: '127.0.0.5', port: '5080', user: '0413612345', password: 'e2e-dialout-secret', realm: 'dialout.example' };
-const CALLER_ID = '+494136123456';
-
 const CALLER_TONE_HZ = 400;
 const ROOM_TONE_HZ = 880;
-
-async function tcpAnswers(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /** Whether Jigasi answers a SIP OPTIONS on UDP. */
 async function sipAnswers(address: string): Promise<boolean> {
@@ -64,6 +45,7 @@ async function sipAnswers(address: string): Promise<boolean> {
       resolve(answered);
     };
     const timer = setTimeout(() => done(false), 2000);
+    socket.once('error', () => done(false));
     socket.once('message', (message) => done(/^SIP\/2\.0 \d{3}/.test(message.toString())));
     socket.bind(0, '127.0.0.1', () => {
       const { port: local } = socket.address();
@@ -97,15 +79,14 @@ const byName = (name: string) => (occupants: Occupant[]) => occupants.some((occu
 
 interface RealCall {
   room: string;
-  callerNumber: string;
+  /** Default: the next test number. */
+  callerNumber?: string;
   /** PIN body (label, role). */
   pin?: Record<string, unknown>;
   /** After the PIN: what the caller does, then its BYE (unless the gateway ends the call). */
   steps: CallerStep[];
   /** Runs while the call does; the RTP peer is the caller's media. */
-  during: (bed: { gateway: Gateway; caller: RtpPeer; startedAt: number }) => Promise<void>;
-  outcome?: string;
-  lastsMs?: number;
+  during: (bed: { gateway: Gateway; caller: RtpPeer }) => Promise<void>;
   /** Callers placed at once with the same PIN (listeners). */
   calls?: number;
   /** A room set up before the call (password, listeners). */
@@ -115,8 +96,7 @@ interface RealCall {
 /** One call into the real Jitsi: sipp as the caller typing its PIN by SIP INFO, its media an RTP peer sending a tone. */
 async function callIn(gateway: Gateway, work: string, call: RealCall): Promise<string | undefined> {
   const caller = await RtpPeer.open([ROOM_TONE_HZ]);
-  const { callerNumber } = call;
-  const startedAt = Date.now();
+  const callerNumber = call.callerNumber ?? nextCaller();
   try {
     caller.send({ payloadType: 8, toneHz: CALLER_TONE_HZ });
     return await runCase(gateway, work, {
@@ -135,9 +115,8 @@ async function callIn(gateway: Gateway, work: string, call: RealCall): Promise<s
         steps: [{ pause: 800 }, ...[...`${pin}#`].map((key) => ({ info: key })), ...call.steps, { bye: true }],
         expect: 'none',
       }),
-      during: async (bed) => call.during({ gateway: bed, caller, startedAt }),
-      outcome: call.outcome ?? 'completed',
-      lastsMs: call.lastsMs,
+      during: async (bed) => call.during({ gateway: bed, caller }),
+      outcome: 'completed',
       calls: call.calls,
     });
   } finally {
@@ -153,6 +132,17 @@ async function jigasiEmpty(): Promise<void> {
     await sleep(200);
   }
   throw new Error(`Jigasi still reports ${JSON.stringify(await jigasiStats())} after the call`);
+}
+
+/** A room with the browser in it as moderator (sending ROOM_TONE_HZ) for as long as `run` runs. */
+async function withModerator(browser: JitsiBrowser, what: string, run: (moderator: Participant, room: string) => Promise<string | undefined>): Promise<string | undefined> {
+  const room = roomName(what);
+  const moderator = await browser.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
+  try {
+    return await run(moderator, room);
+  } finally {
+    await moderator.leave();
+  }
 }
 
 interface Bed {
@@ -197,205 +187,163 @@ function cases(): RealCase[] {
     {
       name: "real Jitsi: audio both ways: the browser hears the caller's tone, the caller's RTP carries the browser's",
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('audio');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          let inRoomAt = 0;
-          let callerHeard = { packets: 0, withTone: 0 };
-          const failure = await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            pin: { label: 'Herr Schulz' },
-            steps: [{ pause: 20_000 }],
-            during: async ({ caller }) => {
-              await waitForParticipant(moderator, 'Herr Schulz', 20_000);
-              inRoomAt = Date.now();
-              await sleep(3000);
-              const heard = (await moderator.heard(1500)).find((track) => track.name === 'Herr Schulz');
-              if (!heard || heard.peakHz === null || Math.abs(heard.peakHz - CALLER_TONE_HZ) > 15 || heard.rms < 0.01) throw new Error(`the browser heard from the phone ${JSON.stringify(heard)}, expected ${CALLER_TONE_HZ} Hz`);
-              callerHeard = caller.heard(inRoomAt + 3000, inRoomAt + 5000, { toneHz: ROOM_TONE_HZ });
-            },
-          });
-          const expected = 2000 / 20;
-          const media = callerHeard.withTone < expected / 2 ? [`the caller's RTP carried the browser's ${ROOM_TONE_HZ} Hz in ${callerHeard.withTone} of ${callerHeard.packets} packets (2 s after the participant appeared), expected about ${expected}`] : [];
-          const problems = [...(failure ? [failure] : []), ...media];
-          return problems.length > 0 ? problems.join('; ') : undefined;
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'audio', async (moderator, room) => {
+        let inRoomAt = 0;
+        let callerHeard = { packets: 0, withTone: 0 };
+        const failure = await callIn(gateway, work, {
+          room,
+          pin: { label: 'Herr Schulz' },
+          steps: [{ pause: 20_000 }],
+          during: async ({ caller }) => {
+            await waitForParticipant(moderator, 'Herr Schulz', 20_000);
+            inRoomAt = Date.now();
+            await sleep(3000);
+            const heard = (await moderator.heard(1500)).find((track) => track.name === 'Herr Schulz');
+            if (!heard || heard.peakHz === null || Math.abs(heard.peakHz - CALLER_TONE_HZ) > 15 || heard.rms < 0.01) throw new Error(`the browser heard from the phone ${JSON.stringify(heard)}, expected ${CALLER_TONE_HZ} Hz`);
+            callerHeard = caller.heard(inRoomAt + 3000, inRoomAt + 5000, { toneHz: ROOM_TONE_HZ });
+          },
+        });
+        const expected = 2000 / 20;
+        const media = callerHeard.withTone < expected / 2 ? [`the caller's RTP carried the browser's ${ROOM_TONE_HZ} Hz in ${callerHeard.withTone} of ${callerHeard.packets} packets (2 s after the participant appeared), expected about ${expected}`] : [];
+        const problems = [...(failure ? [failure] : []), ...media];
+        return problems.length > 0 ? problems.join('; ') : undefined;
+        }),
     },
     {
       name: 'real Jitsi: a moderator mutes the phone in the browser: the caller hears the mute prompt and the room no longer hears the phone; *6: the room sees it unmuted and hears it again',
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('mute');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          return await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            pin: { label: 'Frau Weber' },
-            // *6 once the moderator's mute is through (it comes some 8 s after the PIN), then time to see the unmute
-            steps: [{ pause: 18_000 }, { info: '*' }, { info: '6' }, { pause: 10_000 }],
-            during: async () => {
-              const phone = await waitForParticipant(moderator, 'Frau Weber', 16_000);
-              await sleep(1500);
-              const bugs = watchMediaBugs(5000);
-              await moderator.muteParticipant(phone.id);
-              await waitForMuteState(moderator, 'Frau Weber', true, 5000);
-              // FreeSWITCH mutes the caller's channel (a read mute) and mixes the prompt into what it hears (displace)
-              const seen = await bugs;
-              if (!seen.has('mute') || !seen.has('displace')) throw new Error(`after the moderator's mute FreeSWITCH's channels carried the media bugs ${JSON.stringify([...seen])}, expected the mute and the displaced prompt`);
-              await sleep(1000);
-              const whileMuted = (await moderator.heard(1000)).find((track) => track.name === 'Frau Weber');
-              if (whileMuted && whileMuted.rms > 0.01 && whileMuted.peakHz !== null && Math.abs(whileMuted.peakHz - CALLER_TONE_HZ) < 15) throw new Error(`the room still hears the muted phone: ${JSON.stringify(whileMuted)}`);
-              await waitForMuteState(moderator, 'Frau Weber', false, 16_000);
-              await sleep(1500);
-              const afterUnmute = (await moderator.heard(1000)).find((track) => track.name === 'Frau Weber');
-              if (!afterUnmute || afterUnmute.peakHz === null || Math.abs(afterUnmute.peakHz - CALLER_TONE_HZ) > 15) throw new Error(`after *6 the room hears from the phone ${JSON.stringify(afterUnmute)}`);
-            },
-          });
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'mute', async (moderator, room) => {
+        return await callIn(gateway, work, {
+          room,
+          pin: { label: 'Frau Weber' },
+          // *6 once the moderator's mute is through (it comes some 8 s after the PIN), then time to see the unmute
+          steps: [{ pause: 18_000 }, { info: '*' }, { info: '6' }, { pause: 10_000 }],
+          during: async () => {
+            const phone = await waitForParticipant(moderator, 'Frau Weber', 16_000);
+            await sleep(1500);
+            const bugs = watchMediaBugs(5000);
+            await moderator.muteParticipant(phone.id);
+            await waitForParticipant(moderator, 'Frau Weber', 5000, true);
+            // FreeSWITCH mutes the caller's channel (a read mute) and mixes the prompt into what it hears (displace)
+            const seen = await bugs;
+            if (!seen.has('mute') || !seen.has('displace')) throw new Error(`after the moderator's mute FreeSWITCH's channels carried the media bugs ${JSON.stringify([...seen])}, expected the mute and the displaced prompt`);
+            await sleep(1000);
+            const whileMuted = (await moderator.heard(1000)).find((track) => track.name === 'Frau Weber');
+            if (whileMuted && whileMuted.rms > 0.01 && whileMuted.peakHz !== null && Math.abs(whileMuted.peakHz - CALLER_TONE_HZ) < 15) throw new Error(`the room still hears the muted phone: ${JSON.stringify(whileMuted)}`);
+            await waitForParticipant(moderator, 'Frau Weber', 16_000, false);
+            await sleep(1500);
+            const afterUnmute = (await moderator.heard(1000)).find((track) => track.name === 'Frau Weber');
+            if (!afterUnmute || afterUnmute.peakHz === null || Math.abs(afterUnmute.peakHz - CALLER_TONE_HZ) > 15) throw new Error(`after *6 the room hears from the phone ${JSON.stringify(afterUnmute)}`);
+          },
+        });
+        }),
     },
     {
       name: "real Jitsi: a room locked with the password the gateway has stored: the caller gets in",
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('locked');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          await moderator.lock('24681357');
-          return await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            roomSettings: { password: '24681357' },
-            pin: { label: 'Herr Busch' },
-            steps: [{ pause: 14_000 }],
-            during: async () => {
-              await waitForParticipant(moderator, 'Herr Busch', 14_000);
-            },
-          });
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'locked', async (moderator, room) => {
+        await moderator.lock('24681357');
+        return await callIn(gateway, work, {
+          room,
+          roomSettings: { password: '24681357' },
+          pin: { label: 'Herr Busch' },
+          steps: [{ pause: 14_000 }],
+          during: async () => {
+            await waitForParticipant(moderator, 'Herr Busch', 14_000);
+          },
+        });
+        }),
     },
     {
       name: 'real Jitsi: a room locked with a password the gateway does not have: the caller is asked, types it, and gets in',
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('ask');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          await moderator.lock('97531');
-          return await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            pin: { label: 'Frau Lange' },
-            // Jigasi is refused, Jitsi asks the gateway for the password, the caller is asked for it
-            steps: [{ pause: 10_000 }, ...[...'97531#'].map((key) => ({ info: key })), { pause: 14_000 }],
-            during: async () => {
-              await waitForParticipant(moderator, 'Frau Lange', 25_000);
-            },
-          });
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'ask', async (moderator, room) => {
+        await moderator.lock('97531');
+        return await callIn(gateway, work, {
+          room,
+          pin: { label: 'Frau Lange' },
+          // Jigasi is refused, Jitsi asks the gateway for the password, the caller is asked for it
+          steps: [{ pause: 10_000 }, ...[...'97531#'].map((key) => ({ info: key })), { pause: 14_000 }],
+          during: async () => {
+            await waitForParticipant(moderator, 'Frau Lange', 25_000);
+          },
+        });
+        }),
     },
     {
       name: 'real Jitsi: a room with a lobby: the caller waits hearing the lobby prompt, the moderator admits it in the browser, and it is in',
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('lobby');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          await moderator.enableLobby();
-          return await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            pin: { label: 'Herr Vogt' },
-            steps: [{ pause: 25_000 }],
-            during: async ({ caller }) => {
-              const deadline = Date.now() + 15_000;
-              let knocking = await moderator.knocking();
-              while (knocking.length === 0) {
-                if (Date.now() > deadline) throw new Error('nobody knocked at the lobby');
-                await sleep(200);
-                knocking = await moderator.knocking();
-              }
-              const knockedAt = Date.now();
-              await sleep(3000);
-              // nothing of the room reaches the caller in the lobby: any sound is the gateway's prompt
-              const waiting = caller.heard(knockedAt, knockedAt + 3000);
-              if (waiting.withSound < 10) throw new Error(`the caller heard no lobby prompt while waiting: ${JSON.stringify(waiting)}`);
-              await moderator.admit(knocking[0]!.id);
-              await waitForParticipant(moderator, 'Herr Vogt', 15_000);
-            },
-          });
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'lobby', async (moderator, room) => {
+        await moderator.enableLobby();
+        return await callIn(gateway, work, {
+          room,
+          pin: { label: 'Herr Vogt' },
+          steps: [{ pause: 25_000 }],
+          during: async ({ caller }) => {
+            const deadline = Date.now() + 15_000;
+            let knocking = await moderator.knocking();
+            while (knocking.length === 0) {
+              if (Date.now() > deadline) throw new Error('nobody knocked at the lobby');
+              await sleep(200);
+              knocking = await moderator.knocking();
+            }
+            const knockedAt = Date.now();
+            await sleep(3000);
+            // nothing of the room reaches the caller in the lobby: any sound is the gateway's prompt
+            const waiting = caller.heard(knockedAt, knockedAt + 3000);
+            if (waiting.withSound < 10) throw new Error(`the caller heard no lobby prompt while waiting: ${JSON.stringify(waiting)}`);
+            await moderator.admit(knocking[0]!.id);
+            await waitForParticipant(moderator, 'Herr Vogt', 15_000);
+          },
+        });
+        }),
     },
     {
       name: 'real Jitsi: a listener PIN: the phone is muted in the room and *6 cannot unmute it',
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('listener');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          return await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            pin: { label: 'Zuhörerin Roth', role: 'listener' },
-            steps: [{ pause: 14_000 }, { info: '*' }, { info: '6' }, { pause: 8000 }],
-            during: async () => {
-              await waitForParticipant(moderator, 'Zuhörerin Roth', 14_000);
-              await waitForMuteState(moderator, 'Zuhörerin Roth', true, 5000);
-              // past the *6 and its answer
-              await sleep(14_000);
-              const after = (await moderator.participants()).find((seen) => seen.name === 'Zuhörerin Roth');
-              if (after?.audioMuted !== true) throw new Error(`after *6 the listener is ${JSON.stringify(after)}`);
-            },
-          });
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'listener', async (moderator, room) => {
+        return await callIn(gateway, work, {
+          room,
+          pin: { label: 'Zuhörerin Roth', role: 'listener' },
+          steps: [{ pause: 14_000 }, { info: '*' }, { info: '6' }, { pause: 8000 }],
+          during: async () => {
+            await waitForParticipant(moderator, 'Zuhörerin Roth', 14_000);
+            await waitForParticipant(moderator, 'Zuhörerin Roth', 5000, true);
+            // past the *6 and its answer
+            await sleep(14_000);
+            const after = (await moderator.participants()).find((seen) => seen.name === 'Zuhörerin Roth');
+            if (after?.audioMuted !== true) throw new Error(`after *6 the listener is ${JSON.stringify(after)}`);
+          },
+        });
+        }),
     },
     {
       name: 'real Jitsi: five listener callers of a room with listeners "shared": the room shows ONE phone participant',
       needsBrowser: true,
-      run: async ({ gateway, browser }, work) => {
-        const room = roomName('shared');
-        const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
-        try {
-          return await callIn(gateway, work, {
-            room,
-            callerNumber: nextCaller(),
-            calls: 5,
-            roomSettings: { listeners: 'shared' },
-            pin: { role: 'listener' },
-            steps: [{ pause: 16_000 }],
-            during: async ({ gateway }) => {
-              await waitForParticipant(moderator, 'Telefon-Zuhörer', 16_000);
-              await sleep(4000);
-              const seen = (await moderator.participants()).map((participant) => participant.name);
-              if (seen.join() !== 'Telefon-Zuhörer') throw new Error(`the room shows ${JSON.stringify(seen)}, expected one "Telefon-Zuhörer"`);
-              const legs = (await liveCalls(gateway)).filter((call) => (call as { listeners?: number }).listeners !== undefined);
-              if (legs.length !== 1 || (legs[0] as { listeners?: number }).listeners !== 5) throw new Error(`the gateway lists shared legs ${JSON.stringify(legs)}, expected one with 5 listeners`);
-            },
-          });
-        } finally {
-          await moderator.leave();
-        }
-      },
+      run: async ({ gateway, browser }, work) =>
+        withModerator(browser!, 'shared', async (moderator, room) => {
+        return await callIn(gateway, work, {
+          room,
+          calls: 5,
+          roomSettings: { listeners: 'shared' },
+          pin: { role: 'listener' },
+          steps: [{ pause: 16_000 }],
+          during: async ({ gateway }) => {
+            await waitForParticipant(moderator, 'Telefon-Zuhörer', 16_000);
+            await sleep(4000);
+            const seen = (await moderator.participants()).map((participant) => participant.name);
+            if (seen.join() !== 'Telefon-Zuhörer') throw new Error(`the room shows ${JSON.stringify(seen)}, expected one "Telefon-Zuhörer"`);
+            const legs = (await liveCalls(gateway)).filter((call) => (call as { listeners?: number }).listeners !== undefined);
+            if (legs.length !== 1 || (legs[0] as { listeners?: number }).listeners !== 5) throw new Error(`the gateway lists shared legs ${JSON.stringify(legs)}, expected one with 5 listeners`);
+          },
+        });
+        }),
     },
     {
       name: "real Jitsi: the moderator invites a phone number from Jitsi Meet: Jicofo asks Jigasi, Jigasi's INVITE reaches the gateway, the trunk rings the callee, it presses 1 and is in the room",
@@ -404,7 +352,7 @@ function cases(): RealCase[] {
         const room = roomName('dialout');
         const moderator = await browser!.open({ room, name: 'Sitzungsleitung', toneHz: ROOM_TONE_HZ });
         const startedAt = Date.now();
-        const callee = runSipp(work, 'callee', calleeScenario({ callerId: CALLER_ID, steps: pcapSteps(work, ['1'], 1500, 2000) }), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1', '-mp', '17000']);
+        const callee = startCallee(work, { callerId: CALLER_ID, steps: pcapSteps(work, ['1'], 1500, 2000) });
         const problems: string[] = [];
         try {
           await sleep(300);
@@ -428,8 +376,8 @@ function cases(): RealCase[] {
         const calleeExit = await Promise.race([callee.exit, sleep(30_000).then(() => -1)]);
         callee.kill();
         if (calleeExit !== 0) problems.push(`callee sipp exited ${calleeExit} (see ${work}/callee-errors.log)`);
-        for (let attempt = 0; attempt < 50 && ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0); attempt++) await sleep(200);
-        if ((await liveCalls(gateway)).length > 0 || (await freeswitchChannelCount()) > 0) problems.push('a call or FreeSWITCH channel was left behind');
+        const leftovers = await settled(gateway);
+        if (leftovers) problems.push(leftovers);
         const outcomes = await callOutcomes(gateway, startedAt);
         if (outcomes.join() !== 'completed') problems.push(`call records say ${JSON.stringify(outcomes)}, expected one completed`);
         return problems.length > 0 ? problems.join('; ') : undefined;
@@ -438,13 +386,13 @@ function cases(): RealCase[] {
   ];
 }
 
-/** The participant called `name` as the browser sees it, once it is there. */
-async function waitForParticipant(participant: Participant, name: string, timeoutMs: number): Promise<SeenParticipant> {
+/** The participant called `name` as the browser sees it, once it is there (and, when `muted` is given, muted or unmuted). */
+async function waitForParticipant(participant: Participant, name: string, timeoutMs: number, muted?: boolean): Promise<SeenParticipant> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const seen = (await participant.participants()).find((candidate) => candidate.name === name);
+    const seen = (await participant.participants()).find((candidate) => candidate.name === name && (muted === undefined || candidate.audioMuted === muted));
     if (seen) return seen;
-    if (Date.now() > deadline) throw new Error(`the browser never saw ${name}; it sees ${JSON.stringify(await participant.participants())}`);
+    if (Date.now() > deadline) throw new Error(`the browser never saw ${name}${muted === undefined ? '' : muted ? ' muted' : ' unmuted'}; it sees ${JSON.stringify(await participant.participants())}`);
     await sleep(200);
   }
 }
@@ -454,8 +402,7 @@ async function watchMediaBugs(ms: number): Promise<Set<string>> {
   const seen = new Set<string>();
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const uuids = (await freeswitchApi('show channels')).split('\n').slice(1).map((line) => line.split(',')[0]!).filter((uuid) => /^[0-9a-f-]{36}$/.test(uuid));
-    for (const uuid of uuids) {
+    for (const uuid of await freeswitchChannelUuids()) {
       const list = await freeswitchApi(`uuid_buglist ${uuid}`);
       for (const [, name] of list.matchAll(/<function>([^<]+)<\/function>/g)) seen.add(name!.includes('displace') ? 'displace' : name!);
       if (/<target>mute<\/target>/.test(list)) seen.add('mute');
@@ -465,47 +412,25 @@ async function watchMediaBugs(ms: number): Promise<Set<string>> {
   return seen;
 }
 
-async function waitForMuteState(participant: Participant, name: string, muted: boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await participant.participants()).find((seen) => seen.name === name)?.audioMuted !== muted) {
-    if (Date.now() > deadline) throw new Error(`the browser never saw ${name} ${muted ? 'muted' : 'unmuted'}; it sees ${JSON.stringify(await participant.participants())}`);
-    await sleep(200);
-  }
-}
-
 export function realJitsiGroup(): E2eGroup {
   const browserMissing =
     LIB_JITSI_MEET === undefined ? 'E2E_LIB_JITSI_MEET is not set (the lib-jitsi-meet.min.js built from jitsi/lib-jitsi-meet)' : existsSync(LIB_JITSI_MEET) ? undefined : `E2E_LIB_JITSI_MEET=${LIB_JITSI_MEET}: no such file`;
   let bed: Bed | undefined;
   return {
     async skipReason() {
-      if (!(await tcpAnswers(XMPP_HOST, Number(XMPP_PORT)))) return `no XMPP server at ${XMPP_HOST}:${XMPP_PORT} (E2E_JITSI_XMPP)`;
+      if (!(await reachable(XMPP_HOST, Number(XMPP_PORT)))) return `no XMPP server at ${XMPP_HOST}:${XMPP_PORT} (E2E_JITSI_XMPP)`;
       if (!(await sipAnswers(JIGASI))) return `no Jigasi answering SIP OPTIONS at ${JIGASI} (E2E_JIGASI_SIP)`;
       return undefined;
     },
     async start(work) {
       const browser = browserMissing ? undefined : await openJitsiBrowser({ serviceUrl: XMPP_WEBSOCKET, domain: DOMAIN, muc: MUC, libJitsiMeet: LIB_JITSI_MEET! });
       let gateway: Gateway;
-      // The trunk registers with sipp as the provider first; later the same address plays the callee.
-      const registrar = runSipp(work, 'registrar', registrarScenario({ answer: 'challenge', realm: PROVIDER.realm, user: PROVIDER.user, password: PROVIDER.password, grantSeconds: 600 }), ['-i', PROVIDER.address, '-p', PROVIDER.port, '-m', '1']);
       try {
-        await sleep(300);
         // As an operator configures the gateway for the compose profile "jitsi" (.env.example), with a trunk.
-        gateway = await startGateway(work, {
-          JIGASI_URIS: `sip:jigasi@${JIGASI}`,
-          JITSI_MUC_DOMAIN: MUC,
-          JIGASI_HEALTH_CHECK_SECONDS: '30',
-          TRUNK_REGISTRAR: `sip:${PROVIDER.address}:${PROVIDER.port}`,
-          TRUNK_USER: PROVIDER.user,
-          TRUNK_PASSWORD: PROVIDER.password,
-          TRUNK_NUMBERS: CALLER_ID,
-        });
-        await Promise.race([registrar.exit, sleep(5_000)]);
+        gateway = await startGatewayWithTrunk(work, { JIGASI_URIS: `sip:jigasi@${JIGASI}`, JITSI_MUC_DOMAIN: MUC, JIGASI_HEALTH_CHECK_SECONDS: '30' });
       } catch (error) {
         await browser?.close();
         throw error;
-      } finally {
-        registrar.kill();
       }
       bed = { gateway, browser };
       return {

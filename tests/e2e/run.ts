@@ -15,9 +15,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findLocalFreeswitch, killHard, restart } from '../../tools/testbed/freeswitch-process';
-import { MUC, SIP_ADDRESS, api, freeswitchApi, killStragglers, liveCalls, freeswitchRefusal, preflight, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
+import { MUC, SIP_ADDRESS, api, createPin, freeswitchApi, freeswitchChannelUuids, freeswitchRefusal, killStragglers, liveCalls, preflight, runSipp, sleep, startGateway, stopGateway, type Gateway } from '../../tools/testbed/stack';
 import { callerScenario } from '../../tools/testbed/scenarios';
-import { createPin, jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
+import { jigasiAnswers, maskedName, nextCaller, pcapSteps, runCase, type Case } from './call-case';
 import { trunkGroup } from './trunk-cases';
 import { dialOutGroup } from './dial-out-cases';
 import { mediaGroup } from './media-cases';
@@ -296,8 +296,7 @@ function cases(): Case[] {
 /** Waits until one FreeSWITCH channel carries the gateway's mute media bug (uuid_audio … read mute). */
 async function expectCallerMutedInFreeswitch(): Promise<void> {
   for (let attempt = 0; attempt < 60; attempt++) {
-    const uuids = (await freeswitchApi('show channels')).split('\n').slice(1).map((line) => line.split(',')[0]!).filter((uuid) => /^[0-9a-f-]{36}$/.test(uuid));
-    for (const uuid of uuids) {
+    for (const uuid of await freeswitchChannelUuids()) {
       if (/<target>mute<\/target>/.test(await freeswitchApi(`uuid_buglist ${uuid}`))) return;
     }
     await sleep(250);

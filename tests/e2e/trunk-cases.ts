@@ -8,8 +8,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registrarScenario, type RegistrarPlan } from '../../tools/testbed/scenarios';
-import { api, runSipp, sleep, startGateway, stopGateway, type Gateway, type SippRun } from '../../tools/testbed/stack';
-import { createPin, jigasiAnswers, nextCaller, pcapSteps, runCase } from './call-case';
+import { api, createPin, runSipp, sleep, startGateway, stopGateway, type Gateway, type SippRun } from '../../tools/testbed/stack';
+import { jigasiAnswers, nextCaller, pcapSteps, runCase } from './call-case';
 import type { E2eGroup } from './group';
 
 const TELEKOM = { address: '127.0.0.3', user: '0413612345', password: 'e2e-trunk-secret', realm: 'e2e.example' };

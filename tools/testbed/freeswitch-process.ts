@@ -90,8 +90,6 @@ export const SECOND_FREESWITCH = { eslPort: 8031, sipPort: 5085, rtpMin: 22000, 
 const FOLDER_FLAGS = ['-log', '-db', '-run', '-temp', '-cache'];
 
 export interface SecondFreeswitch {
-  /** Its PID from its pid file, undefined before it wrote one. */
-  pid(): number | undefined;
   /** SIGKILL, as a crash would; nothing when it is gone already. */
   kill(): Promise<void>;
 }
@@ -116,7 +114,6 @@ export function startSecond(like: LocalFreeswitch, work: string): SecondFreeswit
   const pidFile = join(work, 'freeswitch.pid');
   const pid = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) || undefined : undefined);
   return {
-    pid,
     async kill() {
       const known = pid() ?? child.pid;
       if (known !== undefined) await killHard(known);

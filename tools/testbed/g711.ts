@@ -22,8 +22,8 @@ export function alawDecode(byte: number): number {
 }
 
 /** `samples` of a sine at `frequency` Hz, about −20 dBFS, in A-law. */
-export function alawTone(frequency: number, samples: number, firstSample = 0): Buffer {
-  return Buffer.from(Array.from({ length: samples }, (_, i) => alawEncode(Math.round(3277 * Math.sin((2 * Math.PI * frequency * (firstSample + i)) / SAMPLE_RATE)))));
+export function alawTone(frequency: number, samples: number): Buffer {
+  return Buffer.from(Array.from({ length: samples }, (_, i) => alawEncode(Math.round(3277 * Math.sin((2 * Math.PI * frequency * i) / SAMPLE_RATE)))));
 }
 
 /**

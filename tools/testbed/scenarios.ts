@@ -126,8 +126,6 @@ export interface CallerPlan {
   headers?: string[];
   /** Regular expressions the 200 OK (headers and body) must match. */
   answerMust?: string[];
-  /** Logged with the time the 200 OK arrived (`mark <name> <epoch>`). */
-  answerMark?: string;
 }
 
 /** sipp actions checking an answer and marking its time; `name` keeps variable names apart. */
@@ -275,7 +273,7 @@ ${OK_TO_LAST_REQUEST}`
   return `${HEADER}
 <scenario name="caller">
 ${invite}
-  <recv response="200" rtd="true" rrs="true">${answerChecks('answer', plan.answerMust, plan.answerMark)}</recv>
+  <recv response="200" rtd="true" rrs="true">${answerChecks('answer', plan.answerMust)}</recv>
   <send>
 ${ack('[next_url]', 1, delayed)}
   </send>

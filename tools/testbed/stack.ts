@@ -24,7 +24,8 @@ export const MUC = 'conference.meet.example.org';
 export const JIGASI_PORTS = [5091, 5092];
 const SECRET = randomBytes(24).toString('hex');
 
-async function reachable(host: string, port: number): Promise<boolean> {
+/** Whether something accepts a TCP connection at host:port within a second. */
+export async function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = connect({ host, port, timeout: 1000 });
     socket.once('connect', () => {
@@ -204,6 +205,25 @@ export async function callOutcomes(gateway: Gateway, sinceMs = 0): Promise<Array
 export async function freeswitchChannelCount(port = FREESWITCH_PORT): Promise<number> {
   return Number(/(\d+) total/.exec(await freeswitchApi('show channels count', port))?.[1] ?? -1);
 }
+
+/** The uuids of FreeSWITCH's channels. */
+export async function freeswitchChannelUuids(port = FREESWITCH_PORT): Promise<string[]> {
+  return (await freeswitchApi('show channels', port))
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',')[0]!)
+    .filter((uuid) => /^[0-9a-f-]{36}$/.test(uuid));
+}
+
+/** POST /api/v1/rooms/{room}/pins: a new PIN of `room`. */
+export async function createPin(gateway: Gateway, body: Record<string, unknown>, room = 'gemeinderat'): Promise<string> {
+  const response = await api(gateway, 'POST', `/api/v1/rooms/${room}/pins`, body);
+  if (response.status !== 201) throw new Error(`creating a PIN failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { pin: string }).pin;
+}
+
+/** How many calls the gateway has put into a conference so far (its log). */
+export const conferencesReached = (gateway: Gateway) => gateway.log.join('').split('\n').filter((line) => line.includes('"msg":"caller is in the conference"')).length;
 
 /** GET /api/v1/calls: the gateway's calls in progress. */
 export async function liveCalls(gateway: Gateway): Promise<Array<{ id: string; state: string }>> {

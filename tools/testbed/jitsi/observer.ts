@@ -34,7 +34,6 @@ function audioMutedIn(presence: XmlElement): boolean | undefined {
 
 export class RoomObserver {
   private readonly present = new Map<string, Occupant>();
-  private readonly gone: Occupant[] = [];
 
   private constructor(
     private readonly xmpp: XmppClient,
@@ -67,11 +66,6 @@ export class RoomObserver {
     return [...this.present.values()];
   }
 
-  /** Everyone who was in the room and left. */
-  left(): Occupant[] {
-    return [...this.gone];
-  }
-
   /** Resolves with the occupants once `condition` holds; rejects after `timeoutMs` naming `what`. */
   async waitFor(condition: (occupants: Occupant[]) => boolean, timeoutMs: number, what: string): Promise<Occupant[]> {
     const deadline = Date.now() + timeoutMs;
@@ -94,11 +88,7 @@ export class RoomObserver {
     const resource = from.slice(this.roomJid.length + 1);
     const known = this.present.get(resource);
     if (stanza.attrs.type === 'unavailable') {
-      if (known) {
-        known.presences.push(stanza.toString());
-        this.present.delete(resource);
-        this.gone.push(known);
-      }
+      this.present.delete(resource);
       return;
     }
     const occupant = known ?? { resource, name: undefined, audioMuted: undefined, presences: [] };

@@ -15,12 +15,9 @@ export interface JoinOptions {
   room: string;
   name: string;
   toneHz: number;
-  password?: string;
-  /** Wait in the lobby when the room has one. */
-  knock?: boolean;
 }
 
-export type JoinResult = { state: 'joined'; moderator: boolean } | { state: 'knocking' } | { state: 'failed'; error: string };
+export type JoinResult = { state: 'joined'; moderator: boolean } | { state: 'failed'; error: string };
 
 export interface SeenParticipant {
   id: string;
@@ -40,7 +37,6 @@ export interface HeardTrack {
 
 export interface PageApi {
   join(options: JoinOptions): Promise<JoinResult>;
-  waitJoined(timeoutMs: number): Promise<boolean>;
   participants(): SeenParticipant[];
   heard(ms: number): Promise<HeardTrack[]>;
   muteParticipant(id: string): void;
@@ -57,8 +53,7 @@ export function installPageApi(): void {
   const J = (window as any).JitsiMeetJS;
   const CE = J.events.conference;
   const sleep = async (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const state: { ctx?: AudioContext; oscillator?: OscillatorNode; connection?: any; conference?: any; local?: any; joined: boolean; remote: Map<string, { participantId: string; analyser: AnalyserNode }>; knocking: Map<string, string> } = {
-    joined: false,
+  const state: { ctx?: AudioContext; oscillator?: OscillatorNode; connection?: any; conference?: any; local?: any; remote: Map<string, { participantId: string; analyser: AnalyserNode }>; knocking: Map<string, string> } = {
     remote: new Map(),
     knocking: new Map(),
   };
@@ -109,20 +104,15 @@ export function installPageApi(): void {
     return connection;
   }
 
-  async function joinRoom(password: string | undefined, knock: boolean, name: string): Promise<JoinResult> {
+  async function joinRoom(): Promise<JoinResult> {
     const conference = state.conference;
     const outcome = new Promise<JoinResult>((resolve) => {
       conference.on(CE.CONFERENCE_JOINED, () => resolve({ state: 'joined', moderator: Boolean(conference.isModerator()) }));
       conference.on(CE.CONFERENCE_FAILED, (error: unknown) => resolve({ state: 'failed', error: String(error) }));
       setTimeout(() => resolve({ state: 'failed', error: 'timeout' }), 20_000);
     });
-    conference.join(password);
-    const result = await outcome;
-    if (result.state === 'failed' && result.error === J.errors.conference.MEMBERS_ONLY_ERROR && knock) {
-      await conference.joinLobby(name);
-      return { state: 'knocking' };
-    }
-    return result;
+    conference.join();
+    return outcome;
   }
 
   const api: PageApi = {
@@ -143,7 +133,6 @@ export function installPageApi(): void {
       state.connection = await connect(options);
       const conference = state.connection.initJitsiConference(options.room, { p2p: { enabled: false } });
       state.conference = conference;
-      conference.on(CE.CONFERENCE_JOINED, () => (state.joined = true));
       conference.on(CE.TRACK_ADDED, (track: any) => {
         if (!track.isLocal() && track.getType() === 'audio') attachRemoteAudio(track);
       });
@@ -152,13 +141,10 @@ export function installPageApi(): void {
       conference.on(CE.LOBBY_USER_LEFT, (id: string) => state.knocking.delete(id));
       conference.setDisplayName(options.name);
       await conference.addTrack(state.local);
-      const result = await joinRoom(options.password, options.knock === true, options.name);
+      const result = await joinRoom();
       // The owner role arrives just after the join.
       if (result.state === 'joined') await waitUntil(() => Boolean(conference.isModerator()), 2000);
       return result.state === 'joined' ? { state: 'joined', moderator: Boolean(conference.isModerator()) } : result;
-    },
-    async waitJoined(timeoutMs) {
-      return waitUntil(() => state.joined, timeoutMs);
     },
     participants() {
       return (state.conference?.getParticipants() ?? []).map((participant: any) => ({

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../chromium';
-import { installPageApi, type HeardTrack, type JoinOptions, type JoinResult, type PageApi, type SeenParticipant } from './page-api';
+import { installPageApi, type HeardTrack, type JoinOptions, type PageApi, type SeenParticipant } from './page-api';
 
 /**
  * A Jitsi Meet participant in headless Chromium for the end-to-end suite: lib-jitsi-meet (built
@@ -26,15 +26,13 @@ const MEDIA_FLAGS = [
 const PAGE = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>e2e participant</title></head><body><script src="/lib-jitsi-meet.min.js"></script></body></html>';
 
 export interface JitsiBrowser {
-  /** A participant in its own browser context, joined (or knocking) when this resolves. */
+  /** A participant in its own browser context, joined when this resolves. */
   open(options: Omit<JoinOptions, 'serviceUrl' | 'domain' | 'muc'>): Promise<Participant>;
   close(): Promise<void>;
   readonly description: string;
 }
 
 export interface Participant {
-  readonly joined: JoinResult;
-  waitJoined(timeoutMs: number): Promise<boolean>;
   participants(): Promise<SeenParticipant[]>;
   heard(ms: number): Promise<HeardTrack[]>;
   muteParticipant(id: string): Promise<void>;
@@ -64,21 +62,23 @@ export async function openJitsiBrowser(site: { serviceUrl: string; domain: strin
     throw error;
   }
   const { browser } = launched;
-  const pages: Page[] = [];
   return {
     description: launched.description,
     async open(options) {
       const context = await browser.newContext();
       const page = await context.newPage();
-      pages.push(page);
-      await page.goto(pageUrl);
-      await page.addScriptTag({ content: `(${installPageApi.toString()})();` });
       const call = async <K extends keyof PageApi>(method: K, ...args: Parameters<PageApi[K]>): Promise<Awaited<ReturnType<PageApi[K]>>> =>
         page.evaluate(([name, values]) => ((window as unknown as { jitsiTest: Record<string, (...a: unknown[]) => unknown> }).jitsiTest[name]!(...values) as never), [method, args] as [string, unknown[]]);
-      const joined = await call('join', { ...options, serviceUrl: site.serviceUrl, domain: site.domain, muc: site.muc });
+      try {
+        await page.goto(pageUrl);
+        await page.addScriptTag({ content: `(${installPageApi.toString()})();` });
+        const joined = await call('join', { ...options, serviceUrl: site.serviceUrl, domain: site.domain, muc: site.muc });
+        if (joined.state === 'failed') throw new Error(`the browser participant "${options.name}" could not join ${options.room}: ${joined.error}`);
+      } catch (error) {
+        await context.close();
+        throw error;
+      }
       return {
-        joined,
-        waitJoined: async (timeoutMs) => call('waitJoined', timeoutMs),
         participants: async () => call('participants'),
         heard: async (ms) => call('heard', ms),
         muteParticipant: async (id) => call('muteParticipant', id),
